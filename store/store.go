@@ -1,0 +1,120 @@
+// Package store holds where trawl's results and crawl state live: the value
+// types shared by the crawl pipeline (Entry, Lease, Outcome, Record), frontier
+// backends and output sinks.
+//
+// store imports no other trawl package; the crawler declares the small
+// interfaces it needs (Frontier, Sink) and the types here satisfy them.
+package store
+
+import (
+	"errors"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Entry is one URL waiting in, or handed out by, a frontier.
+type Entry struct {
+	// URL is the absolute URL as the page wrote it (after resolving against
+	// its base). It is what gets requested.
+	URL string `json:"url"`
+	// Key is the normalized form of URL (see parse.Normalize): the
+	// deduplication key.
+	Key string `json:"key"`
+	// Host is the politeness key: lower-case host, with ":port" when the port
+	// is not the scheme's default.
+	Host string `json:"host"`
+	// Depth is the number of link hops from a seed (seeds are 0).
+	Depth int `json:"depth"`
+	// Parent is the URL of the page the link was found on; empty for seeds.
+	Parent string `json:"parent,omitempty"`
+	// Attempt counts the attempts that ended in Retry; 0 for a fresh entry.
+	Attempt int `json:"attempt,omitempty"`
+}
+
+// Lease is an Entry handed out by Claim. Until it is acked or retried, or
+// until it expires, the entry is in flight and its host slot is taken.
+type Lease struct {
+	Entry
+	// ID identifies this lease within its frontier. An entry claimed again
+	// after its lease expired gets a new ID; the old one is then stale.
+	ID uint64 `json:"id"`
+	// Expires is when the lease lapses and the entry becomes claimable again.
+	Expires time.Time `json:"expires"`
+}
+
+// Outcome is the terminal result of an entry, passed to Ack.
+type Outcome struct {
+	// Status is the HTTP status of the final response; 0 if there was none.
+	Status int `json:"status,omitempty"`
+	// Error is why the fetch failed; empty on success.
+	Error string `json:"error,omitempty"`
+	// Skipped is why the URL was not fetched (for example "robots").
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// FrontierStats is a snapshot of a frontier's counters.
+type FrontierStats struct {
+	Queued     int   // entries waiting, including those not ready yet
+	InFlight   int   // leases neither acked, retried nor expired
+	Seen       int64 // distinct keys ever pushed or marked seen
+	Duplicates int64 // pushes and marks of keys already seen
+	Done       int64 // entries acked
+	Retries    int64 // Retry calls accepted
+	Hosts      int   // hosts with queued or in-flight entries
+}
+
+// FrontierOptions configures a frontier backend. The zero value is usable.
+type FrontierOptions struct {
+	// PerHost is how many leases one host may have at once.
+	// Zero means 1.
+	PerHost int
+	// Interval is the least time between two claims from the same host
+	// (the per-host request rate). Zero means no spacing. SetHostInterval
+	// can raise it for one host (robots.txt Crawl-delay).
+	Interval time.Duration
+	// LeaseTTL is how long a lease lasts before its entry becomes claimable
+	// again. Zero means 10 minutes.
+	LeaseTTL time.Duration
+	// Now returns the current time. Nil means time.Now; tests inject a clock.
+	Now func() time.Time
+}
+
+// Errors shared by the frontier backends.
+var (
+	// ErrStaleLease is returned by Ack and Retry for a lease that is unknown,
+	// already settled, or expired and handed out again.
+	ErrStaleLease = errors.New("store: stale or unknown lease")
+	// ErrClosed is returned by every method of a closed frontier.
+	ErrClosed = errors.New("store: frontier closed")
+)
+
+// Fingerprint is the 64-bit hash of a normalized URL key that frontiers
+// deduplicate on. It is stable across processes and versions: persisted
+// state depends on it.
+func Fingerprint(key string) uint64 { return xxhash.Sum64String(key) }
+
+// Record is the one terminal record written for each URL the crawler decides
+// about: fetched (Status set), failed (Error set) or skipped (Skipped set).
+type Record struct {
+	URL         string    `json:"url"`
+	FinalURL    string    `json:"final_url,omitempty"`
+	Status      int       `json:"status,omitempty"`
+	Depth       int       `json:"depth"`
+	Parent      string    `json:"parent,omitempty"`
+	ContentType string    `json:"content_type,omitempty"`
+	Bytes       int64     `json:"bytes,omitempty"`
+	Truncated   bool      `json:"truncated,omitempty"`
+	Title       string    `json:"title,omitempty"`
+	Canonical   string    `json:"canonical,omitempty"`
+	Description string    `json:"description,omitempty"`
+	Lang        string    `json:"lang,omitempty"`
+	Links       int       `json:"links,omitempty"`
+	FetchedAt   time.Time `json:"fetched_at,omitzero"`
+	DurationMS  int64     `json:"duration_ms,omitempty"`
+	Attempts    int       `json:"attempts,omitempty"`
+	Error       string    `json:"error,omitempty"`
+	Skipped     string    `json:"skipped,omitempty"`
+	// Data is whatever the user's page hook attached; it is written as JSON.
+	Data any `json:"data,omitempty"`
+}
