@@ -1,6 +1,6 @@
 module trawl
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/PuerkitoBio/goquery v1.13.0
