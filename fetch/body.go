@@ -1,0 +1,232 @@
+package fetch
+
+import (
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/andybalholm/brotli"
+)
+
+// decodeError is a failure of a decoder while the raw body read cleanly.
+type decodeError struct {
+	enc string
+	err error
+}
+
+func (e *decodeError) Error() string { return "decoding " + e.enc + ": " + e.err.Error() }
+func (e *decodeError) Unwrap() error { return e.err }
+
+// rawReader reads the wire body, remembering its first error and how many
+// bytes it delivered, so a decoder's failure can be told apart from the
+// connection's.
+type rawReader struct {
+	r   io.Reader
+	n   int64
+	err error // first error other than io.EOF
+	eof bool
+}
+
+func (r *rawReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.n += int64(n)
+	if err == io.EOF {
+		r.eof = true
+	} else if err != nil && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// prefixReader returns pre, then reads r.
+type prefixReader struct {
+	pre []byte
+	r   io.Reader
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if len(p.pre) > 0 {
+		n := copy(b, p.pre)
+		p.pre = p.pre[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
+}
+
+var (
+	gzipPool   sync.Pool // *gzip.Reader
+	brotliPool sync.Pool // *brotli.Reader
+)
+
+// decoder wraps r to undo one content coding. release returns pooled state;
+// it must be called once the decoder is no longer read.
+func decoder(enc string, r io.Reader) (dec io.Reader, release func(), err error) {
+	switch enc {
+	case "gzip", "x-gzip":
+		if zr, _ := gzipPool.Get().(*gzip.Reader); zr != nil {
+			if err := zr.Reset(r); err != nil {
+				gzipPool.Put(zr)
+				return nil, nil, err
+			}
+			return zr, func() { gzipPool.Put(zr) }, nil
+		}
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		return zr, func() { gzipPool.Put(zr) }, nil
+	case "br":
+		br, _ := brotliPool.Get().(*brotli.Reader)
+		if br == nil {
+			br = brotli.NewReader(r)
+		} else if err := br.Reset(r); err != nil {
+			return nil, nil, err
+		}
+		return br, func() { brotliPool.Put(br) }, nil
+	case "deflate":
+		// RFC 9110 says zlib; many servers send raw deflate. A zlib stream
+		// starts with a CMF/FLG pair: method 8 and a multiple of 31.
+		var hdr [2]byte
+		n, err := io.ReadFull(r, hdr[:])
+		if err != nil && err != io.ErrUnexpectedEOF {
+			return nil, nil, err
+		}
+		pr := &prefixReader{pre: hdr[:n], r: r}
+		if n == 2 && hdr[0]&0x0f == 8 && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 {
+			zr, err := zlib.NewReader(pr)
+			if err != nil {
+				return nil, nil, err
+			}
+			return zr, func() { zr.Close() }, nil
+		}
+		fr := flate.NewReader(pr)
+		return fr, func() { fr.Close() }, nil
+	}
+	return r, func() {}, nil // identity and unknown codings: as sent
+}
+
+// encodings lists resp's content codings in the order they were applied,
+// lower case, without identity.
+func encodings(h http.Header) []string {
+	var out []string
+	for _, v := range h.Values("Content-Encoding") {
+		for tok := range strings.SplitSeq(v, ",") {
+			tok = strings.ToLower(strings.TrimSpace(tok))
+			if tok != "" && tok != "identity" {
+				out = append(out, tok)
+			}
+		}
+	}
+	return out
+}
+
+// readBody reads resp's body decoded, keeping at most maxBody bytes. When
+// the decoded body is longer it returns the first maxBody bytes and
+// truncated; the rest is never read. A decoder failure while the wire body
+// read cleanly is a *decodeError; a wire failure is returned as is.
+func readBody(resp *http.Response, maxBody int64) (body []byte, truncated bool, err error) {
+	raw := &rawReader{r: resp.Body}
+	var r io.Reader = raw
+	encs := encodings(resp.Header)
+	for i := len(encs) - 1; i >= 0; i-- {
+		dec, release, derr := decoder(encs[i], r)
+		if derr != nil {
+			return nil, false, classify(raw, encs[i], derr)
+		}
+		defer release()
+		r = dec
+	}
+
+	limit := maxBody + 1
+	if cl := resp.ContentLength; cl >= 0 && len(encs) == 0 {
+		// Known size: read straight into a buffer of that size (+1 to
+		// see whether more follows).
+		body, err = readInto(make([]byte, 0, min(cl, maxBody)+1), io.LimitReader(r, limit), limit)
+	} else {
+		body, err = readPooled(io.LimitReader(r, limit), limit)
+	}
+	if err != nil {
+		return nil, false, classify(raw, strings.Join(encs, ","), err)
+	}
+	if int64(len(body)) > maxBody {
+		return body[:maxBody], true, nil
+	}
+	if !raw.eof {
+		drain(resp.Body) // bytes after the end of the coded stream; lets the connection be reused
+	}
+	return body, false, nil
+}
+
+// classify decides whose failure err is: the wire's (returned as the wire's
+// error) or the decoder's (*decodeError). A decoder failing on an empty body
+// is no failure: a 204 or 304 may carry Content-Encoding without a body.
+func classify(raw *rawReader, enc string, err error) error {
+	if raw.err != nil {
+		return raw.err
+	}
+	if raw.n == 0 && raw.eof {
+		return nil
+	}
+	return &decodeError{enc: enc, err: err}
+}
+
+// readInto reads r to EOF appending to b, growing it by doubling but never
+// beyond limit bytes of capacity, so a huge body costs at most about 2*limit
+// bytes of allocation.
+func readInto(b []byte, r io.Reader, limit int64) ([]byte, error) {
+	if cap(b) == 0 {
+		b = make([]byte, 0, 512)
+	}
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if int64(len(b)) >= limit {
+			return b, nil
+		}
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), min(2*int64(cap(b)), limit))
+			copy(nb, b)
+			b = nb
+		}
+	}
+}
+
+// scratch holds reusable read buffers for bodies of unknown size; buffers
+// that grew beyond maxScratch are not kept.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+const maxScratch = 1 << 20
+
+// readPooled reads r to EOF (at most limit bytes) through a pooled buffer
+// and returns an exact-size copy: a body of unknown length costs one
+// allocation of its own size.
+func readPooled(r io.Reader, limit int64) ([]byte, error) {
+	bp := scratch.Get().(*[]byte)
+	b, err := readInto((*bp)[:0], r, limit)
+	var out []byte
+	if len(b) > 0 {
+		out = make([]byte, len(b))
+		copy(out, b)
+	}
+	if cap(b) <= maxScratch {
+		*bp = b[:0]
+		scratch.Put(bp)
+	}
+	return out, err
+}
+
+// drain discards up to 64 KiB of what is left of body so its connection can
+// be reused; bodies longer than that are cut off by Close.
+func drain(body io.Reader) {
+	_, _ = io.CopyN(io.Discard, body, 64<<10)
+}

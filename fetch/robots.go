@@ -1,0 +1,229 @@
+package fetch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/temoto/robotstxt"
+)
+
+// robots.txt handling limits and cache lifetimes.
+const (
+	robotsMaxBody      = 512 << 10
+	robotsMaxRedirects = 5
+	robotsTTL          = 24 * time.Hour
+	robotsFailTTL      = 30 * time.Second
+)
+
+// Robots holds the robots.txt rules of one origin that apply to the client's
+// user agent. A nil *Robots allows everything. Robots is immutable and safe
+// for concurrent use.
+type Robots struct {
+	group      *robotstxt.Group // nil: allow all
+	crawlDelay time.Duration
+}
+
+// Allowed reports whether u's path and query may be fetched. /robots.txt
+// itself is always allowed. Rules match the escaped path as written, with
+// the "*" and "$" wildcards.
+func (r *Robots) Allowed(u *url.URL) bool {
+	if r == nil || r.group == nil {
+		return true
+	}
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // an empty path, or one built without its slash
+	}
+	if p == "/robots.txt" {
+		return true
+	}
+	if u.RawQuery != "" {
+		p += "?" + u.RawQuery
+	}
+	return r.group.Test(p)
+}
+
+// CrawlDelay is the Crawl-delay of the chosen group; zero if none or r is nil.
+func (r *Robots) CrawlDelay() time.Duration {
+	if r == nil {
+		return 0
+	}
+	return r.crawlDelay
+}
+
+type robotsEntry struct {
+	r       *Robots
+	err     error
+	expires time.Time
+}
+
+// leaderGone marks a shared robots.txt load that ended because the context
+// of the caller that ran it ended; the other waiters try again themselves.
+type leaderGone struct{ err error }
+
+func (e *leaderGone) Error() string { return e.err.Error() }
+
+// Robots returns the robots.txt rules of u's origin (scheme, host and port)
+// for the client's user agent, fetching /robots.txt when it is not cached.
+//
+// Concurrent first callers for an origin share one fetch, made through the
+// host's rate limiter with the first caller's ctx; each caller stops waiting
+// when its own ctx ends. Results are cached: rules for 24h, failures for 30s.
+//
+// Outcome by status (redirects followed up to 5): 2xx: parsed (first 512 KiB;
+// lines that do not parse are skipped); 4xx, or a redirect chain too long:
+// allow all; 5xx or a network error: an error wrapping ErrRobotsUnavailable
+// (and the network error), meaning "treat the host as disallowed for now and
+// ask again later". A caller's ctx ending gives its ctx error, not cached.
+//
+// The group is chosen by the User-Agent's product token (e.g. "trawl"),
+// falling back to "*". A Crawl-delay lowers the host's limiter to at most one
+// request per delay; it never raises it.
+func (c *Client) Robots(ctx context.Context, u *url.URL) (*Robots, error) {
+	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("fetch robots.txt for %v: %w: need an absolute http(s) URL", u, ErrBadURL)
+	}
+	origin := strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
+	for {
+		c.robotsMu.Lock()
+		e, ok := c.robots[origin]
+		c.robotsMu.Unlock()
+		if ok && c.now().Before(e.expires) {
+			return e.r, e.err
+		}
+		ch := c.robotsSF.DoChan(origin, func() (any, error) {
+			// A load that finished between the lookup above and DoChan
+			// already filled the cache.
+			c.robotsMu.Lock()
+			e, ok := c.robots[origin]
+			c.robotsMu.Unlock()
+			if ok && c.now().Before(e.expires) {
+				return e.r, e.err
+			}
+			return c.loadRobots(ctx, origin)
+		})
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("fetch %s/robots.txt: %w", origin, ctx.Err())
+		case res := <-ch:
+			var gone *leaderGone
+			if errors.As(res.Err, &gone) {
+				if ctx.Err() != nil {
+					return nil, fmt.Errorf("fetch %s/robots.txt: %w", origin, ctx.Err())
+				}
+				continue // another caller's ctx ended during its load; load again
+			}
+			r, _ := res.Val.(*Robots)
+			return r, res.Err
+		}
+	}
+}
+
+// loadRobots fetches and parses origin's robots.txt and caches the outcome.
+// It runs once per origin at a time (singleflight) with the leading caller's
+// ctx.
+func (c *Client) loadRobots(ctx context.Context, origin string) (*Robots, error) {
+	robotsURL := origin + "/robots.txt"
+	resp, err := c.fetch(ctx, robotsURL, nil, robotsMaxRedirects, robotsMaxBody)
+	if ctx.Err() != nil {
+		return nil, &leaderGone{err: fmt.Errorf("fetch %s: %w", robotsURL, ctx.Err())}
+	}
+	var r *Robots
+	switch {
+	case err != nil:
+		err = fmt.Errorf("%w: %w", ErrRobotsUnavailable, err)
+	case resp.Status >= 200 && resp.Status < 300:
+		r = c.parseRobots(resp.Body)
+	case resp.Status >= 500:
+		err = fmt.Errorf("fetch %s: %w (status %d)", robotsURL, ErrRobotsUnavailable, resp.Status)
+	default:
+		// 4xx, and 3xx when the redirect chain was too long or not
+		// followable: no usable robots.txt, so no restrictions.
+		r = &Robots{}
+	}
+	ttl := robotsTTL
+	if err != nil {
+		ttl = robotsFailTTL
+	}
+	c.robotsMu.Lock()
+	c.robots[origin] = robotsEntry{r: r, err: err, expires: c.now().Add(ttl)}
+	c.robotsMu.Unlock()
+
+	if r != nil && r.crawlDelay > 0 {
+		if u, perr := url.Parse(origin); perr == nil {
+			c.lowerRate(hostKey(u), r.crawlDelay)
+		}
+	}
+	return r, err
+}
+
+// parseRobots parses a robots.txt body for the client's agent. temoto's
+// parser rejects a whole file for one bad line (a rule before any
+// User-agent, a malformed Crawl-delay); such lines are dropped and the rest
+// parsed, and a file that still fails allows all.
+func (c *Client) parseRobots(body []byte) *Robots {
+	data, err := robotstxt.FromBytes(body)
+	if err != nil {
+		data, err = robotstxt.FromBytes(sanitizeRobots(body))
+		if err != nil {
+			return &Robots{}
+		}
+	}
+	g := data.FindGroup(c.agent)
+	return &Robots{group: g, crawlDelay: g.CrawlDelay}
+}
+
+// sanitizeRobots drops the lines temoto's parser rejects: group rules before
+// the first User-agent line and Crawl-delay values that are not a
+// non-negative number.
+func sanitizeRobots(body []byte) []byte {
+	var out bytes.Buffer
+	seenAgent := false
+	for line := range bytes.Lines(body) {
+		text := string(line)
+		if i := strings.IndexByte(text, '#'); i >= 0 {
+			text = text[:i]
+		}
+		key, val, ok := strings.Cut(text, ":")
+		key = strings.ToLower(strings.TrimSpace(key))
+		val = strings.TrimSpace(val)
+		if ok {
+			switch key {
+			case "user-agent", "useragent":
+				seenAgent = true
+			case "allow", "disallow":
+				if !seenAgent {
+					continue
+				}
+			case "crawl-delay", "crawldelay":
+				if !seenAgent || !validDelay(val) {
+					continue
+				}
+			}
+		}
+		out.Write(line)
+	}
+	return out.Bytes()
+}
+
+func validDelay(v string) bool {
+	if v == "" {
+		return false
+	}
+	dot := false
+	for _, r := range v {
+		switch {
+		case r >= '0' && r <= '9':
+		case r == '.' && !dot:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return v != "."
+}

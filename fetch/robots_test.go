@@ -1,0 +1,388 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// robotsServer serves body with status at /robots.txt, counts robots.txt
+// requests and checks they carry the User-Agent.
+func robotsServer(t testing.TB, status int, body string) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	ts := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/robots.txt" {
+			return
+		}
+		n.Add(1)
+		if r.Header.Get("User-Agent") == "" {
+			t.Errorf("robots.txt request without User-Agent")
+		}
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
+	})
+	return ts, &n
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestRobotsRules(t *testing.T) {
+	tests := []struct {
+		name   string
+		ua     string
+		robots string
+		checks map[string]bool // path?query -> allowed
+	}{
+		{
+			name:   "disallow prefix",
+			robots: "User-agent: *\nDisallow: /private\n",
+			checks: map[string]bool{"/private": false, "/private/a": false, "/privateer": false, "/public": true, "/": true},
+		},
+		{
+			name:   "longer allow wins",
+			robots: "User-agent: *\nDisallow: /\nAllow: /ok\n",
+			checks: map[string]bool{"/ok": true, "/ok/deep": true, "/no": false, "/": false},
+		},
+		{
+			name:   "end anchor",
+			robots: "User-agent: *\nDisallow: /*.pdf$\n",
+			checks: map[string]bool{"/a/b.pdf": false, "/b.pdf": false, "/a/b.pdfx": true, "/a/b.pdf?x=1": true, "/a/b.html": true},
+		},
+		{
+			name:   "wildcard in query",
+			robots: "User-agent: *\nDisallow: /*?session=\n",
+			checks: map[string]bool{"/page?session=1": false, "/x/y?session=": false, "/page": true, "/page?id=2": true},
+		},
+		{
+			name:   "own group chosen over star",
+			robots: "User-agent: *\nDisallow: /all\n\nUser-agent: Trawl\nDisallow: /t\n",
+			checks: map[string]bool{"/t": false, "/all": true},
+		},
+		{
+			name:   "other agent gets star group",
+			ua:     "otherbot/1.0",
+			robots: "User-agent: *\nDisallow: /all\n\nUser-agent: trawl\nDisallow: /t\n",
+			checks: map[string]bool{"/t": true, "/all": false},
+		},
+		{
+			name:   "only another bot restricted",
+			robots: "User-agent: googlebot\nDisallow: /\n",
+			checks: map[string]bool{"/": true, "/x": true},
+		},
+		{
+			name:   "several agents share a group",
+			robots: "User-agent: googlebot\nUser-agent: trawl\nDisallow: /shared\n",
+			checks: map[string]bool{"/shared": false, "/other": true},
+		},
+		{
+			name:   "bad lines skipped, rest kept",
+			robots: "Disallow: /x\nCrawl-delay: soon\nUser-agent: *\nCrawl-delay: abc\nDisallow: /y\n",
+			checks: map[string]bool{"/y": false, "/x": true},
+		},
+		{
+			name:   "robots.txt itself allowed",
+			robots: "User-agent: *\nDisallow: /\n",
+			checks: map[string]bool{"/robots.txt": true, "/": false, "/a": false},
+		},
+		{
+			name:   "empty file",
+			robots: "",
+			checks: map[string]bool{"/": true, "/a": true},
+		},
+		{
+			name:   "comments and blank lines",
+			robots: "# hello\n\nUser-agent: * # everyone\nDisallow: /tmp # scratch\n",
+			checks: map[string]bool{"/tmp/x": false, "/": true},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, _ := robotsServer(t, http.StatusOK, tc.robots)
+			c := newClient(t, Config{UserAgent: tc.ua})
+			rb, err := c.Robots(context.Background(), mustURL(t, ts.URL+"/anything"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for p, want := range tc.checks {
+				if got := rb.Allowed(mustURL(t, ts.URL+p)); got != want {
+					t.Errorf("Allowed(%s): got %v, want %v", p, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestRobotsNilAllowsAll(t *testing.T) {
+	var r *Robots
+	if !r.Allowed(&url.URL{Path: "/x"}) || r.CrawlDelay() != 0 {
+		t.Error("nil Robots must allow all with no crawl delay")
+	}
+}
+
+func TestRobotsStatus(t *testing.T) {
+	tests := []struct {
+		status      int
+		unavailable bool
+	}{
+		{200, false},
+		{401, false},
+		{403, false},
+		{404, false},
+		{410, false},
+		{500, true},
+		{503, true},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			// The body would disallow everything if it were parsed.
+			ts, _ := robotsServer(t, tc.status, "User-agent: *\nDisallow: /\n")
+			c := newClient(t, Config{})
+			rb, err := c.Robots(context.Background(), mustURL(t, ts.URL))
+			if tc.unavailable {
+				if !errors.Is(err, ErrRobotsUnavailable) || !Retryable(err) || rb != nil {
+					t.Errorf("got %v, %v, want ErrRobotsUnavailable, retryable, nil Robots", rb, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantAllowed := tc.status >= 400
+			if got := rb.Allowed(mustURL(t, ts.URL+"/page")); got != wantAllowed {
+				t.Errorf("Allowed: got %v, want %v", got, wantAllowed)
+			}
+		})
+	}
+}
+
+func TestRobotsNetworkError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := newClient(t, Config{})
+	_, err = c.Robots(context.Background(), mustURL(t, "http://"+addr+"/"))
+	if !errors.Is(err, ErrRobotsUnavailable) || !errors.Is(err, syscall.ECONNREFUSED) || !Retryable(err) {
+		t.Errorf("got %v, want ErrRobotsUnavailable wrapping a retryable connection refused", err)
+	}
+}
+
+func TestRobotsRedirect(t *testing.T) {
+	ts := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/robots.txt":
+			http.Redirect(w, r, "/moved/robots.txt", http.StatusMovedPermanently)
+		case "/moved/robots.txt":
+			fmt.Fprint(w, "User-agent: *\nDisallow: /secret\n")
+		case "/loop/robots.txt":
+			http.Redirect(w, r, "/loop/robots.txt", http.StatusFound)
+		}
+	})
+	c := newClient(t, Config{MaxRedirects: -1}) // robots.txt redirects are followed regardless
+	rb, err := c.Robots(context.Background(), mustURL(t, ts.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Allowed(mustURL(t, ts.URL+"/secret")) || !rb.Allowed(mustURL(t, ts.URL+"/open")) {
+		t.Error("rules from the redirect target not applied")
+	}
+}
+
+func TestRobotsCrawlDelay(t *testing.T) {
+	ts, _ := robotsServer(t, http.StatusOK, "User-agent: *\nCrawl-delay: 2\nDisallow: /x\n\nUser-agent: slowbot\nCrawl-delay: 60\n")
+	c := newClient(t, Config{Rate: 20})
+	u := mustURL(t, ts.URL)
+	rb, err := c.Robots(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.CrawlDelay() != 2*time.Second {
+		t.Errorf("got CrawlDelay %v, want 2s", rb.CrawlDelay())
+	}
+	if l := c.limiter(hostKey(u)).Limit(); l != 0.5 {
+		t.Errorf("host limit after Crawl-delay 2: got %v/s, want 0.5/s", l)
+	}
+}
+
+func TestRobotsFetchedOnce(t *testing.T) {
+	release := make(chan struct{})
+	var n atomic.Int64
+	ts := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		select { // hold the answer so that callers pile up
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+		fmt.Fprint(w, "User-agent: *\nDisallow: /no\n")
+	})
+	c := newClient(t, Config{})
+	const callers = 20
+	var wg sync.WaitGroup
+	results := make([]*Robots, callers)
+	errs := make([]error, callers)
+	for i := range callers {
+		wg.Go(func() {
+			results[i], errs[i] = c.Robots(context.Background(), mustURL(t, ts.URL+fmt.Sprintf("/page%d", i)))
+		})
+	}
+	time.Sleep(50 * time.Millisecond) // let callers arrive; the count below holds either way
+	close(release)
+	wg.Wait()
+	for i := range callers {
+		if errs[i] != nil || results[i] != results[0] || results[i].Allowed(mustURL(t, ts.URL+"/no")) {
+			t.Fatalf("caller %d: got %p, %v; want the shared rules", i, results[i], errs[i])
+		}
+	}
+	if got := n.Load(); got != 1 {
+		t.Errorf("robots.txt fetched %d times by %d callers, want 1", got, callers)
+	}
+}
+
+// fakeClock is an injectable clock safe for concurrent use.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fakeClock) Advance(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(d)
+	f.mu.Unlock()
+}
+
+func TestRobotsCache(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		wantErr bool
+		steps   []struct {
+			advance   time.Duration
+			wantFetch int64
+		}
+	}{
+		{"success cached a day", 200, false, []struct {
+			advance   time.Duration
+			wantFetch int64
+		}{{0, 1}, {time.Hour, 1}, {22 * time.Hour, 1}, {2 * time.Hour, 2}, {time.Minute, 2}}},
+		{"failure cached briefly", 503, true, []struct {
+			advance   time.Duration
+			wantFetch int64
+		}{{0, 1}, {10 * time.Second, 1}, {25 * time.Second, 2}, {time.Second, 2}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, n := robotsServer(t, tc.status, "User-agent: *\nDisallow: /x\n")
+			c := newClient(t, Config{})
+			clock := &fakeClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+			c.now = clock.Now
+			for i, s := range tc.steps {
+				clock.Advance(s.advance)
+				_, err := c.Robots(context.Background(), mustURL(t, ts.URL))
+				if (err != nil) != tc.wantErr {
+					t.Fatalf("step %d: got error %v, want error %v", i, err, tc.wantErr)
+				}
+				if got := n.Load(); got != s.wantFetch {
+					t.Errorf("step %d: robots.txt fetched %d times, want %d", i, got, s.wantFetch)
+				}
+			}
+		})
+	}
+}
+
+// TestRobotsLeaderCancelled checks that when the caller whose ctx runs the
+// shared load is cancelled, it gets context.Canceled and the other callers
+// still get the rules.
+func TestRobotsLeaderCancelled(t *testing.T) {
+	started := make(chan struct{}, 4)
+	release := make(chan struct{})
+	ts := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+		fmt.Fprint(w, "User-agent: *\nDisallow: /no\n")
+	})
+	c := newClient(t, Config{})
+	u := mustURL(t, ts.URL)
+
+	leaderCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	leaderErr := make(chan error, 1)
+	go func() {
+		_, err := c.Robots(leaderCtx, u)
+		leaderErr <- err
+	}()
+	<-started // the leader's load is at the server
+	type result struct {
+		r   *Robots
+		err error
+	}
+	other := make(chan result, 1)
+	go func() {
+		r, err := c.Robots(context.Background(), u)
+		other <- result{r, err}
+	}()
+	cancel()
+	if err := <-leaderErr; !errors.Is(err, context.Canceled) || errors.Is(err, ErrRobotsUnavailable) {
+		t.Errorf("leader: got %v, want context.Canceled", err)
+	}
+	close(release)
+	res := <-other
+	if res.err != nil || res.r.Allowed(mustURL(t, ts.URL+"/no")) {
+		t.Errorf("other caller: got %v, %v; want the rules", res.r, res.err)
+	}
+}
+
+func TestRobotsSizeCap(t *testing.T) {
+	body := "User-agent: *\nDisallow: /early\n" + strings.Repeat("# padding padding padding\n", 30_000) + "Disallow: /late\n"
+	if len(body) <= robotsMaxBody {
+		t.Fatalf("test body of %d bytes does not exceed the cap", len(body))
+	}
+	ts, _ := robotsServer(t, http.StatusOK, body)
+	c := newClient(t, Config{})
+	rb, err := c.Robots(context.Background(), mustURL(t, ts.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Allowed(mustURL(t, ts.URL+"/early")) || !rb.Allowed(mustURL(t, ts.URL+"/late")) {
+		t.Error("want rules before the 512 KiB cap applied and rules after it ignored")
+	}
+}
+
+func TestRobotsBadURL(t *testing.T) {
+	c := newClient(t, Config{})
+	for _, u := range []*url.URL{nil, {Path: "/x"}, {Scheme: "ftp", Host: "h"}} {
+		if _, err := c.Robots(context.Background(), u); !errors.Is(err, ErrBadURL) {
+			t.Errorf("Robots(%v): got %v, want ErrBadURL", u, err)
+		}
+	}
+}
