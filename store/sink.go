@@ -1,0 +1,170 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// sinkBufferSize is the write buffer of the sinks.
+const sinkBufferSize = 64 << 10
+
+// JSONL writes records as JSON Lines: one JSON object per line, with the
+// field names and omissions of Record's json tags, and without escaping
+// <, > and & (the output is not meant for HTML).
+//
+// Use NewJSONL; the zero value is not usable. JSONL is safe for concurrent
+// use: records are encoded in parallel and written whole, one at a time.
+// Writes are buffered: call Flush when done. The first write error is
+// returned by that call and by every later Put and Flush.
+type JSONL struct {
+	mu  sync.Mutex
+	w   *bufio.Writer
+	err error // sticky write error
+}
+
+// NewJSONL returns a JSONL sink writing to w.
+func NewJSONL(w io.Writer) *JSONL {
+	return &JSONL{w: bufio.NewWriterSize(w, sinkBufferSize)}
+}
+
+// jsonBuf is a reusable encoding buffer.
+type jsonBuf struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonBufs = sync.Pool{New: func() any {
+	b := new(jsonBuf)
+	b.enc = json.NewEncoder(&b.buf)
+	b.enc.SetEscapeHTML(false)
+	return b
+}}
+
+// Put writes r as one line. A record that cannot be encoded (for example a
+// Data value that encoding/json rejects) is an error for this call only.
+// Put does not block on anything but the writer, so ctx is not consulted.
+func (s *JSONL) Put(ctx context.Context, r Record) error {
+	b := jsonBufs.Get().(*jsonBuf)
+	defer func() {
+		if b.buf.Cap() <= sinkBufferSize {
+			b.buf.Reset()
+			jsonBufs.Put(b)
+		}
+	}()
+	if err := b.enc.Encode(r); err != nil { // Encode ends the line with \n
+		return fmt.Errorf("store: jsonl: encode record for %s: %w", r.URL, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	if _, err := s.w.Write(b.buf.Bytes()); err != nil {
+		s.err = fmt.Errorf("store: jsonl: write: %w", err)
+	}
+	return s.err
+}
+
+// Flush writes any buffered records to the underlying writer.
+func (s *JSONL) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	if err := s.w.Flush(); err != nil {
+		s.err = fmt.Errorf("store: jsonl: write: %w", err)
+	}
+	return s.err
+}
+
+// csvHeader is the header row CSV writes, naming its columns.
+var csvHeader = []string{
+	"url", "final_url", "status", "depth", "parent", "content_type", "bytes",
+	"truncated", "title", "links", "fetched_at", "duration_ms", "attempts",
+	"error", "skipped",
+}
+
+// CSV writes records as comma-separated values (RFC 4180 quoting, "\n"
+// line ends) under a header row:
+//
+//	url,final_url,status,depth,parent,content_type,bytes,truncated,title,links,fetched_at,duration_ms,attempts,error,skipped
+//
+// Zero numbers, false and the zero time are written as empty fields, as
+// JSONL omits them (depth is always written); fetched_at is RFC 3339 with
+// nanoseconds. Record fields without a column (Canonical, Description,
+// Lang, Data) are not written.
+//
+// Use NewCSV; the zero value is not usable. CSV is safe for concurrent
+// use; writes are buffered: call Flush when done. The first write error is
+// returned by that call and by every later Put and Flush.
+type CSV struct {
+	mu  sync.Mutex
+	w   *csv.Writer
+	err error // sticky write error
+}
+
+// NewCSV returns a CSV sink writing to w. The header row is buffered at
+// once, so even a CSV without records has it after Flush.
+func NewCSV(w io.Writer) *CSV {
+	// csv.Writer adopts a *bufio.Writer as is: one buffer, of our size.
+	s := &CSV{w: csv.NewWriter(bufio.NewWriterSize(w, sinkBufferSize))}
+	if err := s.w.Write(csvHeader); err != nil {
+		s.err = fmt.Errorf("store: csv: write: %w", err)
+	}
+	return s
+}
+
+// Put writes r as one row. Put does not block on anything but the writer,
+// so ctx is not consulted.
+func (s *CSV) Put(ctx context.Context, r Record) error {
+	num := func(n int64) string {
+		if n == 0 {
+			return ""
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	var truncated, fetchedAt string
+	if r.Truncated {
+		truncated = "true"
+	}
+	if !r.FetchedAt.IsZero() {
+		fetchedAt = r.FetchedAt.Format(time.RFC3339Nano)
+	}
+	row := []string{
+		r.URL, r.FinalURL, num(int64(r.Status)), strconv.Itoa(r.Depth), r.Parent,
+		r.ContentType, num(r.Bytes), truncated, r.Title, num(int64(r.Links)),
+		fetchedAt, num(r.DurationMS), num(int64(r.Attempts)), r.Error, r.Skipped,
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	if err := s.w.Write(row); err != nil {
+		s.err = fmt.Errorf("store: csv: write: %w", err)
+	}
+	return s.err
+}
+
+// Flush writes any buffered rows to the underlying writer.
+func (s *CSV) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.w.Flush()
+	if err := s.w.Error(); err != nil {
+		s.err = fmt.Errorf("store: csv: write: %w", err)
+	}
+	return s.err
+}

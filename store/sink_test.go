@@ -1,0 +1,320 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"trawl/store"
+)
+
+// sink is what the crawler needs of a sink, plus Flush.
+type sink interface {
+	Put(ctx context.Context, r store.Record) error
+	Flush() error
+}
+
+var fetchedAt = time.Date(2025, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
+
+// sinkCases are records with the exact JSONL line and CSV row each makes.
+var sinkCases = []struct {
+	name string
+	rec  store.Record
+	json string
+	csv  string
+}{
+	{
+		name: "minimal",
+		rec:  store.Record{URL: "http://a.test/"},
+		json: `{"url":"http://a.test/","depth":0}`,
+		csv:  `http://a.test/,,,0,,,,,,,,,,,`,
+	},
+	{
+		name: "fetched",
+		rec: store.Record{
+			URL: "http://a.test/x?a=1&b=2", FinalURL: "https://a.test/x?a=1&b=2", Status: 200, Depth: 1,
+			Parent: "http://a.test/", ContentType: "text/html; charset=utf-8", Bytes: 10240, Truncated: true,
+			Title: "Grüße – 日本語 <b>&amp;", Canonical: "https://a.test/x", Lang: "de", Links: 20,
+			FetchedAt: fetchedAt, DurationMS: 12, Attempts: 1, Data: map[string]any{"price": 3.5, "tags": []string{"a"}},
+		},
+		json: `{"url":"http://a.test/x?a=1&b=2","final_url":"https://a.test/x?a=1&b=2","status":200,"depth":1,` +
+			`"parent":"http://a.test/","content_type":"text/html; charset=utf-8","bytes":10240,"truncated":true,` +
+			`"title":"Grüße – 日本語 <b>&amp;","canonical":"https://a.test/x","lang":"de","links":20,` +
+			`"fetched_at":"2025-03-04T05:06:07.89Z","duration_ms":12,"attempts":1,"data":{"price":3.5,"tags":["a"]}}`,
+		csv: `http://a.test/x?a=1&b=2,https://a.test/x?a=1&b=2,200,1,http://a.test/,text/html; charset=utf-8,10240,true,` +
+			`Grüße – 日本語 <b>&amp;,20,2025-03-04T05:06:07.89Z,12,1,,`,
+	},
+	{
+		name: "quoting",
+		rec:  store.Record{URL: "http://a.test/q", Status: 404, Depth: 2, Title: "a, \"b\"\nc\r\nd", Description: "not in csv"},
+		json: `{"url":"http://a.test/q","status":404,"depth":2,"title":"a, \"b\"\nc\r\nd","description":"not in csv"}`,
+		csv:  "http://a.test/q,,404,2,,,,,\"a, \"\"b\"\"\nc\r\nd\",,,,,,",
+	},
+	{
+		name: "error",
+		rec:  store.Record{URL: "http://b.test/", Depth: 3, Parent: "http://a.test/", Attempts: 3, Error: "fetch http://b.test/: timeout"},
+		json: `{"url":"http://b.test/","depth":3,"parent":"http://a.test/","attempts":3,"error":"fetch http://b.test/: timeout"}`,
+		csv:  `http://b.test/,,,3,http://a.test/,,,,,,,,3,fetch http://b.test/: timeout,`,
+	},
+	{
+		name: "skipped",
+		rec:  store.Record{URL: "http://c.test/private", Depth: 1, Skipped: "robots"},
+		json: `{"url":"http://c.test/private","depth":1,"skipped":"robots"}`,
+		csv:  `http://c.test/private,,,1,,,,,,,,,,,robots`,
+	},
+}
+
+const csvHeader = "url,final_url,status,depth,parent,content_type,bytes,truncated,title,links,fetched_at,duration_ms,attempts,error,skipped"
+
+func TestJSONL(t *testing.T) {
+	for _, tc := range sinkCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			s := store.NewJSONL(&out)
+			if err := s.Put(context.Background(), tc.rec); err != nil {
+				t.Fatalf("Put: %v", err)
+			}
+			if out.Len() != 0 {
+				t.Errorf("Put wrote %q before Flush, want buffering", out.String())
+			}
+			if err := s.Flush(); err != nil {
+				t.Fatalf("Flush: %v", err)
+			}
+			if got, want := out.String(), tc.json+"\n"; got != want {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+func TestCSV(t *testing.T) {
+	for _, tc := range sinkCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			s := store.NewCSV(&out)
+			if err := s.Put(context.Background(), tc.rec); err != nil {
+				t.Fatalf("Put: %v", err)
+			}
+			if err := s.Flush(); err != nil {
+				t.Fatalf("Flush: %v", err)
+			}
+			if got, want := out.String(), csvHeader+"\n"+tc.csv+"\n"; got != want {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+			rows, err := csv.NewReader(&out).ReadAll()
+			if err != nil {
+				t.Fatalf("output does not parse as CSV: %v", err)
+			}
+			if len(rows) != 2 || rows[1][0] != tc.rec.URL || rows[1][8] != strings.ReplaceAll(tc.rec.Title, "\r\n", "\n") {
+				t.Errorf("parsed back as %q", rows)
+			}
+		})
+	}
+}
+
+func TestCSVHeaderOnly(t *testing.T) {
+	var out bytes.Buffer
+	if err := store.NewCSV(&out).Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), csvHeader+"\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestJSONLEncodeError checks that a record encoding/json rejects fails
+// alone and does not stop the sink.
+func TestJSONLEncodeError(t *testing.T) {
+	var out bytes.Buffer
+	s := store.NewJSONL(&out)
+	if err := s.Put(context.Background(), store.Record{URL: "http://a.test/", Data: make(chan int)}); err == nil {
+		t.Fatal("Put of a channel in Data succeeded")
+	}
+	if err := s.Put(context.Background(), store.Record{URL: "http://b.test/"}); err != nil {
+		t.Fatalf("Put after an encoding error: %v", err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), `{"url":"http://b.test/","depth":0}`+"\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestSinkConcurrent puts from 8 goroutines, some records larger than the
+// write buffer, and checks that the output holds every record whole.
+func TestSinkConcurrent(t *testing.T) {
+	const workers, each = 8, 200
+	rec := func(w, i int) store.Record {
+		r := store.Record{URL: fmt.Sprintf("http://w%d.test/%d", w, i), Depth: i, Status: 200}
+		r.Title = strings.Repeat(string(rune('a'+w)), (i%7)*(i%7)*500) // up to 18 KB
+		return r
+	}
+	sinks := []struct {
+		name  string
+		open  func(io.Writer) sink
+		parse func(t *testing.T, out []byte) []store.Record
+	}{
+		{"JSONL", func(w io.Writer) sink { return store.NewJSONL(w) }, func(t *testing.T, out []byte) []store.Record {
+			var rs []store.Record
+			for line := range strings.Lines(string(out)) {
+				var r store.Record
+				if err := json.Unmarshal([]byte(line), &r); err != nil {
+					t.Fatalf("line %.60q…: %v", line, err)
+				}
+				rs = append(rs, r)
+			}
+			return rs
+		}},
+		{"CSV", func(w io.Writer) sink { return store.NewCSV(w) }, func(t *testing.T, out []byte) []store.Record {
+			rd := csv.NewReader(bytes.NewReader(out))
+			rd.FieldsPerRecord = len(strings.Split(csvHeader, ","))
+			rows, err := rd.ReadAll()
+			if err != nil {
+				t.Fatalf("parse CSV: %v", err)
+			}
+			if strings.Join(rows[0], ",") != csvHeader {
+				t.Fatalf("first row %q, want the header", rows[0])
+			}
+			var rs []store.Record
+			for _, row := range rows[1:] {
+				var r store.Record
+				fmt.Sscan(row[2], &r.Status)
+				fmt.Sscan(row[3], &r.Depth)
+				r.URL, r.Title = row[0], row[8]
+				rs = append(rs, r)
+			}
+			return rs
+		}},
+	}
+	for _, sk := range sinks {
+		t.Run(sk.name, func(t *testing.T) {
+			var out bytes.Buffer // unsynchronized: the sink must serialize writes
+			s := sk.open(&out)
+			var wg sync.WaitGroup
+			errs := make(chan error, workers)
+			for w := range workers {
+				wg.Go(func() {
+					for i := range each {
+						if err := s.Put(context.Background(), rec(w, i)); err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatalf("Put: %v", err)
+			}
+			if err := s.Flush(); err != nil {
+				t.Fatalf("Flush: %v", err)
+			}
+			got := map[string]store.Record{}
+			for _, r := range sk.parse(t, out.Bytes()) {
+				if _, dup := got[r.URL]; dup {
+					t.Fatalf("record %s written twice", r.URL)
+				}
+				got[r.URL] = r
+			}
+			if len(got) != workers*each {
+				t.Fatalf("%d records written, want %d", len(got), workers*each)
+			}
+			for w := range workers {
+				for i := range each {
+					want := rec(w, i)
+					if r := got[want.URL]; r.Title != want.Title || r.Depth != want.Depth || r.Status != want.Status {
+						t.Fatalf("record %s came back as status %d depth %d title of %d bytes", want.URL, r.Status, r.Depth, len(r.Title))
+					}
+				}
+			}
+		})
+	}
+}
+
+var errBoom = errors.New("disk full")
+
+// failWriter accepts limit bytes, then fails every write.
+type failWriter struct {
+	limit, written, calls int
+}
+
+func (w *failWriter) Write(p []byte) (int, error) {
+	w.calls++
+	if w.written+len(p) > w.limit {
+		n := w.limit - w.written
+		w.written = w.limit
+		return n, errBoom
+	}
+	w.written += len(p)
+	return len(p), nil
+}
+
+func TestSinkStickyError(t *testing.T) {
+	big := store.Record{URL: "http://a.test/", Title: strings.Repeat("x", 1000)}
+	for _, tc := range []struct {
+		name string
+		open func(io.Writer) sink
+	}{
+		{"JSONL", func(w io.Writer) sink { return store.NewJSONL(w) }},
+		{"CSV", func(w io.Writer) sink { return store.NewCSV(w) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			fw := &failWriter{limit: 100}
+			s := tc.open(fw)
+			if err := s.Put(ctx, big); err != nil {
+				t.Fatalf("first Put = %v, want nil (buffered)", err)
+			}
+			if err := s.Flush(); !errors.Is(err, errBoom) {
+				t.Fatalf("Flush = %v, want %v", err, errBoom)
+			}
+			calls := fw.calls
+			// Puts until a buffer's worth would surely have reached the writer.
+			for i := range 100 {
+				if err := s.Put(ctx, big); !errors.Is(err, errBoom) {
+					t.Fatalf("Put #%d after the failure = %v, want %v", i, err, errBoom)
+				}
+			}
+			if err := s.Flush(); !errors.Is(err, errBoom) {
+				t.Fatalf("second Flush = %v, want %v", err, errBoom)
+			}
+			if fw.calls != calls {
+				t.Errorf("the writer got %d more writes after it failed", fw.calls-calls)
+			}
+		})
+	}
+}
+
+// TestSinkPutError checks that a write failure met while buffering is
+// returned by Put itself.
+func TestSinkPutError(t *testing.T) {
+	big := store.Record{URL: "http://a.test/", Title: strings.Repeat("x", 1000)}
+	for _, tc := range []struct {
+		name string
+		open func(io.Writer) sink
+	}{
+		{"JSONL", func(w io.Writer) sink { return store.NewJSONL(w) }},
+		{"CSV", func(w io.Writer) sink { return store.NewCSV(w) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.open(&failWriter{limit: 0})
+			var err error
+			for i := 0; i < 1000 && err == nil; i++ { // 1 MB: well over the buffer
+				err = s.Put(context.Background(), big)
+			}
+			if !errors.Is(err, errBoom) {
+				t.Fatalf("Put = %v, want %v once the buffer fills", err, errBoom)
+			}
+		})
+	}
+}
