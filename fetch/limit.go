@@ -15,12 +15,12 @@ import (
 // the port is not the scheme's default. http://a and https://a share it.
 func hostKey(u *url.URL) string {
 	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") { // IPv6 literal
+		host = "[" + host + "]"
+	}
 	port := u.Port()
 	if port == "" || (port == "80" && u.Scheme == "http") || (port == "443" && u.Scheme == "https") {
 		return host
-	}
-	if strings.Contains(host, ":") { // IPv6 literal
-		return "[" + host + "]:" + port
 	}
 	return host + ":" + port
 }

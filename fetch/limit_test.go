@@ -22,7 +22,8 @@ func TestHostKey(t *testing.T) {
 		{"http://example.com:8080/", "example.com:8080"},
 		{"https://example.com:80/", "example.com:80"},
 		{"http://[::1]:8080/", "[::1]:8080"},
-		{"http://[::1]/", "::1"},
+		{"http://[::1]/", "[::1]"},
+		{"http://[::1]:80/", "[::1]"},
 	}
 	for _, tc := range tests {
 		u, err := url.Parse(tc.in)

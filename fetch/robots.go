@@ -68,8 +68,9 @@ type leaderGone struct{ err error }
 
 func (e *leaderGone) Error() string { return e.err.Error() }
 
-// Robots returns the robots.txt rules of u's origin (scheme, host and port)
-// for the client's user agent, fetching /robots.txt when it is not cached.
+// Robots returns the robots.txt rules of u's origin (scheme, host and port;
+// an explicit default port is the same origin as none) for the client's user
+// agent, fetching /robots.txt when it is not cached.
 //
 // Concurrent first callers for an origin share one fetch, made through the
 // host's rate limiter with the first caller's ctx; each caller stops waiting
@@ -88,7 +89,8 @@ func (c *Client) Robots(ctx context.Context, u *url.URL) (*Robots, error) {
 	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("fetch robots.txt for %v: %w: need an absolute http(s) URL", u, ErrBadURL)
 	}
-	origin := strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
+	key := hostKey(u)
+	origin := strings.ToLower(u.Scheme) + "://" + key
 	for {
 		c.robotsMu.Lock()
 		e, ok := c.robots[origin]
@@ -105,7 +107,7 @@ func (c *Client) Robots(ctx context.Context, u *url.URL) (*Robots, error) {
 			if ok && c.now().Before(e.expires) {
 				return e.r, e.err
 			}
-			return c.loadRobots(ctx, origin)
+			return c.loadRobots(ctx, origin, key)
 		})
 		select {
 		case <-ctx.Done():
@@ -124,10 +126,10 @@ func (c *Client) Robots(ctx context.Context, u *url.URL) (*Robots, error) {
 	}
 }
 
-// loadRobots fetches and parses origin's robots.txt and caches the outcome.
-// It runs once per origin at a time (singleflight) with the leading caller's
-// ctx.
-func (c *Client) loadRobots(ctx context.Context, origin string) (*Robots, error) {
+// loadRobots fetches and parses origin's robots.txt, caches the outcome and
+// applies a Crawl-delay to the limiter of host key. It runs once per origin
+// at a time (singleflight) with the leading caller's ctx.
+func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, error) {
 	robotsURL := origin + "/robots.txt"
 	resp, err := c.fetch(ctx, robotsURL, nil, robotsMaxRedirects, robotsMaxBody)
 	if ctx.Err() != nil {
@@ -155,9 +157,7 @@ func (c *Client) loadRobots(ctx context.Context, origin string) (*Robots, error)
 	c.robotsMu.Unlock()
 
 	if r != nil && r.crawlDelay > 0 {
-		if u, perr := url.Parse(origin); perr == nil {
-			c.lowerRate(hostKey(u), r.crawlDelay)
-		}
+		c.lowerRate(key, r.crawlDelay)
 	}
 	return r, err
 }

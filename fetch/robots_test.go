@@ -386,3 +386,23 @@ func TestRobotsBadURL(t *testing.T) {
 		}
 	}
 }
+
+func TestRobotsOriginKey(t *testing.T) {
+	ts, n := robotsServer(t, http.StatusOK, "User-agent: *\nDisallow: /x\n")
+	addr := ts.Listener.Addr().String()
+	c := newClient(t, Config{Resolve: map[string]string{"a.fetch.test:80": addr, "b.fetch.test:80": addr}})
+	tests := []struct {
+		url       string
+		wantFetch int64
+	}{
+		{"http://a.fetch.test/page", 1},
+		{"http://A.Fetch.Test:80/other?q=1", 1}, // same origin
+		{"http://b.fetch.test/", 2},             // another host
+	}
+	for _, tc := range tests {
+		c.Robots(context.Background(), mustURL(t, tc.url))
+		if got := n.Load(); got != tc.wantFetch {
+			t.Errorf("after %s: robots.txt fetched %d times, want %d", tc.url, got, tc.wantFetch)
+		}
+	}
+}
