@@ -1,0 +1,49 @@
+package crawler_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"trawl/crawler"
+	"trawl/fixtures"
+	"trawl/store"
+)
+
+// BenchmarkCrawl crawls a generated 10,000-page site (10 KB pages, 20
+// links each) served in-process on loopback, politeness off, and reports
+// pages/s. One iteration is one whole crawl.
+func BenchmarkCrawl(b *testing.B) {
+	site := fixtures.Synthetic{Pages: 10_000, Links: 20, Size: 10_000, Hosts: 4, Seed: 1}
+	srv := fixtures.NewServer(site.Handler())
+	defer srv.Close()
+	b.ReportAllocs()
+	var pages int64
+	for b.Loop() {
+		var n atomic.Int64
+		c, err := crawler.New(crawler.Config{
+			Resolve:      srv.Resolve(site.HostNames()...),
+			Concurrency:  16,
+			PerHost:      16,
+			Rate:         -1,
+			IgnoreRobots: true,
+			Sink: crawler.SinkFunc(func(context.Context, store.Record) error {
+				n.Add(1)
+				return nil
+			}),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		stats, err := c.Run(context.Background(), site.Root())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if stats.Fetched < int64(site.Pages) {
+			b.Fatalf("fetched %d of %d pages", stats.Fetched, site.Pages)
+		}
+		pages += stats.Fetched
+	}
+	b.ReportMetric(float64(pages)/b.Elapsed().Seconds(), "pages/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(pages), "ns/page")
+}

@@ -1,0 +1,236 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"trawl/fetch"
+	"trawl/store"
+)
+
+// Defaults used when the matching Config field is zero.
+const (
+	DefaultConcurrency = 16
+	DefaultPerHost     = 2
+	// DefaultRate is the polite per-host request rate: two requests per
+	// second to any one host, whatever the concurrency. robots.txt
+	// Crawl-delay and Retry-After can only slow it down further.
+	DefaultRate    = 2.0
+	DefaultTimeout = 30 * time.Second
+	DefaultMaxBody = 10 << 20
+	DefaultRetries = 2
+)
+
+// Scope says which discovered links are followed.
+type Scope int
+
+const (
+	// ScopeHost follows links whose host is the host of one of the seeds.
+	ScopeHost Scope = iota
+	// ScopeDomain follows links within the registrable domain (eTLD+1) of
+	// one of the seeds, so www.example.com also reaches blog.example.com.
+	ScopeDomain
+	// ScopeAny follows every http(s) link. Combine it with MaxDepth,
+	// MaxPages or Include.
+	ScopeAny
+)
+
+// String returns the flag spelling of s.
+func (s Scope) String() string {
+	switch s {
+	case ScopeHost:
+		return "host"
+	case ScopeDomain:
+		return "domain"
+	case ScopeAny:
+		return "any"
+	}
+	return fmt.Sprintf("Scope(%d)", int(s))
+}
+
+// ParseScope parses "host", "domain" or "any".
+func ParseScope(s string) (Scope, error) {
+	switch s {
+	case "host":
+		return ScopeHost, nil
+	case "domain":
+		return ScopeDomain, nil
+	case "any":
+		return ScopeAny, nil
+	}
+	return 0, fmt.Errorf("crawler: unknown scope %q (want host, domain or any)", s)
+}
+
+// Config configures a Crawler. The zero value is a polite crawler: 16
+// workers, at most 2 connections and 2 requests per second to any host,
+// robots.txt obeyed, the seeds' hosts as scope, no depth or page limit,
+// records discarded. Set Sink to keep them.
+type Config struct {
+	// Concurrency is the number of fetch workers. Zero means
+	// DefaultConcurrency.
+	Concurrency int
+	// PerHost is the most requests in flight to one host. Zero means
+	// DefaultPerHost.
+	PerHost int
+	// Rate is the most requests per second to one host. Zero means
+	// DefaultRate; a negative value means no limit.
+	Rate float64
+	// UserAgent is sent with every request and used to pick the robots.txt
+	// group. Empty means fetch.DefaultUserAgent.
+	UserAgent string
+	// IgnoreRobots skips robots.txt entirely. Be sure you may.
+	IgnoreRobots bool
+	// Timeout bounds one fetch: connect, redirects, headers and body.
+	// Zero means DefaultTimeout.
+	Timeout time.Duration
+	// MaxBody caps the decoded body kept per page; longer bodies are cut
+	// and recorded with Truncated set. Zero means DefaultMaxBody.
+	MaxBody int64
+	// Retries is how many times a URL is tried again after a network
+	// error, a 429 or a 5xx, with exponential back-off and jitter (or the
+	// server's Retry-After). Zero means DefaultRetries; negative means none.
+	Retries int
+	// RetryBackoff is the wait before the first retry; each further retry
+	// waits twice as long, with jitter. A server's Retry-After wins when
+	// longer. Zero means one second.
+	RetryBackoff time.Duration
+	// MaxRedirects is how many redirects one fetch follows. Zero means 10;
+	// negative means redirects are not followed.
+	MaxRedirects int
+
+	// Scope picks which links are followed. The zero value is ScopeHost.
+	Scope Scope
+	// Include, if not empty, keeps only in-scope links matching at least
+	// one of the expressions (seeds are always kept).
+	Include []*regexp.Regexp
+	// Exclude drops in-scope links matching any of the expressions.
+	Exclude []*regexp.Regexp
+	// MaxDepth is the most link hops from a seed (seeds are depth 0).
+	// Zero means no limit; a negative value fetches the seeds only.
+	MaxDepth int
+	// MaxPages is the most URLs admitted for fetching, seeds included;
+	// further in-scope URLs are recorded as skipped "max-pages".
+	// Zero means no limit.
+	MaxPages int
+
+	// Sink receives one record per URL decided about. Nil discards them.
+	// Put is called from many goroutines at once.
+	Sink Sink
+	// OnPage, if set, is called for each fetched HTML page before its
+	// links are queued. It may read the page, attach Data to its record,
+	// and add or remove links. An error stops the crawl and is returned
+	// by Run. It is called from many goroutines at once.
+	OnPage func(ctx context.Context, p *Page) error
+
+	// NewFrontier opens the frontier that holds the queue and the seen-set,
+	// with options derived from PerHost, Rate and LeaseTTL. Run calls it
+	// once and closes what it returns. Nil means a new in-memory frontier
+	// (store.NewMemory).
+	NewFrontier func(opts store.FrontierOptions) (Frontier, error)
+	// Fetcher does HTTP. Nil means a fetch.Client built from the fields
+	// above and Resolve / Transport.
+	Fetcher Fetcher
+	// Resolve maps "host:port" to the "ip:port" to dial instead, like
+	// curl --resolve. Ignored when Fetcher or Transport is set.
+	Resolve map[string]string
+	// Transport, if set, carries the requests of the default Fetcher.
+	Transport http.RoundTripper
+	// LeaseTTL is how long a claimed URL may stay in flight before the
+	// frontier hands it out again. Zero means 10 minutes.
+	LeaseTTL time.Duration
+}
+
+// withDefaults returns c with zero fields replaced by their defaults.
+func (c Config) withDefaults() Config {
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.PerHost == 0 {
+		c.PerHost = DefaultPerHost
+	}
+	if c.Rate == 0 {
+		c.Rate = DefaultRate
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	if c.Retries == 0 {
+		c.Retries = DefaultRetries
+	}
+	if c.Retries < 0 {
+		c.Retries = 0
+	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = time.Second
+	}
+	if c.MaxRedirects == 0 {
+		c.MaxRedirects = 10
+	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = 10 * time.Minute
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.Concurrency < 0 {
+		errs = append(errs, fmt.Errorf("concurrency %d is negative", c.Concurrency))
+	}
+	if c.PerHost < 0 {
+		errs = append(errs, fmt.Errorf("per-host %d is negative", c.PerHost))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %v is negative", c.Timeout))
+	}
+	if c.MaxBody < 0 {
+		errs = append(errs, fmt.Errorf("max body %d is negative", c.MaxBody))
+	}
+	if c.MaxPages < 0 {
+		errs = append(errs, fmt.Errorf("max pages %d is negative", c.MaxPages))
+	}
+	if c.Scope < ScopeHost || c.Scope > ScopeAny {
+		errs = append(errs, fmt.Errorf("unknown scope %d", int(c.Scope)))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("crawler: config: %w", err)
+	}
+	return nil
+}
+
+// rateInterval turns a per-host rate into the spacing between requests.
+func rateInterval(rate float64) time.Duration {
+	if rate <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / rate)
+}
+
+// newFetcher builds the default fetcher from cfg.
+func newFetcher(cfg Config) *fetch.Client {
+	return fetch.New(fetch.Config{
+		UserAgent:    cfg.UserAgent,
+		Timeout:      cfg.Timeout,
+		MaxBody:      cfg.MaxBody,
+		MaxRedirects: cfg.MaxRedirects,
+		Rate:         cfg.Rate,
+		Resolve:      cfg.Resolve,
+		Transport:    cfg.Transport,
+	})
+}
+
+// frontierOptions derives the frontier's politeness options from cfg.
+func (c Config) frontierOptions() store.FrontierOptions {
+	return store.FrontierOptions{
+		PerHost:  c.PerHost,
+		Interval: rateInterval(c.Rate),
+		LeaseTTL: c.LeaseTTL,
+	}
+}

@@ -1,0 +1,224 @@
+// Package crawler is trawl's engine: a frontier of per-host queues feeds a
+// pool of fetch workers; fetched HTML is parsed and its links, normalized,
+// scoped and deduplicated, go back into the frontier. Everything that blocks
+// takes a context; cancelling it stops the crawl promptly.
+//
+// Most callers build a Config, call New and then Run:
+//
+//	c, err := crawler.New(crawler.Config{Sink: store.NewJSONL(os.Stdout)})
+//	if err != nil { ... }
+//	stats, err := c.Run(ctx, "https://example.com/")
+//
+// The crawler is polite by default: robots.txt is obeyed, at most
+// DefaultPerHost requests are in flight and DefaultRate requests per second
+// go to any one host, and a slow host never holds up the others.
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"trawl/fetch"
+	"trawl/parse"
+	"trawl/store"
+)
+
+// Frontier is the crawl's queue and seen-set, with lease semantics: a
+// claimed URL stays leased until Ack or Retry, and an expired lease makes
+// it claimable again, so a crash never loses a URL. store.Memory is the
+// default; every backend passes the suite in trawl/store/storetest.
+type Frontier interface {
+	// Push queues the entries whose keys were never seen, marking them
+	// seen in the same atomic step, and reports how many were new.
+	Push(ctx context.Context, entries []store.Entry) (added int, err error)
+	// MarkSeen marks a key seen without queueing it and reports whether
+	// it was new.
+	MarkSeen(ctx context.Context, key string) (first bool, err error)
+	// Claim leases up to max entries from hosts that are ready. When it
+	// returns fewer, next is the earliest time more may become ready, or
+	// zero if none is waiting on time.
+	Claim(ctx context.Context, max int) (leases []store.Lease, next time.Time, err error)
+	// Ack settles a lease with its outcome and frees its host slot.
+	Ack(ctx context.Context, l store.Lease, o store.Outcome) error
+	// Retry queues the lease's entry again, not before notBefore; with
+	// hostBackoff the whole host waits until then.
+	Retry(ctx context.Context, l store.Lease, notBefore time.Time, hostBackoff bool) error
+	// SetHostInterval raises the spacing between requests to one host.
+	SetHostInterval(ctx context.Context, host string, d time.Duration) error
+	Stats(ctx context.Context) (store.FrontierStats, error)
+	Close() error
+}
+
+// Fetcher does the HTTP side of a crawl. *fetch.Client satisfies it.
+type Fetcher interface {
+	// Fetch makes one attempt at req; an HTTP error status is a response,
+	// not an error.
+	Fetch(ctx context.Context, req fetch.Request) (*fetch.Response, error)
+	// Robots returns the robots.txt rules for u's host.
+	Robots(ctx context.Context, u *url.URL) (*fetch.Robots, error)
+}
+
+// Sink receives the records of a crawl, one per URL decided about. Put is
+// called from many goroutines at once; an error stops the crawl.
+// store.JSONL and store.CSV are sinks.
+type Sink interface {
+	Put(ctx context.Context, r store.Record) error
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(ctx context.Context, r store.Record) error
+
+// Put calls f(ctx, r).
+func (f SinkFunc) Put(ctx context.Context, r store.Record) error { return f(ctx, r) }
+
+// Page is a fetched HTML page, handed to Config.OnPage before its links are
+// queued.
+type Page struct {
+	// URL is the page's final URL, after redirects.
+	URL *url.URL
+	// Depth is the number of link hops from a seed.
+	Depth int
+	// Response is the HTTP response, with the decoded body.
+	Response *fetch.Response
+	// HTML holds what the parser extracted; HTML.Document() gives the
+	// goquery document for extracting your own data.
+	HTML *parse.Page
+	// Links are the out-links that will be considered for queueing (scope,
+	// filters, depth and deduplication still apply). Remove entries to
+	// veto them; use AddLink to add one.
+	Links []parse.Link
+	// Data, if set, is written into the page's record as "data".
+	Data any
+}
+
+// AddLink resolves ref against the page's base URL and appends it to
+// p.Links. It reports an error for a URL that is not http(s).
+func (p *Page) AddLink(ref string) error {
+	base := p.URL
+	if p.HTML != nil && p.HTML.Base != nil {
+		base = p.HTML.Base
+	}
+	u, err := base.Parse(ref)
+	if err != nil {
+		return fmt.Errorf("crawler: add link %q: %w", ref, err)
+	}
+	u.Fragment, u.RawFragment = "", ""
+	key, host, err := parse.Normalize(u)
+	if err != nil {
+		return fmt.Errorf("crawler: add link %q: %w", ref, err)
+	}
+	p.Links = append(p.Links, parse.Link{URL: u.String(), Key: key, Host: host})
+	return nil
+}
+
+// Crawler crawls with one Config. Create it with New. Run may be called
+// again after it returns, for a new crawl; Stats is safe to call at any
+// time from any goroutine.
+type Crawler struct {
+	cfg     Config
+	fetcher Fetcher
+	own     *fetch.Client // the default fetcher, if we built it
+
+	mu  sync.Mutex // guards cur
+	cur *run
+}
+
+// New validates cfg and returns a Crawler.
+func New(cfg Config) (*Crawler, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c := &Crawler{cfg: cfg, fetcher: cfg.Fetcher}
+	if c.fetcher == nil {
+		c.own = newFetcher(cfg)
+		c.fetcher = c.own
+	}
+	return c, nil
+}
+
+// Stats returns a snapshot of the current or last crawl's counters.
+func (c *Crawler) Stats() Stats {
+	c.mu.Lock()
+	r := c.cur
+	c.mu.Unlock()
+	if r == nil {
+		return Stats{}
+	}
+	return r.snapshot(context.Background())
+}
+
+// Run crawls from seeds until nothing is queued and nothing is in flight,
+// or until ctx ends, and returns the crawl's statistics. Every URL decided
+// about gets exactly one record in Config.Sink. The error is nil when the
+// crawl ran to its end; ctx's error when ctx ended it; otherwise the
+// failure of the sink, the frontier or the page hook that stopped it. Per
+// URL failures are records, not errors.
+//
+// Run returns only after every goroutine it started has ended.
+func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
+	if len(seeds) == 0 {
+		return Stats{}, errors.New("crawler: no seed URLs")
+	}
+	entries := make([]store.Entry, 0, len(seeds))
+	for _, s := range seeds {
+		e, err := seedEntry(s)
+		if err != nil {
+			return Stats{}, err
+		}
+		entries = append(entries, e)
+	}
+
+	var f Frontier
+	var err error
+	if c.cfg.NewFrontier != nil {
+		f, err = c.cfg.NewFrontier(c.cfg.frontierOptions())
+	} else {
+		f = store.NewMemory(c.cfg.frontierOptions())
+	}
+	if err != nil {
+		return Stats{}, fmt.Errorf("crawler: open frontier: %w", err)
+	}
+	r := newRun(c.cfg, c.fetcher, f)
+	c.mu.Lock()
+	c.cur = r
+	c.mu.Unlock()
+
+	err = r.crawl(ctx, entries)
+	if cerr := f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("crawler: close frontier: %w", cerr)
+	}
+	if c.own != nil {
+		c.own.Close()
+	}
+	r.finished.Store(true)
+	return r.snapshot(context.Background()), err
+}
+
+// seedEntry validates a seed URL and makes its frontier entry.
+func seedEntry(s string) (store.Entry, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("crawler: seed %q: %w", s, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return store.Entry{}, fmt.Errorf("crawler: seed %q: not an http or https URL", s)
+	}
+	u.Fragment, u.RawFragment = "", ""
+	key, host, err := parse.Normalize(u)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("crawler: seed %q: %w", s, err)
+	}
+	return store.Entry{URL: u.String(), Key: key, Host: host}, nil
+}
+
+// hostSet is a concurrent set of scope keys (hosts or domains).
+type hostSet struct{ m sync.Map }
+
+func (s *hostSet) add(k string)        { s.m.Store(k, struct{}{}) }
+func (s *hostSet) has(k string) bool   { _, ok := s.m.Load(k); return ok }
+func (s *hostSet) first(k string) bool { _, loaded := s.m.LoadOrStore(k, struct{}{}); return !loaded }

@@ -1,0 +1,93 @@
+package crawler_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"trawl/crawler"
+	"trawl/fixtures"
+	"trawl/store"
+)
+
+// Crawl a site and collect the titles of its pages. The fixture server
+// stands in for a real site: drop Resolve to crawl your own.
+func Example() {
+	srv := fixtures.NewServer(fixtures.SiteHandler(fixtures.Basic()))
+	defer srv.Close()
+
+	var mu sync.Mutex
+	var titles []string
+	c, err := crawler.New(crawler.Config{
+		Resolve:  srv.Resolve(fixtures.WWW, fixtures.Blog),
+		MaxDepth: 1,  // the seed and the pages it links to
+		Rate:     50, // requests per second per host; the default is 2
+		Sink: crawler.SinkFunc(func(_ context.Context, r store.Record) error {
+			if r.Title != "" {
+				mu.Lock()
+				titles = append(titles, r.Title)
+				mu.Unlock()
+			}
+			return nil
+		}),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	stats, err := c.Run(context.Background(), "http://www.trawl.test/")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	slices.Sort(titles)
+	fmt.Println(strings.Join(titles, "\n"))
+	fmt.Printf("fetched %d, skipped %v\n", stats.Fetched, stats.Skipped)
+	// Output:
+	// About Trawl
+	// Community
+	// Contact
+	// Documentation
+	// Guide: Introduction
+	// International Pages
+	// Legacy Documentation Index
+	// Link Partners
+	// Products
+	// Trawl: Polite Web Crawling
+	// Welcome to the New Landing Page
+	// fetched 16, skipped map[depth:14 redirect-out-of-scope:1 robots:1]
+}
+
+// Extract your own data from each page with its goquery document, and
+// keep the crawler out of part of the site.
+func ExampleConfig_onPage() {
+	srv := fixtures.NewServer(fixtures.SiteHandler(fixtures.Basic()))
+	defer srv.Close()
+
+	c, err := crawler.New(crawler.Config{
+		Resolve: srv.Resolve(fixtures.WWW, fixtures.Blog),
+		Rate:    -1, // the fixture server may be hammered; real sites may not
+		OnPage: func(_ context.Context, p *crawler.Page) error {
+			// Attach the page's first heading to its record.
+			p.Data = strings.TrimSpace(p.HTML.Document().Find("h1").First().Text())
+			return nil
+		},
+		Sink: crawler.SinkFunc(func(_ context.Context, r store.Record) error {
+			if r.URL == "http://www.trawl.test/" {
+				fmt.Printf("%s: %v\n", r.URL, r.Data)
+			}
+			return nil
+		}),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := c.Run(context.Background(), "http://www.trawl.test/"); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// http://www.trawl.test/: Trawl: Polite Web Crawling
+}

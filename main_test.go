@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"trawl/fixtures"
+	"trawl/store"
+)
+
+// binary is the trawl command built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "trawl-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "trawl")
+	if out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// trawl runs the binary with args and a time limit.
+func trawl(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code = cmd.ProcessState.ExitCode()
+	if err != nil && code < 0 {
+		t.Fatalf("trawl %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func readRecords(t *testing.T, data []byte) []store.Record {
+	t.Helper()
+	var recs []store.Record
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r store.Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("bad JSON line %q: %v", sc.Text(), err)
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+func TestDemo(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "demo.jsonl")
+	stdout, stderr, code := trawl(t, "demo", "--rate", "0", "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q, want nothing with -o", stdout)
+	}
+	if !strings.Contains(stderr, "trawl: done in") || !strings.Contains(stderr, "status") {
+		t.Errorf("no summary on stderr:\n%s", stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := readRecords(t, data)
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if seen[r.URL] {
+			t.Errorf("two records for %s", r.URL)
+		}
+		seen[r.URL] = true
+	}
+	if want := len(fixtures.BasicExpect.Fetched); len(recs) < want {
+		t.Errorf("%d records, want at least %d", len(recs), want)
+	}
+}
+
+func TestCSVOutput(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "demo.csv")
+	if _, stderr, code := trawl(t, "demo", "-q", "--rate", "0", "--depth", "1", "-o", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "url,final_url,status") {
+		t.Errorf("CSV output starts %q", data[:min(len(data), 40)])
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus", "http://x.test/"}, "unknown flag"},
+		{[]string{"ftp://x.test/"}, "bad URL"},
+		{[]string{"not a url"}, "bad URL"},
+		{[]string{"http://"}, "no host"},
+		{[]string{}, "no URL"},
+		{[]string{"--rate", "-1", "http://x.test/"}, "--rate"},
+		{[]string{"--scope", "planet", "http://x.test/"}, "--scope"},
+		{[]string{"--include", "(", "http://x.test/"}, "--include"},
+		{[]string{"--max-body", "lots", "http://x.test/"}, "--max-body"},
+		{[]string{"--resolve", "x.test", "http://x.test/"}, "--resolve"},
+		{[]string{"demo", "http://x.test/"}, "demo takes no URL"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			stdout, stderr, code := trawl(t, tc.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if lines := strings.Count(stderr, "\n"); lines != 1 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q, want one line mentioning %q", stderr, tc.want)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	_, stderr, code := trawl(t, "--help")
+	if code != 0 || !strings.Contains(stderr, "Examples:") || !strings.Contains(stderr, "--per-host") {
+		t.Errorf("--help: exit %d, output:\n%s", code, stderr)
+	}
+	stdout, _, code := trawl(t, "--version")
+	if code != 0 || !strings.HasPrefix(stdout, "trawl ") {
+		t.Errorf("--version: exit %d, %q", code, stdout)
+	}
+}
+
+// TestInterrupt: SIGINT stops the crawl, flushes whole records, prints the
+// summary and exits 130.
+func TestInterrupt(t *testing.T) {
+	site := fixtures.Synthetic{Pages: 5000, Links: 5, Size: 1000, Hosts: 1, Seed: 3, Latency: 20 * time.Millisecond}
+	srv := fixtures.NewServer(site.Handler())
+	defer srv.Close()
+	host := site.HostNames()[0]
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "--rate", "0", "--per-host", "4",
+		"--resolve", host+":80:"+srv.Addr(), "-o", out, site.Root())
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the crawl is under way, as the server sees it.
+	for deadline := time.Now().Add(time.Minute); len(srv.Requests()) < 20; {
+		if time.Now().After(deadline) {
+			t.Fatal("crawl did not start")
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit %d (%v), want 130; stderr:\n%s", code, err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "interrupted") {
+		t.Errorf("stderr has no interrupted summary:\n%s", errb.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		t.Error("output ends in a partial line")
+	}
+	if n := len(readRecords(t, data)); n == 0 || n >= site.Pages {
+		t.Errorf("%d records after an early interrupt, want some but not all %d", n, site.Pages)
+	}
+}
