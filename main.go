@@ -199,17 +199,17 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.SortFlags = false
 	cfg := &opts.cfg
 	fs.StringVarP(&opts.output, "output", "o", "", "write records to `FILE` instead of stdout")
-	fs.StringVar(&opts.format, "format", "", "output format: jsonl or csv (default: from the -o extension, else jsonl)")
+	fs.StringVar(&opts.format, "format", "", "output `FORMAT`: jsonl or csv (default: from the -o extension, else jsonl)")
 	fs.IntVarP(&cfg.Concurrency, "concurrency", "c", crawler.DefaultConcurrency, "fetch workers in all")
 	fs.IntVar(&cfg.PerHost, "per-host", crawler.DefaultPerHost, "requests in flight to one host")
 	rate := fs.Float64("rate", crawler.DefaultRate, "requests per second to one host (0 = unlimited)")
 	fs.StringVar(&cfg.UserAgent, "user-agent", fetch.DefaultUserAgent, "User-Agent header; also picks the robots.txt group")
 	fs.BoolVar(&cfg.IgnoreRobots, "ignore-robots", false, "do not fetch or obey robots.txt")
 	fs.DurationVar(&cfg.Timeout, "timeout", crawler.DefaultTimeout, "limit for one fetch: connect, redirects, headers and body")
-	maxBody := fs.String("max-body", "10MiB", "keep at most this much of a decoded body (e.g. 512KiB, 10MiB); longer bodies are truncated")
+	maxBody := fs.String("max-body", "10MiB", "keep at most this `SIZE` of a decoded body (e.g. 512KiB, 10MiB); longer bodies are truncated")
 	fs.IntVar(&cfg.Retries, "retries", crawler.DefaultRetries, "retries after a network error, 429 or 5xx (0 = none)")
 	fs.IntVar(&cfg.MaxRedirects, "max-redirects", 10, "redirects followed per fetch (0 = none)")
-	scope := fs.String("scope", "host", "links followed: host (the seeds' hosts), domain (their registrable domains) or any")
+	scope := fs.String("scope", "host", "follow links within `SCOPE`: host (the seeds' hosts), domain (their registrable domains) or any")
 	include := fs.StringArray("include", nil, "follow only links matching this regular `expression` (repeatable)")
 	exclude := fs.StringArray("exclude", nil, "do not follow links matching this regular `expression` (repeatable)")
 	depth := fs.Int("depth", -1, "most link hops from a seed (0 = seeds only, -1 = unlimited)")
@@ -219,10 +219,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&opts.version, "version", false, "print the version and exit")
 	fs.BoolP("help", "h", false, "show this help")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usageText)
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		// pflag 1.1 spells every boolean "--flag[=true|false]"; a bare
+		// --flag is what people type.
+		fmt.Fprint(stderr, usageText+strings.ReplaceAll(fs.FlagUsages(), "[=true|false]", "             "))
 	}
 
 	if err := fs.Parse(args); err != nil {

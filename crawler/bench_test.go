@@ -27,6 +27,7 @@ func BenchmarkCrawl(b *testing.B) {
 			PerHost:      16,
 			Rate:         -1,
 			IgnoreRobots: true,
+			Scope:        crawler.ScopeDomain,
 			Sink: crawler.SinkFunc(func(context.Context, store.Record) error {
 				n.Add(1)
 				return nil

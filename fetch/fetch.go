@@ -31,7 +31,7 @@ import (
 
 // DefaultUserAgent is the User-Agent sent when Config.UserAgent is empty. Its
 // product token ("trawl") selects the robots.txt group.
-const DefaultUserAgent = "trawl/0.1 (+https://github.com/trawl-crawler/trawl)"
+const DefaultUserAgent = "trawl/0.1 (polite Go web crawler)"
 
 // Defaults applied by New for zero Config fields.
 const (
