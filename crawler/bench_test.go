@@ -48,3 +48,12 @@ func BenchmarkCrawl(b *testing.B) {
 	b.ReportMetric(float64(pages)/b.Elapsed().Seconds(), "pages/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(pages), "ns/page")
 }
+
+func BenchmarkScopeKey(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if crawler.ScopeKeyForTest(crawler.ScopeDomain, "blog.example.co.uk:8080") != "example.co.uk" {
+			b.Fatal("wrong domain")
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,19 +59,21 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	return r
 }
 
-// scopeKey returns the key a host is scoped by.
+// scopeKey returns the key a host is scoped by: the host itself, or for
+// ScopeDomain its registrable domain (eTLD+1). It does not allocate.
 func (r *run) scopeKey(host string) string {
 	if r.cfg.Scope != ScopeDomain {
 		return host
 	}
 	h := host
-	if u, err := url.Parse("//" + host); err == nil {
-		h = u.Hostname()
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i] // drop the port
 	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
 	if d, err := publicsuffix.EffectiveTLDPlusOne(h); err == nil {
 		return d
 	}
-	return h
+	return h // an IP address, localhost, a bare TLD: itself
 }
 
 func (r *run) inScope(host string) bool {

@@ -1,0 +1,6 @@
+package crawler
+
+// ScopeKeyForTest exposes scopeKey to the external tests.
+func ScopeKeyForTest(s Scope, host string) string {
+	return (&run{cfg: Config{Scope: s}}).scopeKey(host)
+}
