@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -26,13 +27,60 @@ const sinkBufferSize = 64 << 10
 // returned by that call and by every later Put and Flush.
 type JSONL struct {
 	mu  sync.Mutex
+	out io.Writer
 	w   *bufio.Writer
 	err error // sticky write error
 }
 
-// NewJSONL returns a JSONL sink writing to w.
+// NewJSONL returns a JSONL sink writing to w. When w is a *File, the sink
+// can also Sync and Rewind.
 func NewJSONL(w io.Writer) *JSONL {
-	return &JSONL{w: bufio.NewWriterSize(w, sinkBufferSize)}
+	return &JSONL{out: w, w: bufio.NewWriterSize(w, sinkBufferSize)}
+}
+
+// Sync writes out buffered records, makes them durable and returns the
+// output's size. It needs a *File underneath.
+func (s *JSONL) Sync() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return syncOut(s.out, s.w.Flush, &s.err)
+}
+
+// Rewind drops buffered records and cuts the output back to pos bytes, to
+// continue from a checkpoint. It needs a *File underneath.
+func (s *JSONL) Rewind(pos int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.out.(syncer)
+	if !ok {
+		return errNoSync
+	}
+	s.w.Reset(s.out)
+	s.err = nil
+	return f.Truncate(pos)
+}
+
+var errNoSync = errors.New("store: output is not a *store.File: it cannot be synced or rewound")
+
+// syncOut flushes with flush and syncs out, recording a failure in *sticky.
+// It requires the sink's mutex.
+func syncOut(out io.Writer, flush func() error, sticky *error) (int64, error) {
+	f, ok := out.(syncer)
+	if !ok {
+		return 0, errNoSync
+	}
+	if *sticky != nil {
+		return 0, *sticky
+	}
+	if err := flush(); err != nil {
+		*sticky = fmt.Errorf("store: write: %w", err)
+		return 0, *sticky
+	}
+	n, err := f.Sync()
+	if err != nil {
+		*sticky = err
+	}
+	return n, err
 }
 
 // jsonBuf is a reusable encoding buffer.
@@ -108,6 +156,7 @@ var csvHeader = []string{
 // returned by that call and by every later Put and Flush.
 type CSV struct {
 	mu  sync.Mutex
+	out io.Writer
 	w   *csv.Writer
 	err error // sticky write error
 }
@@ -116,11 +165,40 @@ type CSV struct {
 // once, so even a CSV without records has it after Flush.
 func NewCSV(w io.Writer) *CSV {
 	// csv.Writer adopts a *bufio.Writer as is: one buffer, of our size.
-	s := &CSV{w: csv.NewWriter(bufio.NewWriterSize(w, sinkBufferSize))}
+	s := &CSV{out: w, w: csv.NewWriter(bufio.NewWriterSize(w, sinkBufferSize))}
 	if err := s.w.Write(csvHeader); err != nil {
 		s.err = fmt.Errorf("store: csv: write: %w", err)
 	}
 	return s
+}
+
+// Sync writes out buffered rows, makes them durable and returns the
+// output's size. It needs a *File underneath.
+func (s *CSV) Sync() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return syncOut(s.out, func() error { s.w.Flush(); return s.w.Error() }, &s.err)
+}
+
+// Rewind drops buffered rows and cuts the output back to pos bytes, to
+// continue from a checkpoint; at 0 the header row is written again. It
+// needs a *File underneath.
+func (s *CSV) Rewind(pos int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.out.(syncer)
+	if !ok {
+		return errNoSync
+	}
+	s.w = csv.NewWriter(bufio.NewWriterSize(s.out, sinkBufferSize))
+	s.err = nil
+	if err := f.Truncate(pos); err != nil {
+		return err
+	}
+	if pos == 0 {
+		return s.w.Write(csvHeader)
+	}
+	return nil
 }
 
 // Put writes r as one row. Put does not block on anything but the writer,
