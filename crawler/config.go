@@ -139,6 +139,13 @@ type Config struct {
 	Resolve map[string]string
 	// Transport, if set, carries the requests of the default Fetcher.
 	Transport http.RoundTripper
+	// CheckpointInterval is how often a checkpointing frontier (see
+	// Checkpointer) is made durable together with the output. Zero means
+	// one second.
+	CheckpointInterval time.Duration
+	// ResumeAnyway continues a saved crawl even though its seeds or scope
+	// differ from this one's.
+	ResumeAnyway bool
 	// LeaseTTL is how long a claimed URL may stay in flight before the
 	// frontier hands it out again. Zero means 10 minutes.
 	LeaseTTL time.Duration
@@ -172,6 +179,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRedirects == 0 {
 		c.MaxRedirects = 10
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = time.Second
 	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = 10 * time.Minute

@@ -47,6 +47,15 @@ type run struct {
 
 	budgetMu sync.Mutex // guards admitted
 	admitted int        // URLs pushed into the frontier, for MaxPages
+
+	// With a checkpointing frontier: a record's sink write and its
+	// frontier change happen under commitMu read-locked; a checkpoint
+	// takes it exclusively, so it never splits the two.
+	cp       Checkpointer
+	syncSink SyncSink
+	commitMu sync.RWMutex
+	state    *State   // what the next checkpoint records; guarded by commitMu
+	resumed  atomic.Pointer[Resumed] // set when the crawl continued saved state
 }
 
 func newRun(cfg Config, f Fetcher, fr Frontier) *run {
@@ -56,6 +65,10 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	}
 	r.counters.skipped = map[string]int64{}
 	r.counters.status = map[int]int64{}
+	if cp, ok := fr.(Checkpointer); ok {
+		r.cp = cp
+		r.syncSink, _ = r.sink.(SyncSink)
+	}
 	return r
 }
 
@@ -89,10 +102,30 @@ func (r *run) crawl(ctx context.Context, seeds []store.Entry) error {
 	for _, e := range seeds {
 		r.scope.add(r.scopeKey(e.Host))
 	}
+	if r.cp != nil {
+		urls := make([]string, len(seeds))
+		for i, e := range seeds {
+			urls[i] = e.URL
+		}
+		if err := r.resume(ctx, urls); err != nil {
+			return err
+		}
+	}
 	if err := r.admit(ctx, seeds, ""); err != nil {
 		return err
 	}
+	if r.cp != nil {
+		if err := r.checkpoint(ctx); err != nil {
+			return err
+		}
+	}
 	err := r.schedule(ctx)
+	if r.cp != nil {
+		// A clean stop, cancelled or not: save what was done.
+		if cerr := r.checkpoint(ctx); cerr != nil && (err == nil || errors.Is(err, context.Canceled)) {
+			err = cerr
+		}
+	}
 	if fs, ferr := r.frontier.Stats(context.WithoutCancel(ctx)); ferr == nil {
 		r.final.Store(&fs)
 	}
@@ -134,6 +167,12 @@ func (r *run) schedule(parent context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	var checkpoints <-chan time.Time
+	if r.cp != nil {
+		t := time.NewTicker(r.cfg.CheckpointInterval)
+		defer t.Stop()
+		checkpoints = t.C
+	}
 
 	for {
 		// Collect every result that is ready without waiting.
@@ -203,6 +242,11 @@ func (r *run) schedule(parent context.Context) error {
 		case err := <-done:
 			settle(err)
 		case <-wake:
+		case <-checkpoints:
+			if err := r.checkpoint(ctx); err != nil && fatal == nil {
+				fatal = err
+				cancel()
+			}
 		case <-ctx.Done():
 		}
 		if wake != nil && !timer.Stop() {
@@ -420,6 +464,8 @@ func (r *run) admit(ctx context.Context, entries []store.Entry, parent string) e
 
 // skip records e as skipped for reason, unless its URL was seen before.
 func (r *run) skip(ctx context.Context, e store.Entry, reason string) error {
+	r.commitMu.RLock()
+	defer r.commitMu.RUnlock()
 	first, err := r.frontier.MarkSeen(ctx, e.Key)
 	if err != nil {
 		return fmt.Errorf("crawler: mark seen: %w", err)
@@ -525,6 +571,8 @@ func backoff(base time.Duration, attempt int) time.Duration {
 // just ended: the work is done and must not be repeated.
 func (r *run) settle(ctx context.Context, l store.Lease, rec *store.Record) error {
 	ctx = context.WithoutCancel(ctx)
+	r.commitMu.RLock()
+	defer r.commitMu.RUnlock()
 	if err := r.sink.Put(ctx, *rec); err != nil {
 		return fmt.Errorf("crawler: sink: %w", err)
 	}

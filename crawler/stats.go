@@ -29,6 +29,9 @@ type Stats struct {
 
 	Started time.Time
 	Elapsed time.Duration
+
+	// Resumed is set when the crawl continued a saved state.
+	Resumed *Resumed
 }
 
 // Records is the number of records written.
@@ -89,6 +92,7 @@ func (r *run) snapshot(ctx context.Context) Stats {
 		NoFollow:   c.noFollow.Load(),
 		Duplicates: c.duplicates.Load(),
 		Started:    r.started,
+		Resumed:    r.resumed.Load(),
 	}
 	c.mu.Lock()
 	s.Skipped = maps.Clone(c.skipped)
