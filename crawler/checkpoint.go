@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -117,7 +118,7 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 		st.Crawl = id
 		st.Runs++
 		r.state = st
-		r.admitted = st.Admitted
+		r.admitted.Store(int64(st.Admitted))
 		fs, err := r.frontier.Stats(ctx)
 		if err != nil {
 			return fmt.Errorf("crawler: frontier stats: %w", err)
@@ -136,11 +137,89 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 	return nil
 }
 
+// commits tracks group commit: writers join the current generation, whose
+// channel the next checkpoint closes once it is durable.
+type commits struct {
+	mu     sync.Mutex
+	gen    chan struct{} // closed when the current generation is durable
+	signal chan struct{} // capacity 1: the generation has writes
+	err    error         // a failed checkpoint: sticky
+}
+
+// dirty registers a write with the current generation and returns the
+// channel closed when it is durable; nil without a checkpointing frontier
+// or with interval checkpoints (nobody waits then). It requires commitMu
+// read-locked, so the generation cannot turn over meanwhile.
+func (r *run) dirty() <-chan struct{} {
+	if r.cp == nil {
+		return nil
+	}
+	c := &r.commits
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
+	if r.cfg.CheckpointInterval > 0 {
+		return nil
+	}
+	return c.gen
+}
+
+func (r *run) commitErr() error {
+	r.commits.mu.Lock()
+	defer r.commits.mu.Unlock()
+	return r.commits.err
+}
+
+// commitLoop checkpoints until ctx ends: with group commit as soon as
+// there are writes, back to back; with CheckpointInterval on that period.
+func (r *run) commitLoop(ctx context.Context) error {
+	var tick <-chan time.Time
+	if r.cfg.CheckpointInterval > 0 {
+		t := time.NewTicker(r.cfg.CheckpointInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		if tick != nil {
+			select {
+			case <-tick:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		select {
+		case <-r.commits.signal:
+		case <-ctx.Done():
+			return nil
+		}
+		if err := r.checkpoint(ctx); err != nil {
+			return err
+		}
+	}
+}
+
 // checkpoint makes the output and the frontier durable together: with
-// commitMu held, no record is half way between sink and frontier.
-func (r *run) checkpoint(ctx context.Context) error {
+// commitMu held, no record is half way between sink and frontier. It then
+// releases the writers of the generation it committed.
+func (r *run) checkpoint(ctx context.Context) (err error) {
 	r.commitMu.Lock()
 	defer r.commitMu.Unlock()
+	c := &r.commits
+	c.mu.Lock()
+	gen := c.gen
+	c.gen = make(chan struct{})
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if err != nil && c.err == nil {
+			c.err = err // before the waiters wake, so they see it
+		}
+		c.mu.Unlock()
+		close(gen)
+	}()
 	if r.syncSink != nil {
 		pos, err := r.syncSink.Sync()
 		if err != nil {
@@ -148,9 +227,7 @@ func (r *run) checkpoint(ctx context.Context) error {
 		}
 		r.state.Output = pos
 	}
-	r.budgetMu.Lock()
-	r.state.Admitted = r.admitted
-	r.budgetMu.Unlock()
+	r.state.Admitted = int(r.admitted.Load())
 	r.state.Updated = time.Now().UTC()
 	meta, err := json.Marshal(r.state)
 	if err != nil {

@@ -141,7 +141,10 @@ type Config struct {
 	Transport http.RoundTripper
 	// CheckpointInterval is how often a checkpointing frontier (see
 	// Checkpointer) is made durable together with the output. Zero means
-	// one second.
+	// group commit: checkpoints run back to back and a worker goes on only
+	// once its record is durable, so a crash redoes at most the URLs in
+	// flight. A positive interval lets workers run ahead, at the price of
+	// redoing up to that much work after a crash.
 	CheckpointInterval time.Duration
 	// ResumeAnyway continues a saved crawl even though its seeds or scope
 	// differ from this one's.
@@ -179,9 +182,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRedirects == 0 {
 		c.MaxRedirects = 10
-	}
-	if c.CheckpointInterval == 0 {
-		c.CheckpointInterval = time.Second
 	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = 10 * time.Minute

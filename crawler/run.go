@@ -45,8 +45,8 @@ type run struct {
 	finished atomic.Bool // frontier closed: snapshot must not touch it
 	final    atomic.Pointer[store.FrontierStats]
 
-	budgetMu sync.Mutex // guards admitted
-	admitted int        // URLs pushed into the frontier, for MaxPages
+	budgetMu sync.Mutex   // serializes admission against MaxPages
+	admitted atomic.Int64 // URLs pushed into the frontier, for MaxPages
 
 	// With a checkpointing frontier: a record's sink write and its
 	// frontier change happen under commitMu read-locked; a checkpoint
@@ -54,7 +54,8 @@ type run struct {
 	cp       Checkpointer
 	syncSink SyncSink
 	commitMu sync.RWMutex
-	state    *State   // what the next checkpoint records; guarded by commitMu
+	commits  commits
+	state    *State                  // what the next checkpoint records; guarded by commitMu
 	resumed  atomic.Pointer[Resumed] // set when the crawl continued saved state
 }
 
@@ -65,6 +66,8 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	}
 	r.counters.skipped = map[string]int64{}
 	r.counters.status = map[int]int64{}
+	r.commits.gen = make(chan struct{})
+	r.commits.signal = make(chan struct{}, 1)
 	if cp, ok := fr.(Checkpointer); ok {
 		r.cp = cp
 		r.syncSink, _ = r.sink.(SyncSink)
@@ -152,8 +155,12 @@ func (r *run) schedule(parent context.Context) error {
 			}
 		}()
 	}
-	defer wg.Wait()
-	defer close(jobs)
+	// Stop the workers, then the committer, and wait for all of them.
+	defer func() {
+		close(jobs)
+		cancel()
+		wg.Wait()
+	}()
 
 	var fatal error
 	inflight := 0
@@ -167,11 +174,14 @@ func (r *run) schedule(parent context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
-	var checkpoints <-chan time.Time
 	if r.cp != nil {
-		t := time.NewTicker(r.cfg.CheckpointInterval)
-		defer t.Stop()
-		checkpoints = t.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.commitLoop(ctx); err != nil {
+				cancel() // the error is sticky in r.commits
+			}
+		}()
 	}
 
 	for {
@@ -190,6 +200,9 @@ func (r *run) schedule(parent context.Context) error {
 			}
 			if fatal != nil {
 				return fatal
+			}
+			if err := r.commitErr(); err != nil {
+				return err
 			}
 			return parent.Err()
 		}
@@ -242,11 +255,6 @@ func (r *run) schedule(parent context.Context) error {
 		case err := <-done:
 			settle(err)
 		case <-wake:
-		case <-checkpoints:
-			if err := r.checkpoint(ctx); err != nil && fatal == nil {
-				fatal = err
-				cancel()
-			}
 		case <-ctx.Done():
 		}
 		if wake != nil && !timer.Stop() {
@@ -436,22 +444,22 @@ func (r *run) admit(ctx context.Context, entries []store.Entry, parent string) e
 	}
 	r.budgetMu.Lock()
 	defer r.budgetMu.Unlock()
-	if r.cfg.MaxPages-r.admitted >= len(entries) {
+	if r.cfg.MaxPages-int(r.admitted.Load()) >= len(entries) {
 		added, err := r.frontier.Push(ctx, entries)
 		if err != nil {
 			return fmt.Errorf("crawler: push: %w", err)
 		}
-		r.admitted += added
+		r.admitted.Add(int64(added))
 		r.counters.duplicates.Add(int64(len(entries) - added))
 		return nil
 	}
 	for i := range entries {
-		if r.admitted < r.cfg.MaxPages {
+		if int(r.admitted.Load()) < r.cfg.MaxPages {
 			added, err := r.frontier.Push(ctx, entries[i:i+1])
 			if err != nil {
 				return fmt.Errorf("crawler: push: %w", err)
 			}
-			r.admitted += added
+			r.admitted.Add(int64(added))
 			r.counters.duplicates.Add(int64(1 - added))
 			continue
 		}
@@ -466,6 +474,7 @@ func (r *run) admit(ctx context.Context, entries []store.Entry, parent string) e
 func (r *run) skip(ctx context.Context, e store.Entry, reason string) error {
 	r.commitMu.RLock()
 	defer r.commitMu.RUnlock()
+	r.dirty()
 	first, err := r.frontier.MarkSeen(ctx, e.Key)
 	if err != nil {
 		return fmt.Errorf("crawler: mark seen: %w", err)
@@ -567,19 +576,39 @@ func backoff(base time.Duration, attempt int) time.Duration {
 	return d/2 + rand.N(d)
 }
 
-// settle writes l's record and acks its lease. It runs even when ctx has
-// just ended: the work is done and must not be repeated.
-func (r *run) settle(ctx context.Context, l store.Lease, rec *store.Record) error {
+// write puts l's record into the sink and acks its lease, under
+// commitMu so that no checkpoint falls between the two. It runs even when
+// ctx has just ended: the work is done and must not be repeated. With
+// group commit it returns the channel closed when the write is durable.
+func (r *run) write(ctx context.Context, l store.Lease, rec *store.Record) (durable <-chan struct{}, err error) {
 	ctx = context.WithoutCancel(ctx)
 	r.commitMu.RLock()
 	defer r.commitMu.RUnlock()
+	durable = r.dirty()
 	if err := r.sink.Put(ctx, *rec); err != nil {
-		return fmt.Errorf("crawler: sink: %w", err)
+		return nil, fmt.Errorf("crawler: sink: %w", err)
 	}
 	r.counters.record(rec)
 	o := store.Outcome{Status: rec.Status, Error: rec.Error, Skipped: rec.Skipped}
 	if err := r.frontier.Ack(ctx, l, o); err != nil && !errors.Is(err, store.ErrStaleLease) {
-		return fmt.Errorf("crawler: ack: %w", err)
+		return nil, fmt.Errorf("crawler: ack: %w", err)
 	}
-	return nil
+	return durable, nil
+}
+
+// settle writes l's record, acks its lease and, with group commit, waits
+// until that is durable, so that a crash redoes at most the URLs in
+// flight. The wait ends early when ctx does: the last checkpoint, when
+// Run stops, covers it.
+func (r *run) settle(ctx context.Context, l store.Lease, rec *store.Record) error {
+	done, err := r.write(ctx, l, rec)
+	if err != nil || done == nil {
+		return err
+	}
+	select {
+	case <-done:
+		return r.commitErr()
+	case <-ctx.Done():
+		return nil
+	}
 }
