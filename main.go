@@ -85,6 +85,9 @@ func main() {
 
 // run is the whole command, with its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "bench" {
+		return runBench(args[1:], stdout, stderr)
+	}
 	opts, err := parseArgs(args, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
