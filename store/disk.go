@@ -1,0 +1,1620 @@
+package store
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+)
+
+// Errors of the disk frontier.
+var (
+	// ErrLocked is returned by OpenDisk when another Disk, in this process
+	// or another, has the state directory open.
+	ErrLocked = errors.New("store: state directory in use")
+	// ErrIncompatible is returned by OpenDisk for a directory that is not a
+	// trawl state directory, or one written by an incompatible version.
+	ErrIncompatible = errors.New("store: not a compatible trawl state directory")
+	// ErrCorrupt is returned when a state directory's files are damaged:
+	// a checksum mismatch, a truncated file or records that contradict
+	// each other. Nothing read from such a state is trusted.
+	ErrCorrupt = errors.New("store: state directory corrupted")
+)
+
+// diskFormat is the value of the format-version key. A state directory
+// with another value is refused with ErrIncompatible.
+const diskFormat = "trawl-frontier-1"
+
+// lockName is the file in the state directory that Disk flocks. Pebble
+// keeps its own "LOCK" (an fcntl lock, which does not exclude a second
+// open from the same process); this one does, and the kernel releases it
+// when the process dies.
+//
+// The file also holds, in decimal, the number of checkpoints made, written
+// after each one is durable. A store that holds fewer lost a checkpoint it
+// had acknowledged: a damaged write-ahead log or MANIFEST that Pebble
+// took for a torn tail, or deleted files. That is reported as ErrCorrupt
+// instead of resuming silently from an older state.
+const lockName = "trawl.lock"
+
+// Key layout. Fixed keys are one byte; the others start with a one-byte
+// tag. Hosts in queue keys are length-prefixed so that no host's keys
+// are a prefix range of another's.
+//
+//	"v"                                   format version (diskFormat)
+//	"e"                                   open epoch (uvarint): high bits of lease IDs
+//	"c"                                   counters, written at each checkpoint
+//	"m"                                   checkpoint meta (opaque)
+//	"s" fp(8)                             seen key; value empty, or the outcome once acked
+//	"h" host                              host record: politeness and queue counts
+//	"q" uvarint(len) host seq(8)          fresh entry, in push order
+//	"r" uvarint(len) host at(8) seq(8)    retried or expired entry, by not-before time
+var (
+	keyVersion = []byte("v")
+	keyEpoch   = []byte("e")
+	keyCounts  = []byte("c")
+	keyMeta    = []byte("m")
+)
+
+const (
+	tagSeen    = 's'
+	tagHost    = 'h'
+	tagFresh   = 'q'
+	tagDelayed = 'r'
+)
+
+// Outcome kinds stored in a seen key's value once its entry is acked.
+const (
+	kindFetched = 1
+	kindFailed  = 2
+	kindSkipped = 3
+)
+
+// epochShift places the open epoch in the high bits of lease IDs, so that
+// a lease from before a reopen never names a lease handed out after it.
+const epochShift = 40
+
+// DiskOptions configures OpenDisk. The zero value is usable.
+type DiskOptions struct {
+	FrontierOptions
+	// CacheSize is the size in bytes of the block cache (index, filter
+	// and data blocks read from disk). Zero means 64 MiB.
+	CacheSize int64
+	// MemTableSize is the size in bytes of one memtable (writes not yet in
+	// sorted files); at most two are held at once, on top of CacheSize.
+	// Zero means 16 MiB.
+	MemTableSize int64
+	// HeadCache is how many queued entries, over all hosts, are kept in RAM
+	// from the heads of host queues to make Claim cheap; each host with
+	// work gets an equal share of it, at least 1 and at most 64. Zero means
+	// 65,536.
+	HeadCache int
+}
+
+// Disk is a frontier kept in an embedded key-value store (Pebble) in a
+// directory: the seen-set, the per-host queues, each URL's terminal
+// outcome, per-host politeness state and the crawler's checkpoint meta. It
+// has the same semantics as Memory (see package storetest) and keeps in
+// RAM only per-host scheduling state, a bounded window of each host's
+// queue head, the live leases and the changes made since the last
+// checkpoint.
+//
+// Changes become durable only at Checkpoint, all at once: a crash (or a
+// Close without Checkpoint) returns the state to the last checkpoint. Leases
+// are not durable: after reopening, entries that were in flight at the
+// last checkpoint are queued again and claimable at once. Callers that stop
+// cleanly call Checkpoint and then Close.
+//
+// Use OpenDisk; the zero value is not usable. Disk is safe for concurrent
+// use by multiple goroutines: every method takes one mutex, and storage
+// reads and the checkpoint's synced write happen under it. After a storage
+// error (a failed read, a corrupted record, a failed checkpoint) every
+// method but Close returns that error: reopen to continue from the last
+// checkpoint.
+type Disk struct {
+	dir       string
+	perHost   int
+	interval  time.Duration
+	ttl       time.Duration
+	now       func() time.Time
+	headCache int
+
+	lockFile *os.File
+	db       *pebble.DB
+
+	mu       sync.Mutex
+	closed   bool
+	err      error         // first storage error; sticky
+	batch    *pebble.Batch // indexed: every change since the last checkpoint
+	meta     []byte
+	hosts    map[string]*dhost
+	ready    dhostHeap // hosts with queued entries and a free slot, by readyAt
+	idle     didleHeap // idle hosts remembered until their next-allowed time passes
+	leases   map[uint64]*dlease
+	expiry   dleaseHeap
+	lastID   uint64 // last lease ID handed out
+	tick     uint64 // tie-breaker among hosts ready at the same time
+	seq      uint64 // next queue key sequence number (persisted)
+	queued   int    // entries in all host queues, delayed ones included
+	cachedN  int    // entries in all host queue-head caches
+	active   int    // hosts with queued or in-flight entries
+	seen     int64
+	dups     int64
+	done     int64
+	retries  int64
+	fetched  int64
+	failed   int64
+	skipped  int64
+	statuses map[int]int64
+	lastCkpt int64  // time of the last checkpoint in Unix nanoseconds, or 0
+	ckptN    uint64 // checkpoints made (persisted)
+	witness  uint64 // checkpoints made, as the lock file says
+
+	kbuf, vbuf []byte // scratch for keys and values; guarded by mu
+}
+
+// OpenDisk opens the frontier state in dir, creating dir and an empty
+// state if dir does not exist or is empty, and configures it with opts
+// (see FrontierOptions and DiskOptions for the zero values). It fails
+// with an error wrapping ErrLocked if the state is open elsewhere,
+// ErrIncompatible if dir holds something else or another format version,
+// and ErrCorrupt if the state is damaged.
+//
+// FrontierOptions are not stored: the caller passes them on every open.
+// Per-host intervals set with SetHostInterval, next-allowed times and
+// back-offs are stored.
+func OpenDisk(dir string, opts DiskOptions) (*Disk, error) {
+	d := &Disk{
+		dir:       dir,
+		perHost:   opts.PerHost,
+		interval:  max(opts.Interval, 0),
+		ttl:       opts.LeaseTTL,
+		now:       opts.Now,
+		headCache: opts.HeadCache,
+		hosts:     make(map[string]*dhost),
+		leases:    make(map[uint64]*dlease),
+		statuses:  make(map[int]int64),
+		kbuf:      make([]byte, 0, 256),
+	}
+	if d.perHost <= 0 {
+		d.perHost = 1
+	}
+	if d.ttl <= 0 {
+		d.ttl = 10 * time.Minute
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.headCache <= 0 {
+		d.headCache = 1 << 16
+	}
+
+	existing, err := inspectDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: open state %s: %w", dir, err)
+	}
+	if err := d.lock(); err != nil {
+		return nil, err
+	}
+	if err := d.openDB(existing, opts); err != nil {
+		d.lockFile.Close()
+		return nil, err
+	}
+	err = d.load()
+	if err == nil && d.ckptN < d.witness {
+		err = fmt.Errorf("store: open state %s: %w: the store holds %d checkpoints of the %d made: files lost or damaged",
+			dir, ErrCorrupt, d.ckptN, d.witness)
+	}
+	if err != nil {
+		if d.batch != nil {
+			d.batch.Close()
+		}
+		d.db.Close()
+		d.lockFile.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// inspectDir reports whether dir holds a store, and fails with
+// ErrIncompatible if it holds anything else. A missing or empty directory
+// is a new state.
+func inspectDir(dir string) (existing bool, err error) {
+	ents, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		if fi, serr := os.Stat(dir); serr == nil && !fi.IsDir() {
+			return false, fmt.Errorf("store: open state %s: %w: not a directory", dir, ErrIncompatible)
+		}
+		return false, fmt.Errorf("store: open state %s: %w", dir, err)
+	}
+	var other []string
+	for _, e := range ents {
+		name := e.Name()
+		switch {
+		case name == lockName:
+		case name == "CURRENT" || strings.HasPrefix(name, "MANIFEST-") ||
+			strings.HasPrefix(name, "marker.") || strings.HasPrefix(name, "OPTIONS-"):
+			existing = true
+		default:
+			other = append(other, name)
+		}
+	}
+	if !existing && len(other) > 0 {
+		if len(other) > 3 {
+			other = append(other[:3], "...")
+		}
+		return false, fmt.Errorf("store: open state %s: %w: it holds %s and no store",
+			dir, ErrIncompatible, strings.Join(other, ", "))
+	}
+	return existing, nil
+}
+
+// lock takes the flock on the state directory's lock file.
+func (d *Disk) lock() error {
+	f, err := os.OpenFile(filepath.Join(d.dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("store: open state %s: %w", d.dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return fmt.Errorf("store: open state %s: %w", d.dir, ErrLocked)
+		}
+		return fmt.Errorf("store: open state %s: lock: %w", d.dir, err)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 64))
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("store: open state %s: %w", d.dir, err)
+	}
+	if s := strings.TrimSpace(string(b)); s != "" {
+		if d.witness, err = strconv.ParseUint(s, 10, 64); err != nil {
+			f.Close()
+			return fmt.Errorf("store: open state %s: %w: bad %s", d.dir, ErrCorrupt, lockName)
+		}
+	}
+	d.lockFile = f
+	return nil
+}
+
+// openDB opens the Pebble store in d.dir.
+func (d *Disk) openDB(existing bool, opts DiskOptions) error {
+	cacheSize := opts.CacheSize
+	if cacheSize <= 0 {
+		cacheSize = 64 << 20
+	}
+	memTable := opts.MemTableSize
+	if memTable <= 0 {
+		memTable = 16 << 20
+	}
+	// Memtables take their memory out of the block cache's budget (Pebble
+	// reserves it there): add room for them, or blocks find none.
+	cache := pebble.NewCache(cacheSize + 2*memTable)
+	defer cache.Unref()
+	po := &pebble.Options{
+		Cache:                       cache,
+		MemTableSize:                uint64(memTable),
+		MemTableStopWritesThreshold: 2,
+		FormatMajorVersion:          pebble.FormatValueSeparation,
+		ErrorIfNotExists:            existing,
+		Logger:                      quietLogger{},
+		// Pebble's default is to log corruption as fatal; the reader that
+		// meets it gets the error, wrapped with ErrCorrupt, instead.
+		EventListener: &pebble.EventListener{DataCorruption: func(pebble.DataCorruptionInfo) {}},
+	}
+	for i := range po.Levels {
+		// Without Bloom filters every seen-set lookup of a new key
+		// descends all levels; with them Push runs several times faster.
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db, err := pebble.Open(d.dir, po)
+	if err != nil {
+		switch {
+		case errors.Is(err, pebble.ErrDBDoesNotExist):
+			return fmt.Errorf("store: open state %s: %w: %v", d.dir, ErrIncompatible, err)
+		case errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held by current process"):
+			// Pebble's own lock: something other than a Disk has the store open.
+			return fmt.Errorf("store: open state %s: %w: %v", d.dir, ErrLocked, err)
+		case isCorruption(err):
+			return fmt.Errorf("store: open state %s: %w: %w", d.dir, ErrCorrupt, err)
+		}
+		return fmt.Errorf("store: open state %s: %w", d.dir, err)
+	}
+	d.db = db
+	return nil
+}
+
+// isCorruption reports whether a Pebble error means damaged files: a
+// checksum mismatch, or a table whose size differs from the one the
+// MANIFEST recorded (truncation), or a table the MANIFEST names that is
+// missing.
+func isCorruption(err error) bool {
+	if errors.Is(err, pebble.ErrCorruption) || errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "size mismatch") || strings.Contains(msg, "corrupt") ||
+		strings.Contains(msg, "malformed")
+}
+
+// load checks the format version, initializes a new store, and reads the
+// counters, meta and host records into memory. It creates d.batch.
+func (d *Disk) load() error {
+	version, err := d.dbGet(keyVersion)
+	if err != nil {
+		return d.openErr(err)
+	}
+	epochRaw, err := d.dbGet(keyEpoch)
+	if err != nil {
+		return d.openErr(err)
+	}
+	init := d.db.NewBatch()
+	defer init.Close()
+	switch {
+	case version == nil:
+		empty, err := d.dbEmpty()
+		if err != nil {
+			return d.openErr(err)
+		}
+		if !empty {
+			return fmt.Errorf("store: open state %s: %w: a key-value store without a trawl format version", d.dir, ErrIncompatible)
+		}
+		init.Set(keyVersion, []byte(diskFormat), nil)
+		init.Set(keyCounts, d.encodeCounts(nil), nil)
+	case string(version) != diskFormat:
+		return fmt.Errorf("store: open state %s: %w: format %q, want %q", d.dir, ErrIncompatible, version, diskFormat)
+	}
+	var epoch uint64
+	if epochRaw != nil {
+		var n int
+		if epoch, n = binary.Uvarint(epochRaw); n <= 0 {
+			return d.openErr(corruptf("bad epoch record"))
+		}
+	}
+	epoch++
+	d.lastID = epoch << epochShift
+	init.Set(keyEpoch, binary.AppendUvarint(nil, epoch), nil)
+	if err := init.Commit(pebble.Sync); err != nil {
+		return d.openErr(err)
+	}
+
+	counts, err := d.dbGet(keyCounts)
+	if err != nil {
+		return d.openErr(err)
+	}
+	if err := d.decodeCounts(counts); err != nil {
+		return d.openErr(err)
+	}
+	if d.meta, err = d.dbGet(keyMeta); err != nil {
+		return d.openErr(err)
+	}
+	d.batch = d.db.NewIndexedBatch()
+	return d.loadHosts()
+}
+
+// loadHosts rebuilds the per-host state: host records (intervals set by
+// SetHostInterval, back-offs), then the hosts that have fresh or delayed
+// entries, found by skipping from host to host through the queue keys.
+// Entries that were in flight at the last checkpoint are queued again.
+//
+// A host's last claim time is not stored: a reopened state takes the
+// open time as every host's last claim, so a host whose requests just
+// before a crash were not checkpointed is not hit again too soon.
+func (d *Disk) loadHosts() error {
+	now := nanos(d.now())
+	err := d.scan([]byte{tagHost}, func(k, v []byte) ([]byte, error) {
+		h := d.newHost(string(k[1:]))
+		if err := h.decode(v); err != nil {
+			return nil, fmt.Errorf("host %q: %w", h.name, err)
+		}
+		h.interval = max(d.interval, h.custom)
+		h.stored = true
+		return nil, nil
+	})
+	if err != nil {
+		return d.openErr(err)
+	}
+	var fresh, delayed []*dhost
+	for _, tag := range []byte{tagFresh, tagDelayed} {
+		err := d.scan([]byte{tag}, func(k, _ []byte) ([]byte, error) {
+			name, n := binary.Uvarint(k[1:])
+			if n <= 0 || uint64(len(k)-1-n) < name {
+				return nil, corruptf("bad queue key %q", k)
+			}
+			prefix := k[:1+n+int(name)]
+			h := d.host(string(prefix[1+n:]))
+			if tag == tagFresh {
+				fresh = append(fresh, h)
+			} else {
+				delayed = append(delayed, h)
+			}
+			// Skip the rest of this host's keys.
+			return append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, 17)...), nil
+		})
+		if err != nil {
+			return d.openErr(err)
+		}
+	}
+	// Read queue heads once every host is known, so that the head cache
+	// is shared out fairly.
+	for _, h := range fresh {
+		h.more = true
+		if err := d.refill(h); err != nil {
+			return d.openErr(err)
+		}
+	}
+	for _, h := range delayed {
+		if err := d.loadDelayedHead(h); err != nil {
+			return d.openErr(err)
+		}
+	}
+	for _, h := range d.hosts {
+		h.last = now
+		d.refresh(h)
+		d.park(h)
+	}
+	return nil
+}
+
+// scan calls f for each committed key starting with prefix, in order.
+// When f returns a non-nil key, the scan goes on from that key.
+func (d *Disk) scan(prefix []byte, f func(k, v []byte) ([]byte, error)) error {
+	upper := append(bytes.Clone(prefix[:len(prefix)-1]), prefix[len(prefix)-1]+1)
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return err
+		}
+		seek, err := f(it.Key(), v)
+		if err != nil {
+			it.Close()
+			return err
+		}
+		if seek != nil {
+			ok = it.SeekGE(seek)
+		} else {
+			ok = it.Next()
+		}
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (d *Disk) openErr(err error) error {
+	if isCorruption(err) && !errors.Is(err, ErrCorrupt) {
+		return fmt.Errorf("store: open state %s: %w: %w", d.dir, ErrCorrupt, err)
+	}
+	return fmt.Errorf("store: open state %s: %w", d.dir, err)
+}
+
+// dbGet returns a copy of key's committed value, nil if absent.
+func (d *Disk) dbGet(key []byte) ([]byte, error) {
+	v, closer, err := d.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return bytes.Clone(v), nil
+}
+
+// dbEmpty reports whether the store holds no key.
+func (d *Disk) dbEmpty() (bool, error) {
+	it, err := d.db.NewIter(nil)
+	if err != nil {
+		return false, err
+	}
+	empty := !it.First()
+	if err := it.Error(); err != nil {
+		it.Close()
+		return false, err
+	}
+	return empty, it.Close()
+}
+
+// Push queues each entry whose Key was never seen and marks it seen in the
+// same step; an entry whose key was seen (earlier, in the same batch, or
+// in a previous process up to the last checkpoint) is counted as a
+// duplicate and dropped. It reports how many were queued. Entries go to
+// the back of their host's queue.
+func (d *Disk) Push(ctx context.Context, entries []Entry) (added int, err error) {
+	var buf [32]uint64
+	fps := buf[:0]
+	if len(entries) > len(buf) {
+		fps = make([]uint64, 0, len(entries))
+	}
+	for i := range entries {
+		fps = append(fps, Fingerprint(entries[i].Key))
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return 0, err
+	}
+	for i, fp := range fps {
+		first, err := d.markSeen(fp)
+		if err != nil {
+			return added, err
+		}
+		if !first {
+			d.dups++
+			continue
+		}
+		e := &entries[i]
+		h := d.host(e.Host)
+		seq := d.seq
+		d.seq++
+		d.vbuf = encodeEntry(d.vbuf[:0], e)
+		if err := d.set(h.freshKey(d.kbuf[:0], seq), d.vbuf); err != nil {
+			return added, err
+		}
+		// Keep the entry in RAM too if it is next in line (the cache holds
+		// the queue's head) and there is room; the first always goes in.
+		switch n := h.cached(); {
+		case n == 0:
+			h.cache = append(h.cache, cached{seq: seq, e: *e})
+			d.cachedN++
+			d.refresh(h) // the host may have gained work or an earlier ready time
+		case !h.more && n < d.window() && d.cachedN < d.headCache:
+			h.cache = append(h.cache, cached{seq: seq, e: *e})
+			d.cachedN++
+		case !h.more:
+			h.more, h.next = true, seq
+		}
+		d.queued++
+		added++
+	}
+	return added, nil
+}
+
+// MarkSeen marks key seen without queueing it, for URLs that get a record
+// without being fetched (redirect targets, skipped URLs). It reports
+// whether the key was new; a seen key counts as a duplicate.
+func (d *Disk) MarkSeen(ctx context.Context, key string) (first bool, err error) {
+	fp := Fingerprint(key)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return false, err
+	}
+	first, err = d.markSeen(fp)
+	if err != nil {
+		return false, err
+	}
+	if !first {
+		d.dups++
+	}
+	return first, nil
+}
+
+// markSeen adds fp to the seen-set and reports whether it was new.
+// markSeen requires that d.mu is held.
+func (d *Disk) markSeen(fp uint64) (bool, error) {
+	k := seenKey(d.kbuf[:0], fp)
+	_, closer, err := d.batch.Get(k)
+	switch {
+	case err == nil:
+		closer.Close()
+		return false, nil
+	case !errors.Is(err, pebble.ErrNotFound):
+		return false, d.fail("read seen-set", err)
+	}
+	if err := d.set(k, nil); err != nil {
+		return false, err
+	}
+	d.seen++
+	return true, nil
+}
+
+// Claim leases up to max entries from ready hosts, with the same rules as
+// Memory.Claim: per-host slots and intervals, round robin among ready
+// hosts, due retried or expired entries before fresh ones, fresh ones in
+// push order; expired leases are reaped first. next is the earliest time
+// at which time alone can make more claimable, zero when max leases are
+// returned or nothing waits on time.
+func (d *Disk) Claim(ctx context.Context, max int) (leases []Lease, next time.Time, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return nil, time.Time{}, err
+	}
+	nowT := d.now()
+	now := nanos(nowT)
+	if err := d.reap(now); err != nil {
+		return nil, time.Time{}, err
+	}
+	d.forgetIdle(now)
+	if max <= 0 {
+		return nil, time.Time{}, nil
+	}
+	for len(leases) < max && len(d.ready) > 0 {
+		h := d.ready[0]
+		if h.readyAt > now {
+			break
+		}
+		if leases == nil {
+			leases = make([]Lease, 0, min(max, d.queued, len(d.ready)*d.perHost))
+		}
+		d.lastID++
+		l := &dlease{host: h, exp: now + int64(d.ttl)}
+		l.ID = d.lastID
+		l.Expires = nowT.Add(d.ttl)
+		if err := d.pop(h, now, l); err != nil {
+			return nil, time.Time{}, err
+		}
+		d.leases[l.ID] = l
+		heap.Push(&d.expiry, l)
+		d.queued--
+		h.last = now
+		d.tick++
+		h.tick = d.tick
+		d.refresh(h)
+		leases = append(leases, l.Lease)
+	}
+	if len(leases) < max {
+		wake := int64(math.MaxInt64)
+		if len(d.ready) > 0 {
+			wake = d.ready[0].readyAt
+		}
+		if len(d.expiry) > 0 {
+			wake = min(wake, d.expiry[0].exp)
+		}
+		if wake != math.MaxInt64 {
+			next = nowT.Add(time.Duration(wake - now))
+		}
+	}
+	return leases, next, nil
+}
+
+// pop moves the entry to claim next from h's queues into l and files l
+// among h's in-flight leases: a due delayed entry, else the oldest fresh
+// one. h must have one (h.readyAt <= now). pop requires that d.mu is held.
+func (d *Disk) pop(h *dhost, now int64, l *dlease) error {
+	if h.hasD && h.dhead.at <= now {
+		l.Entry, l.fromR, l.at, l.seq = h.dhead.e, true, h.dhead.at, h.dhead.seq
+		h.inflight = append(h.inflight, l)
+		h.hasD, h.dhead = false, delayed{}
+		return d.loadDelayedHead(h)
+	}
+	c := h.cache[h.ch]
+	h.cache[h.ch] = cached{} // let the strings go
+	h.ch++
+	d.cachedN--
+	l.Entry, l.seq = c.e, c.seq
+	h.inflight = append(h.inflight, l)
+	if h.ch < len(h.cache) {
+		return nil
+	}
+	h.cache, h.ch = h.cache[:0], 0
+	if cap(h.cache) > 2*d.window() {
+		h.cache = nil
+	}
+	if h.more {
+		return d.refill(h)
+	}
+	return nil
+}
+
+// refill reads the next entries of h's fresh queue, those from h.next on,
+// into h.cache, which must be empty, and clears h.more if it reaches the
+// end. refill requires that d.mu is held.
+func (d *Disk) refill(h *dhost) error {
+	want := max(min(d.window(), d.headCache-d.cachedN), 1)
+	lower := h.freshKey(nil, h.next)
+	upper := h.freshKey(nil, math.MaxUint64)
+	it, err := d.batch.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return d.fail("read queue of "+h.name, err)
+	}
+	got := 0
+	ok := it.First()
+	for ; ok && got < want; ok = it.Next() {
+		k := it.Key()
+		seq := binary.BigEndian.Uint64(k[len(k)-8:])
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return d.fail("read queue of "+h.name, err)
+		}
+		e, err := decodeEntry(v, h.name)
+		if err != nil {
+			it.Close()
+			return d.fail("read queue of "+h.name, err)
+		}
+		h.cache = append(h.cache, cached{seq: seq, e: e})
+		h.next = seq + 1
+		got++
+	}
+	d.cachedN += got
+	h.more = ok // there is a key after the ones read
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return d.fail("read queue of "+h.name, err)
+	}
+	return nil
+}
+
+// loadDelayedHead reads the earliest delayed entry of h that is not in
+// flight, if any, into h.dhead. loadDelayedHead requires that d.mu is held.
+func (d *Disk) loadDelayedHead(h *dhost) error {
+	lower := h.delayedPrefix(nil)
+	upper := append(bytes.Clone(lower), bytes.Repeat([]byte{0xff}, 16)...)
+	it, err := d.batch.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return d.fail("read retries of "+h.name, err)
+	}
+scan:
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) != len(lower)+16 {
+			it.Close()
+			return d.fail("read retries of "+h.name, corruptf("bad key %q", k))
+		}
+		seq := binary.BigEndian.Uint64(k[len(k)-8:])
+		for _, l := range h.inflight {
+			if l.fromR && l.seq == seq {
+				continue scan
+			}
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return d.fail("read retries of "+h.name, err)
+		}
+		e, err := decodeEntry(v, h.name)
+		if err != nil {
+			it.Close()
+			return d.fail("read retries of "+h.name, err)
+		}
+		at := int64(binary.BigEndian.Uint64(k[len(lower):]) ^ 1<<63)
+		h.dhead, h.hasD = delayed{at: at, seq: seq, e: e}, true
+		break
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return d.fail("read retries of "+h.name, err)
+	}
+	return nil
+}
+
+// Ack settles a lease with its outcome: the entry is done, its outcome is
+// recorded under its key, and its host slot is free. It returns
+// ErrStaleLease for a lease that is unknown, already settled, or expired
+// and reaped.
+func (d *Disk) Ack(ctx context.Context, l Lease, o Outcome) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return err
+	}
+	rec, err := d.settle(l)
+	if err != nil {
+		return err
+	}
+	kind := byte(kindFetched)
+	switch {
+	case o.Skipped != "":
+		kind = kindSkipped
+	case o.Error != "":
+		kind = kindFailed
+	}
+	d.vbuf = binary.AppendVarint(append(d.vbuf[:0], kind), int64(o.Status))
+	if err := d.set(seenKey(d.kbuf[:0], Fingerprint(rec.Key)), d.vbuf); err != nil {
+		return err
+	}
+	d.done++
+	switch kind {
+	case kindSkipped:
+		d.skipped++
+	case kindFailed:
+		d.failed++
+	default:
+		d.fetched++
+	}
+	d.statuses[o.Status]++
+	d.refresh(rec.host)
+	d.park(rec.host)
+	return nil
+}
+
+// Retry queues the lease's entry again with Attempt+1, claimable no
+// earlier than notBefore (the seen-set is not consulted), and frees its
+// host slot. With hostBackoff the whole host waits: its next-allowed time
+// becomes at least notBefore. It returns ErrStaleLease as Ack does.
+func (d *Disk) Retry(ctx context.Context, l Lease, notBefore time.Time, hostBackoff bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return err
+	}
+	rec, err := d.settle(l)
+	if err != nil {
+		return err
+	}
+	e := rec.Entry
+	e.Attempt++
+	at := nanos(notBefore)
+	h := rec.host
+	if err := d.delay(h, &e, at); err != nil {
+		return err
+	}
+	d.retries++
+	if hostBackoff && at > h.backoff {
+		h.backoff = at
+		if err := d.putHost(h); err != nil {
+			return err
+		}
+	}
+	d.refresh(h)
+	return nil
+}
+
+// delay queues e on h's delayed queue, not claimable before at.
+// delay requires that d.mu is held; the caller must refresh h.
+func (d *Disk) delay(h *dhost, e *Entry, at int64) error {
+	seq := d.seq
+	d.seq++
+	d.vbuf = encodeEntry(d.vbuf[:0], e)
+	if err := d.set(h.delayedKey(d.kbuf[:0], at, seq), d.vbuf); err != nil {
+		return err
+	}
+	if !h.hasD || at < h.dhead.at || (at == h.dhead.at && seq < h.dhead.seq) {
+		h.dhead, h.hasD = delayed{at: at, seq: seq, e: *e}, true
+	}
+	d.queued++
+	return nil
+}
+
+// SetHostInterval sets the least time between two claims from host to d,
+// or to FrontierOptions.Interval if that is larger (robots.txt
+// Crawl-delay), as Memory.SetHostInterval does. The interval is stored
+// with the host.
+func (d *Disk) SetHostInterval(ctx context.Context, host string, iv time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return err
+	}
+	custom := iv
+	iv = max(iv, d.interval)
+	h, ok := d.hosts[host]
+	if !ok {
+		if iv == d.interval {
+			return nil // nothing to remember
+		}
+		h = d.host(host)
+	}
+	h.interval, h.custom = iv, custom
+	if err := d.putHost(h); err != nil {
+		return err
+	}
+	if h.idleIdx >= 0 {
+		heap.Remove(&d.idle, h.idleIdx)
+	}
+	d.refresh(h)
+	d.park(h)
+	return nil
+}
+
+// Stats returns a snapshot of the frontier's counters. Seen, Duplicates,
+// Done and Retries count from the creation of the state, up to the last
+// checkpoint for earlier processes.
+func (d *Disk) Stats(ctx context.Context) (FrontierStats, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return FrontierStats{}, err
+	}
+	return FrontierStats{
+		Queued:     d.queued,
+		InFlight:   len(d.leases),
+		Seen:       d.seen,
+		Duplicates: d.dups,
+		Done:       d.done,
+		Retries:    d.retries,
+		Hosts:      d.active,
+	}, nil
+}
+
+// Outcomes splits Stats' Done count by the outcome given to Ack, as
+// Memory.Outcomes does: fetched, failed (Error set) and skipped (Skipped
+// set). It still answers after Close.
+func (d *Disk) Outcomes() (fetched, failed, skipped int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fetched, d.failed, d.skipped
+}
+
+// Statuses returns how many acked entries had each Outcome.Status (0 for
+// none). It still answers after Close.
+func (d *Disk) Statuses() map[int]int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m := make(map[int]int64, len(d.statuses))
+	for k, v := range d.statuses {
+		m[k] = v
+	}
+	return m
+}
+
+// KeyState is what a Disk knows about one key.
+type KeyState struct {
+	Seen bool // pushed or marked seen
+	Done bool // acked
+	// For an acked key: how it ended ("fetched", "failed" or "skipped") and
+	// the Outcome.Status given to Ack.
+	Outcome string
+	Status  int
+}
+
+// Lookup returns what the frontier knows about key, changes since the
+// last checkpoint included.
+func (d *Disk) Lookup(ctx context.Context, key string) (KeyState, error) {
+	fp := Fingerprint(key)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return KeyState{}, err
+	}
+	v, closer, err := d.batch.Get(seenKey(d.kbuf[:0], fp))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		return KeyState{}, nil
+	case err != nil:
+		return KeyState{}, d.fail("read seen-set", err)
+	}
+	defer closer.Close()
+	ks := KeyState{Seen: true}
+	if len(v) == 0 {
+		return ks, nil
+	}
+	status, n := binary.Varint(v[1:])
+	if n <= 0 || v[0] < kindFetched || v[0] > kindSkipped {
+		return KeyState{}, d.fail("read seen-set", corruptf("bad outcome of %q", key))
+	}
+	ks.Done = true
+	ks.Outcome = [...]string{kindFetched: "fetched", kindFailed: "failed", kindSkipped: "skipped"}[v[0]]
+	ks.Status = int(status)
+	return ks, nil
+}
+
+// Checkpoint makes every change since the last checkpoint durable, in one
+// atomic synced write, together with meta, an opaque value for the caller
+// (for example its output offset and configuration) that Meta returns.
+// Changes not checkpointed are lost on a crash, and on a Close without
+// Checkpoint. If the write fails (the disk is full, for example) the Disk
+// is unusable and the state on disk is the previous checkpoint's.
+func (d *Disk) Checkpoint(ctx context.Context, meta []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return err
+	}
+	prev := d.lastCkpt
+	d.lastCkpt = nanos(d.now())
+	d.ckptN++
+	err := d.set(keyCounts, d.encodeCounts(d.vbuf[:0]))
+	if err == nil {
+		err = d.set(keyMeta, meta)
+	}
+	if err != nil {
+		return err
+	}
+	if err := d.batch.Commit(pebble.Sync); err != nil {
+		d.lastCkpt = prev
+		d.ckptN--
+		return d.fail("checkpoint", err)
+	}
+	if err := d.batch.Close(); err != nil {
+		return d.fail("checkpoint", err)
+	}
+	d.batch = d.db.NewIndexedBatch()
+	d.meta = bytes.Clone(meta)
+	// The count only grows, so its text never gets shorter: no truncation.
+	if _, err := d.lockFile.WriteAt(fmt.Appendf(d.vbuf[:0], "%d\n", d.ckptN), 0); err != nil {
+		return fmt.Errorf("store: state %s: checkpoint made, but not recorded in %s: %w", d.dir, lockName, err)
+	}
+	return nil
+}
+
+// Meta returns the meta of the last checkpoint, nil for a new state. It
+// still answers after Close.
+func (d *Disk) Meta() []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return bytes.Clone(d.meta)
+}
+
+// LastCheckpoint returns the time of the last checkpoint (by
+// FrontierOptions.Now), zero for a new state. It still answers after Close.
+func (d *Disk) LastCheckpoint() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.lastCkpt == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, d.lastCkpt)
+}
+
+// Close discards the changes made since the last checkpoint (callers that
+// stop cleanly Checkpoint first), closes the store and releases the state
+// directory's lock. Every later call but Outcomes, Statuses, Meta and
+// LastCheckpoint returns ErrClosed, Close included.
+func (d *Disk) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	d.closed = true
+	err := d.batch.Close()
+	if cerr := d.db.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := d.lockFile.Close(); err == nil {
+		err = cerr
+	}
+	d.batch, d.db = nil, nil
+	d.hosts, d.leases = nil, nil
+	d.ready, d.idle, d.expiry = nil, nil, nil
+	if err != nil {
+		return fmt.Errorf("store: close state %s: %w", d.dir, err)
+	}
+	return nil
+}
+
+// usable returns ErrClosed or the sticky storage error.
+// usable requires that d.mu is held.
+func (d *Disk) usable() error {
+	if d.closed {
+		return ErrClosed
+	}
+	return d.err
+}
+
+// fail records err, from operation op, as the Disk's sticky error and
+// returns it wrapped with the directory (and with ErrCorrupt if it reports
+// damaged data). fail requires that d.mu is held.
+func (d *Disk) fail(op string, err error) error {
+	if isCorruption(err) && !errors.Is(err, ErrCorrupt) {
+		err = fmt.Errorf("store: state %s: %s: %w: %w", d.dir, op, ErrCorrupt, err)
+	} else {
+		err = fmt.Errorf("store: state %s: %s: %w", d.dir, op, err)
+	}
+	if d.err == nil {
+		d.err = err
+	}
+	return err
+}
+
+// set writes key=value into the pending batch.
+// set requires that d.mu is held.
+func (d *Disk) set(key, value []byte) error {
+	if err := d.batch.Set(key, value, nil); err != nil {
+		return d.fail("write", err)
+	}
+	return nil
+}
+
+// del deletes key in the pending batch. del requires that d.mu is held.
+func (d *Disk) del(key []byte) error {
+	if err := d.batch.Delete(key, nil); err != nil {
+		return d.fail("write", err)
+	}
+	return nil
+}
+
+// window is how many entries of a host's queue head to keep in RAM.
+// window requires that d.mu is held.
+func (d *Disk) window() int {
+	return min(max(d.headCache/max(len(d.hosts), 1), 1), 64)
+}
+
+// host returns the state of the named host, creating it.
+// host requires that d.mu is held.
+func (d *Disk) host(name string) *dhost {
+	h, ok := d.hosts[name]
+	if !ok {
+		h = d.newHost(name)
+	}
+	return h
+}
+
+func (d *Disk) newHost(name string) *dhost {
+	d.tick++
+	h := &dhost{name: name, interval: d.interval, last: never, backoff: never, idx: -1, idleIdx: -1, tick: d.tick}
+	d.hosts[name] = h
+	return h
+}
+
+// putHost writes h's record: its SetHostInterval interval and back-off.
+// putHost requires that d.mu is held.
+func (d *Disk) putHost(h *dhost) error {
+	h.stored = true
+	return d.set(h.recordKey(d.kbuf[:0]), h.encode(d.vbuf[:0]))
+}
+
+// refresh re-files h after its queues, in-flight count or times changed,
+// as Memory.refresh does. refresh requires that d.mu is held.
+func (d *Disk) refresh(h *dhost) {
+	pending := h.cached() > 0 || h.hasD
+	if act := pending || len(h.inflight) > 0; act != h.active {
+		h.active = act
+		if act {
+			d.active++
+			if h.idleIdx >= 0 {
+				heap.Remove(&d.idle, h.idleIdx)
+			}
+		} else {
+			d.active--
+		}
+	}
+	if !pending || len(h.inflight) >= d.perHost {
+		if h.idx >= 0 {
+			heap.Remove(&d.ready, h.idx)
+		}
+		return
+	}
+	h.readyAt = h.nextAllowed()
+	if h.cached() == 0 {
+		h.readyAt = max(h.readyAt, h.dhead.at)
+	}
+	if h.idx < 0 {
+		heap.Push(&d.ready, h)
+	} else {
+		heap.Fix(&d.ready, h.idx)
+	}
+}
+
+// park files h, if it has no work, for forgetting, as Memory.park does.
+// park requires that d.mu is held.
+func (d *Disk) park(h *dhost) {
+	if h.active || h.idleIdx >= 0 || h.interval > d.interval {
+		return
+	}
+	if at := h.nextAllowed(); at > nanos(d.now()) {
+		h.idleAt = at
+		heap.Push(&d.idle, h)
+		return
+	}
+	d.forget(h)
+}
+
+// forget drops h from memory and its record from the store.
+// forget requires that d.mu is held.
+func (d *Disk) forget(h *dhost) {
+	delete(d.hosts, h.name)
+	if h.stored {
+		h.stored = false
+		d.del(h.recordKey(d.kbuf[:0])) // a failure is sticky in d.err
+	}
+}
+
+// settle ends the lease l names, freeing its host slot and deleting its
+// queue key; the caller must refresh the host. It returns ErrStaleLease if
+// l is not a live lease. settle requires that d.mu is held.
+func (d *Disk) settle(l Lease) (*dlease, error) {
+	rec, ok := d.leases[l.ID]
+	if !ok || rec.Key != l.Key {
+		return nil, ErrStaleLease
+	}
+	delete(d.leases, l.ID)
+	heap.Remove(&d.expiry, rec.idx)
+	rec.host.dropInflight(rec)
+	if err := d.del(rec.key(d.kbuf[:0])); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// reap queues again the entries of leases expired at now, ahead of their
+// hosts' fresh entries. reap requires that d.mu is held.
+func (d *Disk) reap(now int64) error {
+	for len(d.expiry) > 0 && d.expiry[0].exp <= now {
+		rec := heap.Pop(&d.expiry).(*dlease)
+		delete(d.leases, rec.ID)
+		h := rec.host
+		h.dropInflight(rec)
+		if err := d.del(rec.key(d.kbuf[:0])); err != nil {
+			return err
+		}
+		if err := d.delay(h, &rec.Entry, never); err != nil {
+			return err
+		}
+		d.refresh(h)
+	}
+	return nil
+}
+
+// forgetIdle drops idle hosts whose next-allowed time has passed.
+// forgetIdle requires that d.mu is held.
+func (d *Disk) forgetIdle(now int64) {
+	for len(d.idle) > 0 && d.idle[0].idleAt <= now {
+		d.forget(heap.Pop(&d.idle).(*dhost))
+	}
+}
+
+// encodeCounts appends the counters record to b.
+func (d *Disk) encodeCounts(b []byte) []byte {
+	for _, v := range []int64{d.seen, d.dups, d.done, d.retries, d.fetched, d.failed, d.skipped} {
+		b = binary.AppendUvarint(b, uint64(v))
+	}
+	b = binary.AppendUvarint(b, d.seq)
+	b = binary.AppendVarint(b, d.lastCkpt)
+	b = binary.AppendUvarint(b, d.ckptN)
+	// In-flight entries are queued again in a reopened state.
+	b = binary.AppendUvarint(b, uint64(d.queued+len(d.leases)))
+	b = binary.AppendUvarint(b, uint64(len(d.statuses)))
+	for s, n := range d.statuses {
+		b = binary.AppendVarint(b, int64(s))
+		b = binary.AppendUvarint(b, uint64(n))
+	}
+	return b
+}
+
+// decodeCounts reads the counters record.
+func (d *Disk) decodeCounts(b []byte) error {
+	r := reader{b: b}
+	for _, p := range []*int64{&d.seen, &d.dups, &d.done, &d.retries, &d.fetched, &d.failed, &d.skipped} {
+		*p = int64(r.uvarint())
+	}
+	d.seq = r.uvarint()
+	d.lastCkpt = r.varint()
+	d.ckptN = r.uvarint()
+	d.queued = int(r.uvarint())
+	n := r.uvarint()
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		s := r.varint()
+		d.statuses[int(s)] = int64(r.uvarint())
+	}
+	if r.err != nil || len(r.b) > 0 {
+		return corruptf("bad counters record")
+	}
+	return nil
+}
+
+// quietLogger drops Pebble's informational and error logs (library code
+// does not print; errors that matter reach the caller through returned
+// errors) and panics on fatal ones, which Pebble does not survive.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, a ...any) {
+	panic(fmt.Sprintf("store: pebble: "+format, a...))
+}
+
+// corruptf returns an error wrapping ErrCorrupt.
+func corruptf(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, a...)...)
+}
+
+// seenKey appends the seen-set key of fp to b.
+func seenKey(b []byte, fp uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(b, tagSeen), fp)
+}
+
+// encodeEntry appends e's stored form to b: a flags byte (1: Key equals
+// URL), URL, Key unless equal, Depth, Parent and Attempt. Host is in the
+// key.
+func encodeEntry(b []byte, e *Entry) []byte {
+	same := e.Key == e.URL
+	flags := byte(0)
+	if same {
+		flags = 1
+	}
+	b = append(b, flags)
+	b = appendString(b, e.URL)
+	if !same {
+		b = appendString(b, e.Key)
+	}
+	b = binary.AppendVarint(b, int64(e.Depth))
+	b = appendString(b, e.Parent)
+	return binary.AppendVarint(b, int64(e.Attempt))
+}
+
+// decodeEntry decodes an entry of host stored by encodeEntry.
+func decodeEntry(b []byte, host string) (Entry, error) {
+	if len(b) == 0 || b[0] > 1 {
+		return Entry{}, corruptf("bad entry record")
+	}
+	r := reader{b: b[1:]}
+	e := Entry{Host: host}
+	e.URL = r.string()
+	if b[0] == 1 {
+		e.Key = e.URL
+	} else {
+		e.Key = r.string()
+	}
+	e.Depth = int(r.varint())
+	e.Parent = r.string()
+	e.Attempt = int(r.varint())
+	if r.err != nil || len(r.b) > 0 {
+		return Entry{}, corruptf("bad entry record")
+	}
+	return e, nil
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// reader decodes varints and strings; the first failure sticks in err.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = ErrCorrupt
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = ErrCorrupt
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) string() string {
+	n := r.uvarint()
+	if r.err != nil {
+		return ""
+	}
+	if n > uint64(len(r.b)) {
+		r.err = ErrCorrupt
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+// dhost is the politeness state of one host and the in-RAM part of its
+// queues. Its fields are guarded by Disk.mu.
+type dhost struct {
+	name string
+
+	// The fresh queue: cache[ch:] are its first entries in push order;
+	// the cache is empty only if the queue is. If more, there may be
+	// others: the fresh queue keys from next on.
+	cache []cached
+	ch    int
+	more  bool
+	next  uint64
+
+	// The delayed queue: if hasD, its earliest entry not in flight is
+	// dhead; there may be others on disk.
+	hasD  bool
+	dhead delayed
+
+	inflight []*dlease
+	interval time.Duration // least spacing between claims
+	custom   time.Duration // the interval given to SetHostInterval, or 0 (stored)
+	last     int64         // time of the last claim, or never
+	backoff  int64         // no claim before this time (Retry hostBackoff), or never (stored)
+	active   bool          // counted in Disk.active
+	readyAt  int64         // key in Disk.ready
+	tick     uint64        // tie-breaker in Disk.ready: lower was served earlier
+	idx      int           // index in Disk.ready, or -1
+	idleAt   int64         // key in Disk.idle
+	idleIdx  int           // index in Disk.idle, or -1
+	stored   bool          // a host record exists in the store or the pending batch
+}
+
+// cached is a fresh entry held in RAM and its queue key's sequence number.
+type cached struct {
+	seq uint64
+	e   Entry
+}
+
+func (h *dhost) cached() int { return len(h.cache) - h.ch }
+
+// nextAllowed is the earliest time h may be claimed from again, never if
+// nothing limits it.
+func (h *dhost) nextAllowed() int64 {
+	at := h.backoff
+	if h.last != never {
+		at = max(at, h.last+int64(h.interval))
+	}
+	return at
+}
+
+func (h *dhost) dropInflight(l *dlease) {
+	for i, x := range h.inflight {
+		if x == l {
+			last := len(h.inflight) - 1
+			h.inflight[i] = h.inflight[last]
+			h.inflight[last] = nil
+			h.inflight = h.inflight[:last]
+			return
+		}
+	}
+}
+
+func (h *dhost) recordKey(b []byte) []byte {
+	return append(append(b, tagHost), h.name...)
+}
+
+func (h *dhost) freshKey(b []byte, seq uint64) []byte {
+	b = appendString(append(b, tagFresh), h.name)
+	return binary.BigEndian.AppendUint64(b, seq)
+}
+
+func (h *dhost) delayedPrefix(b []byte) []byte {
+	return appendString(append(b, tagDelayed), h.name)
+}
+
+func (h *dhost) delayedKey(b []byte, at int64, seq uint64) []byte {
+	b = binary.BigEndian.AppendUint64(h.delayedPrefix(b), uint64(at)^1<<63)
+	return binary.BigEndian.AppendUint64(b, seq)
+}
+
+// encode appends h's record: the interval given to SetHostInterval and
+// the back-off time.
+func (h *dhost) encode(b []byte) []byte {
+	b = binary.AppendVarint(b, int64(h.custom))
+	return binary.AppendVarint(b, h.backoff)
+}
+
+// decode reads a record written by encode.
+func (h *dhost) decode(b []byte) error {
+	r := reader{b: b}
+	h.custom = time.Duration(r.varint())
+	h.backoff = r.varint()
+	if r.err != nil || len(r.b) > 0 {
+		return corruptf("bad host record")
+	}
+	return nil
+}
+
+// dlease is a live lease and where it is filed.
+type dlease struct {
+	Lease
+	host  *dhost
+	exp   int64 // Expires in Unix nanoseconds: key in Disk.expiry
+	idx   int   // index in Disk.expiry
+	fromR bool  // the entry came from the delayed queue (key at, seq)
+	at    int64
+	seq   uint64
+}
+
+// key appends the queue key the leased entry still has on disk.
+func (l *dlease) key(b []byte) []byte {
+	if l.fromR {
+		return l.host.delayedKey(b, l.at, l.seq)
+	}
+	return l.host.freshKey(b, l.seq)
+}
+
+type dhostHeap []*dhost
+
+func (s dhostHeap) Len() int { return len(s) }
+func (s dhostHeap) Less(i, j int) bool {
+	if s[i].readyAt != s[j].readyAt {
+		return s[i].readyAt < s[j].readyAt
+	}
+	return s[i].tick < s[j].tick
+}
+func (s dhostHeap) Swap(i, j int) {
+	s[i], s[j] = s[j], s[i]
+	s[i].idx, s[j].idx = i, j
+}
+func (s *dhostHeap) Push(x any) {
+	h := x.(*dhost)
+	h.idx = len(*s)
+	*s = append(*s, h)
+}
+func (s *dhostHeap) Pop() any {
+	old := *s
+	h := old[len(old)-1]
+	old[len(old)-1] = nil
+	*s = old[:len(old)-1]
+	h.idx = -1
+	return h
+}
+
+type didleHeap []*dhost
+
+func (s didleHeap) Len() int           { return len(s) }
+func (s didleHeap) Less(i, j int) bool { return s[i].idleAt < s[j].idleAt }
+func (s didleHeap) Swap(i, j int) {
+	s[i], s[j] = s[j], s[i]
+	s[i].idleIdx, s[j].idleIdx = i, j
+}
+func (s *didleHeap) Push(x any) {
+	h := x.(*dhost)
+	h.idleIdx = len(*s)
+	*s = append(*s, h)
+}
+func (s *didleHeap) Pop() any {
+	old := *s
+	h := old[len(old)-1]
+	old[len(old)-1] = nil
+	*s = old[:len(old)-1]
+	h.idleIdx = -1
+	return h
+}
+
+type dleaseHeap []*dlease
+
+func (s dleaseHeap) Len() int { return len(s) }
+func (s dleaseHeap) Less(i, j int) bool {
+	if s[i].exp != s[j].exp {
+		return s[i].exp < s[j].exp
+	}
+	return s[i].ID < s[j].ID
+}
+func (s dleaseHeap) Swap(i, j int) {
+	s[i], s[j] = s[j], s[i]
+	s[i].idx, s[j].idx = i, j
+}
+func (s *dleaseHeap) Push(x any) {
+	l := x.(*dlease)
+	l.idx = len(*s)
+	*s = append(*s, l)
+}
+func (s *dleaseHeap) Pop() any {
+	old := *s
+	l := old[len(old)-1]
+	old[len(old)-1] = nil
+	*s = old[:len(old)-1]
+	l.idx = -1
+	return l
+}
