@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -55,12 +54,15 @@ const usageText = `trawl: a concurrent, polite web crawler.
 Usage:
   trawl [flags] URL...    crawl from the seed URLs, one JSON record per URL
   trawl demo [flags]      crawl the embedded example site offline (no network)
+  trawl state DIR         show what a --state directory holds
+  trawl bench [flags]     benchmark the crawler on a generated local site
 
 Examples:
   trawl demo
   trawl --depth 2 -o pages.jsonl https://example.com/
   trawl --scope domain --max-pages 500 --rate 1 https://www.example.com/
   trawl --exclude '/tag/' --include '/docs/' -o docs.csv https://example.com/docs/
+  trawl --state crawl.state -o pages.jsonl https://example.com/   (run again to resume)
 
 Politeness is on by default: robots.txt is obeyed, at most --per-host
 requests are in flight and --rate requests per second go to one host.
@@ -77,6 +79,7 @@ type options struct {
 	demo    bool
 	seeds   []string
 	version bool
+	state   string
 }
 
 func main() {
@@ -87,6 +90,9 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "bench" {
 		return runBench(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "state" {
+		return runState(args[1:], stdout, stderr)
 	}
 	opts, err := parseArgs(args, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
@@ -116,8 +122,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	out := stdout
-	if opts.output != "" && opts.output != "-" {
+	var out io.Writer = stdout
+	switch {
+	case opts.state != "":
+		// The crawler cuts this file back to its last checkpoint.
+		f, err := store.OpenFile(opts.output)
+		if err != nil {
+			fmt.Fprintf(stderr, "trawl: %v\n", err)
+			return exitFailure
+		}
+		defer f.Close()
+		out = f
+		opts.cfg.NewFrontier = openState(opts.state)
+	case opts.output != "" && opts.output != "-":
 		f, err := os.Create(opts.output)
 		if err != nil {
 			fmt.Fprintf(stderr, "trawl: %v\n", err)
@@ -126,15 +143,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		out = f
 	}
-	bw := bufio.NewWriterSize(out, 64<<10)
 	var sink interface {
 		crawler.Sink
 		Flush() error
 	}
 	if opts.format == "csv" {
-		sink = store.NewCSV(bw)
+		sink = store.NewCSV(out)
 	} else {
-		sink = store.NewJSONL(bw)
+		sink = store.NewJSONL(out)
 	}
 	opts.cfg.Sink = sink
 
@@ -167,10 +183,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "trawl: write output: %v\n", err)
 		code = exitFailure
 	}
-	if err := bw.Flush(); err != nil && code == exitOK {
-		fmt.Fprintf(stderr, "trawl: write output: %v\n", err)
-		code = exitFailure
-	}
 	if f, ok := out.(*os.File); ok && out != stdout {
 		if err := f.Sync(); err != nil && code == exitOK {
 			fmt.Fprintf(stderr, "trawl: write output: %v\n", err)
@@ -183,6 +195,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case interrupted.Load():
 		return exitInterrupted
+	case errors.Is(runErr, crawler.ErrStateMismatch):
+		fmt.Fprintf(stderr, "trawl: %v\n", strings.Replace(runErr.Error(), "use ResumeAnyway", "use --resume-anyway", 1))
+		return exitUsage
 	case runErr != nil:
 		fmt.Fprintf(stderr, "trawl: %v\n", runErr)
 		return exitFailure
@@ -217,6 +232,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	exclude := fs.StringArray("exclude", nil, "do not follow links matching this regular `expression` (repeatable)")
 	depth := fs.Int("depth", -1, "most link hops from a seed (0 = seeds only, -1 = unlimited)")
 	fs.IntVar(&cfg.MaxPages, "max-pages", 0, "most URLs fetched, seeds included (0 = unlimited)")
+	fs.StringVar(&opts.state, "state", "", "keep the crawl's state in `DIR`: run the same command again to resume after a stop or crash (needs -o)")
+	fs.BoolVar(&cfg.ResumeAnyway, "resume-anyway", false, "continue a --state crawl even though its seeds or scope differ")
 	resolve := fs.StringArray("resolve", nil, "connect to `HOST:PORT:ADDR` instead of resolving HOST, like curl (repeatable)")
 	fs.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress line and no summary")
 	fs.BoolVar(&opts.version, "version", false, "print the version and exit")
@@ -322,6 +339,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--format %q: want jsonl or csv", opts.format)
 	}
 
+	if opts.state != "" && (opts.output == "" || opts.output == "-") {
+		return nil, errors.New("--state needs -o FILE: a resumed crawl cuts its output back to the last checkpoint")
+	}
 	opts.seeds = fs.Args()
 	if opts.demo {
 		if len(opts.seeds) > 0 {
@@ -489,6 +509,9 @@ func printSummary(w io.Writer, s crawler.Stats, interrupted bool) {
 			parts[i] = fmt.Sprintf("%s: %d", r, s.Skipped[r])
 		}
 		fmt.Fprintf(w, "  skipped  %s\n", strings.Join(parts, ", "))
+	}
+	if r := s.Resumed; r != nil {
+		fmt.Fprintf(w, "  resumed  %d done, %d queued (run %d)\n", r.Done, r.Queued, r.Runs+1)
 	}
 	fmt.Fprintf(w, "  links    %d out of scope, %d nofollow, %d duplicates; %d retries\n", s.OutOfScope, s.NoFollow, s.Duplicates, s.Retries)
 	if interrupted && s.Queued > 0 {
