@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -893,4 +894,65 @@ func keysOf(ls []store.Lease) []string {
 		ks[i] = l.Key
 	}
 	return ks
+}
+
+// TestDiskFull fills a small tmpfs until a checkpoint fails, then checks
+// that the error is returned wrapped and sticks, and that after making room
+// the last good checkpoint opens intact. It mounts a file system, so it
+// runs only as root with TRAWL_DISK_FULL_TEST=1.
+func TestDiskFull(t *testing.T) {
+	if os.Getenv("TRAWL_DISK_FULL_TEST") != "1" {
+		t.Skip("set TRAWL_DISK_FULL_TEST=1 (as root) to fill a small tmpfs")
+	}
+	ctx := context.Background()
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	dir := filepath.Join(mnt, "state")
+	d, err := store.OpenDisk(dir, store.DiskOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	pad := strings.Repeat("x", 1000)
+	var good store.FrontierStats
+	var ckptErr error
+	for i := 0; i < 100_000 && ckptErr == nil; i++ {
+		mustPush(t, d, 1, ent("a.test", fmt.Sprint(i, pad)))
+		if i%50 == 49 {
+			s, err := d.Stats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ckptErr = d.Checkpoint(ctx, []byte(fmt.Sprint(i))); ckptErr == nil {
+				good = s
+			}
+		}
+	}
+	t.Logf("Checkpoint: %v", ckptErr)
+	if !errors.Is(ckptErr, syscall.ENOSPC) || !strings.Contains(ckptErr.Error(), dir) {
+		t.Fatalf("Checkpoint on a full disk = %v, want ENOSPC naming %s", ckptErr, dir)
+	}
+	if _, err := d.Push(ctx, []store.Entry{ent("b.test", "1")}); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Push after the failed checkpoint = %v, want the sticky error", err)
+	}
+	d.Close()
+
+	if out, err := exec.Command("mount", "-o", "remount,size=64m", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v: %s", err, out)
+	}
+	d2, err := store.OpenDisk(dir, store.DiskOptions{})
+	if err != nil {
+		t.Fatalf("OpenDisk after making room: %v", err)
+	}
+	defer d2.Close()
+	s, err := d2.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Queued != good.Queued || s.Seen != good.Seen {
+		t.Fatalf("after reopen Stats = %+v, want the last checkpoint's %+v", s, good)
+	}
 }

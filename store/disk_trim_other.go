@@ -1,0 +1,6 @@
+//go:build !cgo || !linux
+
+package store
+
+// trimMalloc does nothing without cgo on Linux (see disk_trim_cgo.go).
+func trimMalloc() {}
