@@ -341,6 +341,17 @@ func TestDiskLocked(t *testing.T) {
 		t.Fatalf("OpenDisk after Close: %v", err)
 	}
 	d2.Close()
+
+	// Something other than a Disk holding the store itself (Pebble's own
+	// lock) is reported as ErrLocked too.
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := store.OpenDisk(dir, store.DiskOptions{}); !errors.Is(err, store.ErrLocked) {
+		t.Fatalf("OpenDisk while Pebble has the store open = %v, want ErrLocked", err)
+	}
 }
 
 // TestDiskLockReleasedOnKill has a child process open a state and checks
