@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"trawl/fixtures"
 )
 
 // benchURL is a typical 60-byte URL.
@@ -81,5 +83,70 @@ func BenchmarkHTML(b *testing.B) {
 		if _, err := HTML(body, "text/html", u); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// benchSite is the synthetic site of the targets: 10 KB pages with
+// 20 links each (root-relative, absolute to other hosts, fragments and
+// duplicates mixed in).
+var benchSite = fixtures.Synthetic{Pages: 100, Links: 20, Size: 10000, Hosts: 4, Seed: 1}
+
+// synthPages returns benchSite's pages and URLs.
+func synthPages(b *testing.B) (bodies [][]byte, urls []*url.URL, size int64) {
+	for i := range benchSite.Pages {
+		bodies = append(bodies, benchSite.Page(i))
+		urls = append(urls, mustURL(b, benchSite.URL(i)))
+		size += int64(len(bodies[i]))
+	}
+	return bodies, urls, size / int64(len(bodies))
+}
+
+// BenchmarkHTMLSynthetic is HTML on benchSite's pages in turn: link
+// extraction alone (1e9 / ns/op pages per second).
+func BenchmarkHTMLSynthetic(b *testing.B) {
+	bodies, urls, size := synthPages(b)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := HTML(bodies[i], "text/html; charset=utf-8", urls[i]); err != nil {
+			b.Fatal(err)
+		}
+		i = (i + 1) % len(bodies)
+	}
+}
+
+// BenchmarkHTMLWithDocument is HTML followed by Document on benchSite's
+// pages: the cost for a caller that wants the goquery document.
+func BenchmarkHTMLWithDocument(b *testing.B) {
+	bodies, urls, size := synthPages(b)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p, err := HTML(bodies[i], "text/html; charset=utf-8", urls[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p.Document() == nil {
+			b.Fatal("no document")
+		}
+		i = (i + 1) % len(bodies)
+	}
+}
+
+// BenchmarkHTMLTree is the DOM walk HTML falls back to (and the tests'
+// reference) on benchSite's pages: what HTML cost when it always built the
+// tree.
+func BenchmarkHTMLTree(b *testing.B) {
+	bodies, urls, size := synthPages(b)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, err := extract(bodies[i], "text/html; charset=utf-8", urls[i], true); err != nil {
+			b.Fatal(err)
+		}
+		i = (i + 1) % len(bodies)
 	}
 }

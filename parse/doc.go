@@ -7,6 +7,12 @@
 // HTML to extract a Page, and Normalize or NormalizeString for seeds and
 // redirect targets. Every function is safe for concurrent use.
 //
-// parse imports no other trawl package; it is the only trawl package that
-// uses goquery.
+// HTML streams the document through the golang.org/x/net/html tokenizer
+// without building a tree; the goquery document is built only when
+// Page.Document asks for it. The tests hold the streaming pass to the
+// result of walking the tree html.Parse builds, on every fixture and under
+// fuzzing (FuzzHTML).
+//
+// parse imports no other trawl package (its tests use trawl/fixtures); it
+// is the only trawl package that uses goquery.
 package parse

@@ -38,3 +38,18 @@ func ExampleHTML() {
 	// http://example.com/about example.com false
 	// https://other.example/ other.example true
 }
+
+func ExamplePage_Document() {
+	body := []byte(`<html><body><h1>Products</h1><ul><li>Tea</li><li>Coffee</li></ul></body></html>`)
+	page, _ := url.Parse("http://shop.example/")
+	p, err := parse.HTML(body, "text/html", page)
+	if err != nil {
+		panic(err)
+	}
+	// HTML extracted Links and Title without a tree; the goquery document
+	// is built now, once.
+	doc := p.Document()
+	fmt.Println(doc.Find("h1").Text(), doc.Find("li").Length())
+	// Output:
+	// Products 2
+}

@@ -2,15 +2,16 @@ package parse
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
 	"golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
@@ -31,9 +32,9 @@ type Link struct {
 }
 
 // Page is what HTML extracts from one document. A Page is not modified after
-// HTML returns it; reading it from several goroutines is safe, but the
-// goquery document returned by Document is not safe for concurrent
-// modification.
+// HTML returns it, so reading its fields from several goroutines is safe;
+// so is calling Document, which builds the goquery document once. The
+// goquery document itself is not safe for concurrent modification.
 type Page struct {
 	// Title is the text of the first HTML <title> (not an SVG one), with
 	// runs of whitespace collapsed to one space and trimmed; empty if none.
@@ -60,17 +61,52 @@ type Page struct {
 	// "noindex" and "none" (both) are recognized. Several robots metas add up.
 	NoFollow, NoIndex bool
 
-	doc *goquery.Document
+	lazy *lazyDoc // nil for a Page that HTML did not make
 }
 
-// Document returns the goquery document HTML built, so a user hook can
-// extract its own data. Its Url is the page URL. It returns nil for a nil
-// Page.
+// lazyDoc builds a Page's goquery document on first use.
+type lazyDoc struct {
+	once sync.Once
+	text []byte  // the page as UTF-8, until doc is built
+	url  url.URL // doc.Url points here
+	doc  *goquery.Document
+}
+
+func (l *lazyDoc) build() {
+	root, err := parseTree(l.text)
+	if err != nil {
+		// The tree builder refuses documents nested more than 512 deep.
+		root = &html.Node{Type: html.DocumentNode}
+	}
+	l.setRoot(root)
+}
+
+func (l *lazyDoc) setRoot(root *html.Node) {
+	l.doc = goquery.NewDocumentFromNode(root)
+	l.doc.Url = &l.url
+	l.text = nil
+}
+
+// pageAlloc holds a Page and what it points to in one allocation.
+type pageAlloc struct {
+	page Page
+	lazy lazyDoc
+	base url.URL
+}
+
+// Document returns the goquery document of the page, so a user hook can
+// extract its own data. Its Url is the page URL. The document is built on
+// the first call (HTML itself does not build a tree) and the same one is
+// returned afterwards; concurrent first calls build it once. If the HTML5
+// tree builder refuses the page (it is nested more than 512 elements deep),
+// the document is empty. Document returns nil for a nil Page or one that
+// HTML did not return.
 func (p *Page) Document() *goquery.Document {
-	if p == nil {
+	if p == nil || p.lazy == nil {
 		return nil
 	}
-	return p.doc
+	p.lazy.once.Do(p.lazy.build)
+	return p.lazy.doc
 }
 
 // HTML parses body (raw bytes as served) whose Content-Type header value is
@@ -82,40 +118,76 @@ func (p *Page) Document() *goquery.Document {
 // is UTF-8 when it is valid UTF-8 and windows-1252 otherwise. Text fields
 // come out as UTF-8.
 //
-// The document is parsed as HTML5 with scripting disabled: a crawler runs no
+// The document is read as HTML5 with scripting disabled: a crawler runs no
 // scripts, so like a browser with JavaScript off it sees the content of
 // <noscript> as markup. Links inside <template> are inert and ignored.
+// HTML extracts the Page in one streaming pass of the HTML5 tokenizer that
+// follows the tree builder's rules where they decide what is found; it
+// builds the tree only when Page.Document is called (or for the rare page,
+// such as a frameset, whose outcome only the tree builder can tell). The
+// one known difference from walking the tree is order in broken markup:
+// the tree builder moves content misplaced in a <table> before the table,
+// and blocks out of misnested formatting elements (an <a> left open around
+// a <p>); Links then keep source order, and in such tables the first of
+// two titles (bases, canonicals, descriptions) is the first in the source.
+//
 // Broken HTML does not fail; HTML returns an error only when body cannot be
 // decoded. A nil pageURL is treated as an empty URL (relative links are then
-// dropped). HTML is safe for concurrent use.
+// dropped). HTML does not modify body, but the Page keeps a reference to it
+// (or to its UTF-8 conversion) until Document is first called: the caller
+// must not modify body while it may still call Document. HTML is safe for
+// concurrent use.
 func HTML(body []byte, contentType string, pageURL *url.URL) (*Page, error) {
-	var page url.URL
+	p, _, err := extract(body, contentType, pageURL, false)
+	return p, err
+}
+
+// extract is HTML. With tree set it walks the tree instead of streaming
+// (the tests' reference); fellBack reports that the streaming pass gave up
+// and the tree was walked.
+func extract(body []byte, contentType string, pageURL *url.URL, tree bool) (p *Page, fellBack bool, err error) {
+	pa := new(pageAlloc)
 	if pageURL != nil {
-		page = *pageURL
+		pa.lazy.url = *pageURL
 	}
+	page := &pa.lazy.url
 	text, err := decode(body, contentType)
 	if err != nil {
-		return nil, fmt.Errorf("parse: html %q: %w", page.Redacted(), err)
+		return nil, false, fmt.Errorf("parse: html %q: %w", page.Redacted(), err)
 	}
-	root, err := html.ParseWithOptions(bytes.NewReader(text), html.ParseOptionEnableScripting(false))
-	if err != nil {
-		return nil, fmt.Errorf("parse: html %q: %w", page.Redacted(), err)
-	}
-	doc := goquery.NewDocumentFromNode(root)
-	doc.Url = &page
+	pa.lazy.text = text
 
 	var s scan
-	s.walk(root)
+	ok := false
+	if !tree {
+		s, ok = tokens(text, true)
+	}
+	if !ok {
+		// A construct the streaming pass does not model: walk the tree.
+		fellBack = !tree
+		root, err := parseTree(text)
+		switch {
+		case err == nil:
+			s = scan{}
+			s.walk(root)
+			pa.lazy.once.Do(func() { pa.lazy.setRoot(root) })
+		case tree:
+			return nil, false, fmt.Errorf("parse: html %q: %w", page.Redacted(), err)
+		default:
+			s, _ = tokens(text, false)
+		}
+	}
 
-	base := page // copy: Page.Base must not alias doc.Url or the caller's URL
-	p := &Page{
+	pa.base = *page // copy: Page.Base must not alias doc.Url or the caller's URL
+	p = &pa.page
+	*p = Page{
 		Title:       s.title,
 		Description: collapseSpace(s.description),
 		Lang:        strings.Trim(s.lang, asciiSpace),
-		Base:        &base,
+		Base:        &pa.base,
 		NoFollow:    s.noFollow,
 		NoIndex:     s.noIndex,
-		doc:         doc,
+		lazy:        &pa.lazy,
 	}
 	if s.hasBase {
 		if b, ok := resolve(p.Base, s.baseHref); ok {
@@ -128,8 +200,42 @@ func HTML(body []byte, contentType string, pageURL *url.URL) (*Page, error) {
 			p.Canonical = c.String()
 		}
 	}
-	p.Links = links(p.Base, &page, s.refs)
-	return p, nil
+	p.Links = links(p.Base, page, s.refs)
+	return p, fellBack, nil
+}
+
+// ref is a link target as written in the document.
+type ref struct {
+	href     string
+	noFollow bool
+	end      int // used by the streaming pass while it collects hrefs
+}
+
+// scan collects what HTML needs from a document, in one walk of its tree
+// (dom.go) or one pass of its tokens (tokens.go).
+type scan struct {
+	title, description, canonical, lang        string
+	baseHref                                   string
+	hasBase, hasTitle, hasDescription, hasLang bool
+	noFollow, noIndex                          bool
+	refs                                       []ref
+}
+
+// robots applies the directives of a <meta name="robots"> content: a
+// comma-separated list, case-insensitive, of which "nofollow", "noindex" and
+// "none" count.
+func (s *scan) robots(content []byte) {
+	for tok := range bytes.SplitSeq(content, []byte(",")) {
+		tok = bytes.Trim(tok, asciiSpace)
+		switch {
+		case bytes.EqualFold(tok, []byte("nofollow")):
+			s.noFollow = true
+		case bytes.EqualFold(tok, []byte("noindex")):
+			s.noIndex = true
+		case bytes.EqualFold(tok, []byte("none")):
+			s.noFollow, s.noIndex = true, true
+		}
+	}
 }
 
 // IsHTML reports whether a Content-Type header value names HTML (text/html or
@@ -150,105 +256,6 @@ func mediaType(contentType string) string {
 	return strings.TrimSpace(contentType)
 }
 
-// ref is a link target as written in the document.
-type ref struct {
-	href     string
-	noFollow bool
-}
-
-// scan collects what HTML needs in one walk of the tree.
-type scan struct {
-	title, description, canonical, lang string
-	baseHref                            string
-	hasBase, hasTitle, hasDescription   bool
-	noFollow, noIndex                   bool
-	refs                                []ref
-}
-
-// walk visits the tree under root in document order without recursion,
-// skipping the inert content of <template>.
-func (s *scan) walk(root *html.Node) {
-	n := root
-	for {
-		descend := true
-		if n.Type == html.ElementNode {
-			descend = s.element(n)
-		}
-		if descend && n.FirstChild != nil {
-			n = n.FirstChild
-			continue
-		}
-		for n != root && n.NextSibling == nil {
-			n = n.Parent
-		}
-		if n == root {
-			return
-		}
-		n = n.NextSibling
-	}
-}
-
-// element records what n contributes and reports whether to visit its
-// children.
-func (s *scan) element(n *html.Node) bool {
-	switch n.DataAtom {
-	case atom.A, atom.Area:
-		if href, ok := attr(n, "href"); ok {
-			rel, _ := attr(n, "rel")
-			s.refs = append(s.refs, ref{href: href, noFollow: hasToken(rel, "nofollow")})
-		}
-	case atom.Frame, atom.Iframe:
-		if src, ok := attr(n, "src"); ok {
-			s.refs = append(s.refs, ref{href: src})
-		}
-	case atom.Html:
-		if s.lang == "" && n.Namespace == "" {
-			s.lang, _ = attr(n, "lang")
-		}
-	case atom.Title:
-		if !s.hasTitle && n.Namespace == "" {
-			s.hasTitle = true
-			s.title = collapseSpace(textOf(n))
-		}
-		return n.Namespace != "" // an HTML title holds only text
-	case atom.Base:
-		if href, ok := attr(n, "href"); ok && !s.hasBase {
-			s.hasBase, s.baseHref = true, href
-		}
-	case atom.Link:
-		if s.canonical == "" {
-			if rel, _ := attr(n, "rel"); hasToken(rel, "canonical") {
-				s.canonical, _ = attr(n, "href")
-			}
-		}
-	case atom.Meta:
-		name, _ := attr(n, "name")
-		switch {
-		case strings.EqualFold(name, "description"):
-			if !s.hasDescription {
-				s.hasDescription = true
-				s.description, _ = attr(n, "content")
-			}
-		case strings.EqualFold(name, "robots"):
-			content, _ := attr(n, "content")
-			for tok := range strings.SplitSeq(content, ",") {
-				tok = strings.Trim(tok, asciiSpace)
-				switch {
-				case strings.EqualFold(tok, "nofollow"):
-					s.noFollow = true
-				case strings.EqualFold(tok, "noindex"):
-					s.noIndex = true
-				case strings.EqualFold(tok, "none"):
-					s.noFollow, s.noIndex = true, true
-				}
-			}
-		}
-	case atom.Template:
-		return false
-	}
-	return true
-}
-
 // links resolves, normalizes and deduplicates refs against base, leaving out
 // non-http(s) targets, unparsable ones and those whose key is page's.
 func links(base, page *url.URL, refs []ref) []Link {
@@ -260,27 +267,90 @@ func links(base, page *url.URL, refs []ref) []Link {
 		self = ""
 	}
 	out := make([]Link, 0, len(refs))
-	seen := make(map[string]int, len(refs))
+	// seen maps each key, and each href already handled (pages repeat
+	// links), to the index of its Link in out, or to -1 when it was left
+	// out. Hrefs and keys share the map safely: an href that equals a key
+	// is an absolute URL in normal form, which resolves to that very key
+	// whatever the base.
+	seen := make(map[string]int, 2*len(refs))
 	for _, r := range refs {
-		u, ok := resolve(base, r.href)
-		if !ok {
-			continue
-		}
-		u.Fragment, u.RawFragment = "", ""
-		key, host, err := Normalize(u)
-		if err != nil || key == self {
-			continue
-		}
-		if i, dup := seen[key]; dup {
-			if !r.noFollow {
-				out[i].NoFollow = false
+		i, done := seen[r.href]
+		if !done {
+			i = -1
+			if u, ok := resolve(base, r.href); ok {
+				u.Fragment, u.RawFragment = "", ""
+				if key, host, err := Normalize(u); err == nil && key != self {
+					if j, dup := seen[key]; dup {
+						i = j
+					} else {
+						i = len(out)
+						seen[key] = i
+						l := Link{URL: key, Key: key, Host: host, NoFollow: true}
+						if !stringIs(u, key) {
+							l.URL = u.String()
+						}
+						out = append(out, l)
+					}
+				}
 			}
-			continue
+			seen[r.href] = i
 		}
-		seen[key] = len(out)
-		out = append(out, Link{URL: u.String(), Key: key, Host: host, NoFollow: r.noFollow})
+		if i >= 0 && !r.noFollow {
+			out[i].NoFollow = false
+		}
 	}
 	return out
+}
+
+// stringIs reports whether u.String() == s, without building u.String(),
+// for a URL without fragment. It may report false when they are equal,
+// and does so unless u has a scheme and a host and no userinfo, opaque
+// part, raw path or fragment, and its host and path hold only characters
+// that url.URL.String never escapes there (letters, digits, "-._~", and
+// ':' in the host, '/' in the path). u.String() is then the scheme, "://",
+// the host, the path and, if ForceQuery is set or RawQuery is not empty,
+// '?' and RawQuery as they are.
+func stringIs(u *url.URL, s string) bool {
+	if u.Scheme == "" || u.Host == "" || u.User != nil || u.Opaque != "" || u.RawPath != "" ||
+		u.Fragment != "" || u.RawFragment != "" || u.OmitHost ||
+		u.Path != "" && u.Path[0] != '/' {
+		return false
+	}
+	n := len(u.Scheme) + len("://") + len(u.Host) + len(u.Path)
+	query := u.ForceQuery || u.RawQuery != ""
+	if query {
+		n += 1 + len(u.RawQuery)
+	}
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(u.Host); i++ {
+		if c := u.Host[i]; !isUnreserved(c) && c != ':' {
+			return false
+		}
+	}
+	for i := 0; i < len(u.Path); i++ {
+		if c := u.Path[i]; !isUnreserved(c) && c != '/' {
+			return false
+		}
+	}
+	s, ok := strings.CutPrefix(s, u.Scheme)
+	if !ok {
+		return false
+	}
+	if s, ok = strings.CutPrefix(s, "://"); !ok {
+		return false
+	}
+	if s, ok = strings.CutPrefix(s, u.Host); !ok {
+		return false
+	}
+	if s, ok = strings.CutPrefix(s, u.Path); !ok {
+		return false
+	}
+	if query {
+		return len(s) > 0 && s[0] == '?' && s[1:] == u.RawQuery
+	}
+	return s == ""
 }
 
 // resolve cleans href (trims ASCII whitespace, removes tabs and newlines as
@@ -307,11 +377,45 @@ func resolve(base *url.URL, href string) (*url.URL, bool) {
 	if err != nil {
 		return nil, false
 	}
-	u = base.ResolveReference(u)
+	u = resolveRef(base, u)
 	if !isHTTP(u.Scheme) {
 		return nil, false
 	}
 	return u, true
+}
+
+// resolveRef returns base.ResolveReference(ref), reusing ref (which it may
+// modify) when that gives the same result without copying ref and
+// rebuilding its path.
+func resolveRef(base, ref *url.URL) *url.URL {
+	if !resolvesToItself(ref) {
+		return base.ResolveReference(ref)
+	}
+	if ref.Scheme == "" {
+		ref.Scheme = base.Scheme
+		if ref.Host == "" && ref.User == nil {
+			ref.Host, ref.User = base.Host, base.User
+		}
+	}
+	return ref
+}
+
+// resolvesToItself reports whether (*url.URL).ResolveReference(ref) returns
+// a copy of ref whose only changes are the base's scheme when ref has none,
+// and the base's host and userinfo when ref has neither (RFC 3986 §5.2.2).
+// That holds when ref has a scheme, a host or userinfo, or its path is
+// absolute, and its path needs no dot-segment removal and is in the form
+// EscapedPath gives (RawPath empty): ResolveReference then sets the path
+// to resolvePath(ref.EscapedPath(), "") or resolvePath(base path,
+// ref.EscapedPath()), which both return ref's escaped path unchanged.
+func resolvesToItself(ref *url.URL) bool {
+	if ref.RawPath != "" || ref.Opaque != "" {
+		return false
+	}
+	if ref.Path == "" {
+		return ref.Scheme != "" || ref.Host != "" || ref.User != nil
+	}
+	return ref.Path[0] == '/' && !hasDotSegment(ref.Path)
 }
 
 // refScheme returns the scheme of href if it starts with one (RFC 3986 §3.1,
@@ -338,17 +442,8 @@ func isHTTP(scheme string) bool {
 	return strings.EqualFold(scheme, "http") || strings.EqualFold(scheme, "https")
 }
 
-func attr(n *html.Node, key string) (string, bool) {
-	for _, a := range n.Attr {
-		if a.Key == key && a.Namespace == "" {
-			return a.Val, true
-		}
-	}
-	return "", false
-}
-
-// hasToken reports whether the ASCII-whitespace-separated list contains tok,
-// case-insensitively.
+// hasToken reports whether the whitespace-separated list contains tok,
+// case-insensitively (strings.Fields and strings.EqualFold semantics).
 func hasToken(list, tok string) bool {
 	for f := range strings.FieldsSeq(list) {
 		if strings.EqualFold(f, tok) {
@@ -358,19 +453,14 @@ func hasToken(list, tok string) bool {
 	return false
 }
 
-// textOf returns the concatenated text of n's child text nodes.
-func textOf(n *html.Node) string {
-	c := n.FirstChild
-	if c != nil && c.NextSibling == nil && c.Type == html.TextNode {
-		return c.Data
-	}
-	var b strings.Builder
-	for ; c != nil; c = c.NextSibling {
-		if c.Type == html.TextNode {
-			b.WriteString(c.Data)
+// hasTokenBytes is hasToken for a []byte list.
+func hasTokenBytes(list []byte, tok string) bool {
+	for f := range bytes.FieldsSeq(list) {
+		if bytes.EqualFold(f, []byte(tok)) {
+			return true
 		}
 	}
-	return b.String()
+	return false
 }
 
 // asciiSpace is HTML's ASCII whitespace.
@@ -417,6 +507,49 @@ var boms = [][]byte{{0xEF, 0xBB, 0xBF}, {0xFE, 0xFF}, {0xFF, 0xFE}}
 // sources), without a byte order mark. It returns body itself when no
 // conversion is needed.
 func decode(body []byte, contentType string) ([]byte, error) {
+	if unchanged(body, contentType) {
+		return body, nil
+	}
+	return decodeFull(body, contentType)
+}
+
+// unchanged reports, without parsing contentType or running the charset
+// prescan, that decodeFull(body, contentType) returns body itself. It holds
+//   - when contentType is exactly the usual "text/html; charset=utf-8"
+//     (any case, with or without the space) and body has no byte order
+//     mark: the header's charset is certain;
+//   - when contentType declares no charset and body is ASCII: then every
+//     ASCII-compatible encoding leaves it as it is, and the prescan of the
+//     first 1024 bytes cannot find one that is not (ISO-2022-JP or the
+//     replacement encoding), because their labels ("iso-2022-jp",
+//     "csiso2022kr", "hz-gb-2312", "replacement", ...) all hold "2022",
+//     "hz-gb-2312" or "replacement", which would have to be written out
+//     (a '&' could spell them with character references, so none may
+//     appear either). UTF-16 labels in a <meta> mean UTF-8.
+func unchanged(body []byte, contentType string) bool {
+	switch {
+	case len(contentType) == len("text/html; charset=utf-8") && strings.EqualFold(contentType, "text/html; charset=utf-8"),
+		len(contentType) == len("text/html;charset=utf-8") && strings.EqualFold(contentType, "text/html;charset=utf-8"):
+		for _, b := range boms {
+			if bytes.HasPrefix(body, b) {
+				return false
+			}
+		}
+		return true
+	case containsFold(contentType, "charset"):
+		return false
+	}
+	if !isASCII(body) {
+		return false
+	}
+	var buf [1024]byte
+	prefix := lowerInto(buf[:], body[:min(len(body), len(buf))])
+	return bytes.IndexByte(prefix, '&') < 0 && !bytes.Contains(prefix, []byte("2022")) &&
+		!bytes.Contains(prefix, []byte("hz-gb-2312")) && !bytes.Contains(prefix, []byte("replacement"))
+}
+
+// decodeFull is decode without the shortcut.
+func decodeFull(body []byte, contentType string) ([]byte, error) {
 	prefix := body[:min(len(body), 1024)]
 	var (
 		enc     encoding.Encoding
@@ -460,6 +593,12 @@ func decode(body []byte, contentType string) ([]byte, error) {
 }
 
 func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
 	for _, c := range b {
 		if c >= utf8.RuneSelf {
 			return false

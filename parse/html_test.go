@@ -38,115 +38,119 @@ func linkStrings(ls []Link) []string {
 	return out
 }
 
-func TestHTMLLinks(t *testing.T) {
-	const page = "http://example.com/dir/page.html"
-	tests := []struct {
-		name, page, body string
-		want             []string
-	}{
-		{
-			name: "relative and absolute",
-			body: `<a href="a.html">a</a><a href="/root">r</a><a href="../up">u</a>
+// htmlLinksTests is TestHTMLLinks's table, at package level so that the
+// differential test reuses its documents.
+var htmlLinksTests = []struct {
+	name, page, body string
+	want             []string
+}{
+	{
+		name: "relative and absolute",
+		body: `<a href="a.html">a</a><a href="/root">r</a><a href="../up">u</a>
 				<a href="//other.example/x">o</a><a href="https://Secure.example:443/y">s</a>
 				<a href="?q=1">q</a><a href="sub/dir/">s</a><a href="HTTP://EXAMPLE.com/Case">c</a>`,
-			want: []string{
-				"http://example.com/dir/a.html", "http://example.com/root", "http://example.com/up",
-				"http://other.example/x", "https://Secure.example:443/y",
-				"http://example.com/dir/page.html?q=1", "http://example.com/dir/sub/dir/",
-				"http://EXAMPLE.com/Case",
-			},
+		want: []string{
+			"http://example.com/dir/a.html", "http://example.com/root", "http://example.com/up",
+			"http://other.example/x", "https://Secure.example:443/y",
+			"http://example.com/dir/page.html?q=1", "http://example.com/dir/sub/dir/",
+			"http://EXAMPLE.com/Case",
 		},
-		{
-			name: "absolute base href",
-			body: `<head><base href="http://cdn.example/base/"></head><a href="x">x</a><a href="/y">y</a><a href="#f">f</a>`,
-			want: []string{"http://cdn.example/base/x", "http://cdn.example/y", "http://cdn.example/base/"},
-		},
-		{
-			name: "relative base href",
-			body: `<base href="../other/"><a href="x">x</a>`,
-			want: []string{"http://example.com/other/x"},
-		},
-		{
-			name: "first base wins, even late in the document",
-			body: `<a href="x">x</a><base href="/first/"><base href="/second/">`,
-			want: []string{"http://example.com/first/x"},
-		},
-		{
-			name: "non-http base ignored",
-			body: `<base href="javascript:alert(1)"><base href="ftp://files.example/"><a href="x">x</a>`,
-			want: []string{"http://example.com/dir/x"},
-		},
-		{
-			name: "ignored schemes and empty hrefs",
-			body: `<a href="javascript:void(0)">j</a><a href=" JavaScript:go()">J</a>
+	},
+	{
+		name: "absolute base href",
+		body: `<head><base href="http://cdn.example/base/"></head><a href="x">x</a><a href="/y">y</a><a href="#f">f</a>`,
+		want: []string{"http://cdn.example/base/x", "http://cdn.example/y", "http://cdn.example/base/"},
+	},
+	{
+		name: "relative base href",
+		body: `<base href="../other/"><a href="x">x</a>`,
+		want: []string{"http://example.com/other/x"},
+	},
+	{
+		name: "first base wins, even late in the document",
+		body: `<a href="x">x</a><base href="/first/"><base href="/second/">`,
+		want: []string{"http://example.com/first/x"},
+	},
+	{
+		name: "non-http base ignored",
+		body: `<base href="javascript:alert(1)"><base href="ftp://files.example/"><a href="x">x</a>`,
+		want: []string{"http://example.com/dir/x"},
+	},
+	{
+		name: "ignored schemes and empty hrefs",
+		body: `<a href="javascript:void(0)">j</a><a href=" JavaScript:go()">J</a>
 				<a href="mailto:me@example.com">m</a><a href="data:text/html,hi">d</a>
 				<a href="tel:+123">t</a><a href="ftp://example.com/f">f</a><a href="file:///etc/passwd">f</a>
 				<a href="">e</a><a href="   ">s</a><a>no href</a><a href="http://user:pw@example.com/">u</a>
 				<a href="http://exa mple.com/">bad host</a><a href="/ok">ok</a>`,
-			want: []string{"http://example.com/ok"},
-		},
-		{
-			name: "self links dropped",
-			body: `<a href="#top">t</a><a href="#">h</a><a href="page.html">p</a><a href="page.html#x">x</a>
+		want: []string{"http://example.com/ok"},
+	},
+	{
+		name: "self links dropped",
+		body: `<a href="#top">t</a><a href="#">h</a><a href="page.html">p</a><a href="page.html#x">x</a>
 				<a href="http://EXAMPLE.com:80/dir/./page.html">n</a><a href="page.html?">q</a><a href="page.html?v=2">v</a>`,
-			want: []string{"http://example.com/dir/page.html?v=2"},
-		},
-		{
-			name: "fragment removed from URL",
-			body: `<a href="/b#sec">b</a><a href="/b#other">b again</a>`,
-			want: []string{"http://example.com/b"},
-		},
-		{
-			name: "dedup by key keeps first spelling",
-			body: `<a href="/a">1</a><a href="http://EXAMPLE.COM/a">2</a><a href="/%61">3</a><a href="/b">b</a><a href="/a">4</a>`,
-			want: []string{"http://example.com/a", "http://example.com/b"},
-		},
-		{
-			name: "frames",
-			body: `<html><frameset><frame src="left.html"><frame src="/right.html"><frame></frameset></html>`,
-			want: []string{"http://example.com/dir/left.html", "http://example.com/right.html"},
-		},
-		{
-			name: "iframe and area",
-			body: `<iframe src="https://video.example/embed/1"></iframe>
+		want: []string{"http://example.com/dir/page.html?v=2"},
+	},
+	{
+		name: "fragment removed from URL",
+		body: `<a href="/b#sec">b</a><a href="/b#other">b again</a>`,
+		want: []string{"http://example.com/b"},
+	},
+	{
+		name: "dedup by key keeps first spelling",
+		body: `<a href="/a">1</a><a href="http://EXAMPLE.COM/a">2</a><a href="/%61">3</a><a href="/b">b</a><a href="/a">4</a>`,
+		want: []string{"http://example.com/a", "http://example.com/b"},
+	},
+	{
+		name: "frames",
+		body: `<html><frameset><frame src="left.html"><frame src="/right.html"><frame></frameset></html>`,
+		want: []string{"http://example.com/dir/left.html", "http://example.com/right.html"},
+	},
+	{
+		name: "iframe and area",
+		body: `<iframe src="https://video.example/embed/1"></iframe>
 				<map name="m"><area href="/region" shape="rect"><area shape="default"></map>`,
-			want: []string{"https://video.example/embed/1", "http://example.com/region"},
-		},
-		{
-			name: "rel nofollow",
-			body: `<a href="/n" rel="external NoFollow">n</a><a href="/f" rel="follow">f</a>
+		want: []string{"https://video.example/embed/1", "http://example.com/region"},
+	},
+	{
+		name: "rel nofollow",
+		body: `<a href="/n" rel="external NoFollow">n</a><a href="/f" rel="follow">f</a>
 				<a href="/mixed" rel="nofollow">1</a><a href="/mixed">2</a><a href="/both" rel="nofollow">1</a><a href="/both" rel="nofollow ugc">2</a>
 				<a href="/nofollowish" rel="nofollowish">x</a>`,
-			want: []string{"http://example.com/n !", "http://example.com/f", "http://example.com/mixed", "http://example.com/both !", "http://example.com/nofollowish"},
-		},
-		{
-			name: "whitespace in href",
-			body: "<a href=\"  /spaced \n\">s</a><a href=\"/ta\tb\nle\">t</a><a href=\"\n\tjava\nscript:x()\">j</a>",
-			want: []string{"http://example.com/spaced", "http://example.com/table"},
-		},
-		{
-			name: "broken HTML",
-			body: `<html><body><div><a href="/one">one<p><a href=/two>two<table><tr><td><a href='/three'>three</td></tr></table><b><i></b>
+		want: []string{"http://example.com/n !", "http://example.com/f", "http://example.com/mixed", "http://example.com/both !", "http://example.com/nofollowish"},
+	},
+	{
+		name: "whitespace in href",
+		body: "<a href=\"  /spaced \n\">s</a><a href=\"/ta\tb\nle\">t</a><a href=\"\n\tjava\nscript:x()\">j</a>",
+		want: []string{"http://example.com/spaced", "http://example.com/table"},
+	},
+	{
+		name: "broken HTML",
+		body: `<html><body><div><a href="/one">one<p><a href=/two>two<table><tr><td><a href='/three'>three</td></tr></table><b><i></b>
 				<a href="/four" <a href="/five">five`,
-			want: []string{"http://example.com/one", "http://example.com/two", "http://example.com/three", "http://example.com/four"},
-		},
-		{
-			name: "noscript content seen, template content inert",
-			body: `<noscript><a href="/nojs">n</a></noscript><template><a href="/tpl">t</a></template>`,
-			want: []string{"http://example.com/nojs"},
-		},
-		{
-			name: "link elements are not out-links",
-			body: `<head><link rel="stylesheet" href="/s.css"><link rel="canonical" href="/c"></head><body><img src="/i.png"></body>`,
-			want: nil,
-		},
-		{
-			name: "nil page URL keeps only absolute links",
-			page: "-",
-			body: `<a href="/rel">r</a><a href="http://example.org/abs">a</a>`,
-			want: []string{"http://example.org/abs"},
-		},
-	}
+		want: []string{"http://example.com/one", "http://example.com/two", "http://example.com/three", "http://example.com/four"},
+	},
+	{
+		name: "noscript content seen, template content inert",
+		body: `<noscript><a href="/nojs">n</a></noscript><template><a href="/tpl">t</a></template>`,
+		want: []string{"http://example.com/nojs"},
+	},
+	{
+		name: "link elements are not out-links",
+		body: `<head><link rel="stylesheet" href="/s.css"><link rel="canonical" href="/c"></head><body><img src="/i.png"></body>`,
+		want: nil,
+	},
+	{
+		name: "nil page URL keeps only absolute links",
+		page: "-",
+		body: `<a href="/rel">r</a><a href="http://example.org/abs">a</a>`,
+		want: []string{"http://example.org/abs"},
+	},
+}
+
+func TestHTMLLinks(t *testing.T) {
+	const page = "http://example.com/dir/page.html"
+	tests := htmlLinksTests
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var pu *url.URL
@@ -174,14 +178,15 @@ func TestHTMLLinks(t *testing.T) {
 	}
 }
 
-func TestHTMLMeta(t *testing.T) {
-	tests := []struct {
-		name, body string
-		want       Page // Base, Links and doc are not compared
-	}{
-		{
-			name: "title description canonical lang",
-			body: `<!DOCTYPE html><html lang=" en-GB "><head>
+// htmlMetaTests is TestHTMLMeta's table, at package level so that the
+// differential test reuses its documents.
+var htmlMetaTests = []struct {
+	name, body string
+	want       Page // Base, Links and doc are not compared
+}{
+	{
+		name: "title description canonical lang",
+		body: `<!DOCTYPE html><html lang=" en-GB "><head>
 				<title>
 				  Hello,
 				  	world &amp; more&nbsp;stuff </title>
@@ -191,43 +196,46 @@ func TestHTMLMeta(t *testing.T) {
 				<link rel="Canonical" href="/canon/page?x=1#frag">
 				<link rel="canonical" href="/second">
 				</head><body><title>not this</title></body></html>`,
-			want: Page{
-				Title:       "Hello, world & more\u00a0stuff",
-				Description: "A page about things.",
-				Canonical:   "http://example.com/canon/page?x=1",
-				Lang:        "en-GB",
-			},
+		want: Page{
+			Title:       "Hello, world & more\u00a0stuff",
+			Description: "A page about things.",
+			Canonical:   "http://example.com/canon/page?x=1",
+			Lang:        "en-GB",
 		},
-		{
-			name: "svg title is not the page title",
-			body: `<body><svg><title>icon</title></svg><p>text</p></body>`,
-			want: Page{},
-		},
-		{
-			name: "title outside head still found",
-			body: `<body><p>x</p><title>Late  title</title></body>`,
-			want: Page{Title: "Late title"},
-		},
-		{
-			name: "canonical resolved against base, non-http dropped",
-			body: `<base href="http://cdn.example/b/"><link rel="canonical" href="c.html">`,
-			want: Page{Canonical: "http://cdn.example/b/c.html"},
-		},
-		{
-			name: "canonical with other scheme",
-			body: `<link rel="canonical" href="ftp://example.com/c">`,
-			want: Page{},
-		},
-		{name: "robots nofollow", body: `<meta name="robots" content="nofollow">`, want: Page{NoFollow: true}},
-		{name: "robots noindex", body: `<meta name="ROBOTS" content="NOINDEX, follow">`, want: Page{NoIndex: true}},
-		{name: "robots none", body: `<meta name="robots" content="None">`, want: Page{NoFollow: true, NoIndex: true}},
-		{name: "robots list", body: `<meta name="robots" content=" noarchive ,nofollow , noindex">`, want: Page{NoFollow: true, NoIndex: true}},
-		{name: "robots metas add up", body: `<meta name="robots" content="noindex"><meta name="robots" content="nofollow">`, want: Page{NoFollow: true, NoIndex: true}},
-		{name: "robots all", body: `<meta name="robots" content="index, follow, all">`, want: Page{}},
-		{name: "other bots ignored", body: `<meta name="googlebot" content="none"><meta name="trawl" content="none">`, want: Page{}},
-		{name: "robots word inside token", body: `<meta name="robots" content="nofollowx, xnoindex">`, want: Page{}},
-		{name: "empty document", body: ``, want: Page{}},
-	}
+	},
+	{
+		name: "svg title is not the page title",
+		body: `<body><svg><title>icon</title></svg><p>text</p></body>`,
+		want: Page{},
+	},
+	{
+		name: "title outside head still found",
+		body: `<body><p>x</p><title>Late  title</title></body>`,
+		want: Page{Title: "Late title"},
+	},
+	{
+		name: "canonical resolved against base, non-http dropped",
+		body: `<base href="http://cdn.example/b/"><link rel="canonical" href="c.html">`,
+		want: Page{Canonical: "http://cdn.example/b/c.html"},
+	},
+	{
+		name: "canonical with other scheme",
+		body: `<link rel="canonical" href="ftp://example.com/c">`,
+		want: Page{},
+	},
+	{name: "robots nofollow", body: `<meta name="robots" content="nofollow">`, want: Page{NoFollow: true}},
+	{name: "robots noindex", body: `<meta name="ROBOTS" content="NOINDEX, follow">`, want: Page{NoIndex: true}},
+	{name: "robots none", body: `<meta name="robots" content="None">`, want: Page{NoFollow: true, NoIndex: true}},
+	{name: "robots list", body: `<meta name="robots" content=" noarchive ,nofollow , noindex">`, want: Page{NoFollow: true, NoIndex: true}},
+	{name: "robots metas add up", body: `<meta name="robots" content="noindex"><meta name="robots" content="nofollow">`, want: Page{NoFollow: true, NoIndex: true}},
+	{name: "robots all", body: `<meta name="robots" content="index, follow, all">`, want: Page{}},
+	{name: "other bots ignored", body: `<meta name="googlebot" content="none"><meta name="trawl" content="none">`, want: Page{}},
+	{name: "robots word inside token", body: `<meta name="robots" content="nofollowx, xnoindex">`, want: Page{}},
+	{name: "empty document", body: ``, want: Page{}},
+}
+
+func TestHTMLMeta(t *testing.T) {
+	tests := htmlMetaTests
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := HTML([]byte(tc.body), "text/html; charset=utf-8", mustURL(t, "http://example.com/dir/page.html"))
@@ -251,15 +259,12 @@ func encode(t *testing.T, e encoding.Encoding, s string) []byte {
 	return b
 }
 
-func TestHTMLCharset(t *testing.T) {
+// charsetTests is TestHTMLCharset's table, a function so that the
+// differential test reuses its documents.
+func charsetTests(t *testing.T) []charsetTest {
 	const gbkTitle, sjisTitle, latinTitle = "中文网页标题", "日本語のタイトル", "Café crème à la française"
 	padding := "<!--" + strings.Repeat("ascii padding ", 100) + "-->"
-	tests := []struct {
-		name        string
-		body        []byte
-		contentType string
-		title       string
-	}{
+	return []charsetTest{
 		{
 			name:        "GBK via meta charset, no header charset",
 			body:        encode(t, simplifiedchinese.GBK, `<html><head><meta charset="gbk"><title>`+gbkTitle+`</title></head><body><a href="/x">链接</a></body></html>`),
@@ -327,6 +332,17 @@ func TestHTMLCharset(t *testing.T) {
 			title:       gbkTitle,
 		},
 	}
+}
+
+type charsetTest struct {
+	name        string
+	body        []byte
+	contentType string
+	title       string
+}
+
+func TestHTMLCharset(t *testing.T) {
+	tests := charsetTests(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := HTML(tc.body, tc.contentType, mustURL(t, "http://example.com/"))
