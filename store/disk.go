@@ -1610,78 +1610,36 @@ func (l *dlease) key(b []byte) []byte {
 	return l.host.freshKey(b, l.seq)
 }
 
-type dhostHeap []*dhost
+// dhostHeap orders hosts by ready time, then by when they became ready.
+type dhostHeap = indexedHeap[*dhost, dreadyOrder]
 
-func (s dhostHeap) Len() int { return len(s) }
-func (s dhostHeap) Less(i, j int) bool {
-	if s[i].readyAt != s[j].readyAt {
-		return s[i].readyAt < s[j].readyAt
+type dreadyOrder struct{}
+
+func (dreadyOrder) less(a, b *dhost) bool {
+	if a.readyAt != b.readyAt {
+		return a.readyAt < b.readyAt
 	}
-	return s[i].tick < s[j].tick
+	return a.tick < b.tick
 }
-func (s dhostHeap) Swap(i, j int) {
-	s[i], s[j] = s[j], s[i]
-	s[i].idx, s[j].idx = i, j
-}
-func (s *dhostHeap) Push(x any) {
-	h := x.(*dhost)
-	h.idx = len(*s)
-	*s = append(*s, h)
-}
-func (s *dhostHeap) Pop() any {
-	old := *s
-	h := old[len(old)-1]
-	old[len(old)-1] = nil
-	*s = old[:len(old)-1]
-	h.idx = -1
-	return h
-}
+func (dreadyOrder) index(h *dhost) *int { return &h.idx }
 
-type didleHeap []*dhost
+// didleHeap orders idle hosts by the time they may be forgotten.
+type didleHeap = indexedHeap[*dhost, didleOrder]
 
-func (s didleHeap) Len() int           { return len(s) }
-func (s didleHeap) Less(i, j int) bool { return s[i].idleAt < s[j].idleAt }
-func (s didleHeap) Swap(i, j int) {
-	s[i], s[j] = s[j], s[i]
-	s[i].idleIdx, s[j].idleIdx = i, j
-}
-func (s *didleHeap) Push(x any) {
-	h := x.(*dhost)
-	h.idleIdx = len(*s)
-	*s = append(*s, h)
-}
-func (s *didleHeap) Pop() any {
-	old := *s
-	h := old[len(old)-1]
-	old[len(old)-1] = nil
-	*s = old[:len(old)-1]
-	h.idleIdx = -1
-	return h
-}
+type didleOrder struct{}
 
-type dleaseHeap []*dlease
+func (didleOrder) less(a, b *dhost) bool { return a.idleAt < b.idleAt }
+func (didleOrder) index(h *dhost) *int   { return &h.idleIdx }
 
-func (s dleaseHeap) Len() int { return len(s) }
-func (s dleaseHeap) Less(i, j int) bool {
-	if s[i].exp != s[j].exp {
-		return s[i].exp < s[j].exp
+// dleaseHeap orders live leases by expiry.
+type dleaseHeap = indexedHeap[*dlease, dexpiryOrder]
+
+type dexpiryOrder struct{}
+
+func (dexpiryOrder) less(a, b *dlease) bool {
+	if a.exp != b.exp {
+		return a.exp < b.exp
 	}
-	return s[i].ID < s[j].ID
+	return a.ID < b.ID
 }
-func (s dleaseHeap) Swap(i, j int) {
-	s[i], s[j] = s[j], s[i]
-	s[i].idx, s[j].idx = i, j
-}
-func (s *dleaseHeap) Push(x any) {
-	l := x.(*dlease)
-	l.idx = len(*s)
-	*s = append(*s, l)
-}
-func (s *dleaseHeap) Pop() any {
-	old := *s
-	l := old[len(old)-1]
-	old[len(old)-1] = nil
-	*s = old[:len(old)-1]
-	l.idx = -1
-	return l
-}
+func (dexpiryOrder) index(l *dlease) *int { return &l.idx }

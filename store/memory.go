@@ -524,83 +524,38 @@ func (q *fifo) resize(size int) {
 }
 
 // hostHeap orders hosts by ready time, then by when they were last served.
-type hostHeap []*host
+type hostHeap = indexedHeap[*host, readyOrder]
 
-func (s hostHeap) Len() int { return len(s) }
-func (s hostHeap) Less(i, j int) bool {
-	if s[i].readyAt != s[j].readyAt {
-		return s[i].readyAt < s[j].readyAt
+type readyOrder struct{}
+
+func (readyOrder) less(a, b *host) bool {
+	if a.readyAt != b.readyAt {
+		return a.readyAt < b.readyAt
 	}
-	return s[i].seq < s[j].seq
+	return a.seq < b.seq
 }
-func (s hostHeap) Swap(i, j int) {
-	s[i], s[j] = s[j], s[i]
-	s[i].idx, s[j].idx = i, j
-}
-func (s *hostHeap) Push(x any) {
-	h := x.(*host)
-	h.idx = len(*s)
-	*s = append(*s, h)
-}
-func (s *hostHeap) Pop() any {
-	old := *s
-	h := old[len(old)-1]
-	old[len(old)-1] = nil
-	*s = old[:len(old)-1]
-	h.idx = -1
-	return h
-}
+func (readyOrder) index(h *host) *int { return &h.idx }
 
 // idleHeap orders idle hosts by the time they may be forgotten.
-type idleHeap []*host
+type idleHeap = indexedHeap[*host, idleOrder]
 
-func (s idleHeap) Len() int           { return len(s) }
-func (s idleHeap) Less(i, j int) bool { return s[i].idleAt < s[j].idleAt }
-func (s idleHeap) Swap(i, j int) {
-	s[i], s[j] = s[j], s[i]
-	s[i].idleIdx, s[j].idleIdx = i, j
-}
-func (s *idleHeap) Push(x any) {
-	h := x.(*host)
-	h.idleIdx = len(*s)
-	*s = append(*s, h)
-}
-func (s *idleHeap) Pop() any {
-	old := *s
-	h := old[len(old)-1]
-	old[len(old)-1] = nil
-	*s = old[:len(old)-1]
-	h.idleIdx = -1
-	return h
-}
+type idleOrder struct{}
+
+func (idleOrder) less(a, b *host) bool { return a.idleAt < b.idleAt }
+func (idleOrder) index(h *host) *int   { return &h.idleIdx }
 
 // leaseHeap orders live leases by expiry.
-type leaseHeap []*lease
+type leaseHeap = indexedHeap[*lease, expiryOrder]
 
-func (s leaseHeap) Len() int { return len(s) }
-func (s leaseHeap) Less(i, j int) bool {
-	if s[i].exp != s[j].exp {
-		return s[i].exp < s[j].exp
+type expiryOrder struct{}
+
+func (expiryOrder) less(a, b *lease) bool {
+	if a.exp != b.exp {
+		return a.exp < b.exp
 	}
-	return s[i].ID < s[j].ID
+	return a.ID < b.ID
 }
-func (s leaseHeap) Swap(i, j int) {
-	s[i], s[j] = s[j], s[i]
-	s[i].idx, s[j].idx = i, j
-}
-func (s *leaseHeap) Push(x any) {
-	l := x.(*lease)
-	l.idx = len(*s)
-	*s = append(*s, l)
-}
-func (s *leaseHeap) Pop() any {
-	old := *s
-	l := old[len(old)-1]
-	old[len(old)-1] = nil
-	*s = old[:len(old)-1]
-	l.idx = -1
-	return l
-}
+func (expiryOrder) index(l *lease) *int { return &l.idx }
 
 // delayedHeap orders a host's delayed entries by not-before time, then by
 // the order they were delayed.
