@@ -223,8 +223,9 @@ func rateInterval(rate float64) time.Duration {
 	return time.Duration(float64(time.Second) / rate)
 }
 
-// newFetcher builds the default fetcher from cfg.
-func newFetcher(cfg Config) *fetch.Client {
+// newFetcher builds the default fetcher from cfg, keeping robots.txt files
+// in rc if it is not nil.
+func newFetcher(cfg Config, rc fetch.RobotsCache) *fetch.Client {
 	return fetch.New(fetch.Config{
 		UserAgent:    cfg.UserAgent,
 		Timeout:      cfg.Timeout,
@@ -233,6 +234,7 @@ func newFetcher(cfg Config) *fetch.Client {
 		Rate:         cfg.Rate,
 		Resolve:      cfg.Resolve,
 		Transport:    cfg.Transport,
+		RobotsCache:  rc,
 	})
 }
 

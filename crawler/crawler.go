@@ -119,9 +119,7 @@ func (p *Page) AddLink(ref string) error {
 // again after it returns, for a new crawl; Stats is safe to call at any
 // time from any goroutine.
 type Crawler struct {
-	cfg     Config
-	fetcher Fetcher
-	own     *fetch.Client // the default fetcher, if we built it
+	cfg Config
 
 	mu  sync.Mutex // guards cur
 	cur *run
@@ -133,12 +131,7 @@ func New(cfg Config) (*Crawler, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	c := &Crawler{cfg: cfg, fetcher: cfg.Fetcher}
-	if c.fetcher == nil {
-		c.own = newFetcher(cfg)
-		c.fetcher = c.own
-	}
-	return c, nil
+	return &Crawler{cfg: cfg}, nil
 }
 
 // Stats returns a snapshot of the current or last crawl's counters.
@@ -183,7 +176,16 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("crawler: open frontier: %w", err)
 	}
-	r := newRun(c.cfg, c.fetcher, f)
+	fetcher := c.cfg.Fetcher
+	if fetcher == nil {
+		// A frontier that keeps robots.txt files (store.Disk) spares a
+		// resumed crawl fetching them again.
+		rc, _ := f.(fetch.RobotsCache)
+		own := newFetcher(c.cfg, rc)
+		defer own.Close()
+		fetcher = own
+	}
+	r := newRun(c.cfg, fetcher, f)
 	c.mu.Lock()
 	c.cur = r
 	c.mu.Unlock()
@@ -191,9 +193,6 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	err = r.crawl(ctx, entries)
 	if cerr := f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("crawler: close frontier: %w", cerr)
-	}
-	if c.own != nil {
-		c.own.Close()
 	}
 	r.finished.Store(true)
 	return r.snapshot(context.Background()), err

@@ -105,6 +105,10 @@ type Config struct {
 	// is set). A custom Transport should not decode bodies itself
 	// (DisableCompression) since fetch sends its own Accept-Encoding.
 	Transport http.RoundTripper
+	// RobotsCache, if set, keeps fetched robots.txt files beyond this
+	// client, so that a resumed crawl does not fetch them again. nil means
+	// they are cached in memory only.
+	RobotsCache RobotsCache
 }
 
 // Client fetches pages and robots.txt politely. Create it with New; the zero
@@ -126,6 +130,7 @@ type Client struct {
 	robotsMu sync.Mutex
 	robots   map[string]robotsEntry // by origin; guarded by robotsMu
 	robotsSF singleflight.Group
+	robotsDB RobotsCache // may be nil
 }
 
 // New returns a Client for cfg. It never fails: out-of-range values mean
@@ -140,6 +145,7 @@ func New(cfg Config) *Client {
 		now:          time.Now,
 		limiters:     make(map[string]*rate.Limiter),
 		robots:       make(map[string]robotsEntry),
+		robotsDB:     cfg.RobotsCache,
 	}
 	if c.ua == "" {
 		c.ua = DefaultUserAgent

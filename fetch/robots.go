@@ -126,10 +126,38 @@ func (c *Client) Robots(ctx context.Context, u *url.URL) (*Robots, error) {
 	}
 }
 
-// loadRobots fetches and parses origin's robots.txt, caches the outcome and
-// applies a Crawl-delay to the limiter of host key. It runs once per origin
-// at a time (singleflight) with the leading caller's ctx.
+// RobotsCache keeps robots.txt files for a Client beyond its life (see
+// Config.RobotsCache); store.Disk implements it. Its methods are called
+// from many goroutines at once.
+type RobotsCache interface {
+	// LoadRobots returns the robots.txt body kept for origin (such as
+	// "https://example.com") and when it was fetched; ok is false if none
+	// is kept. An empty body allows everything.
+	LoadRobots(origin string) (body []byte, fetched time.Time, ok bool)
+	// StoreRobots keeps body, fetched at fetched, for origin.
+	StoreRobots(origin string, body []byte, fetched time.Time) error
+}
+
+// loadRobots fetches and parses origin's robots.txt (or takes it from the
+// RobotsCache while fresh), caches the outcome and applies a Crawl-delay to
+// the limiter of host key. It runs once per origin at a time (singleflight)
+// with the leading caller's ctx.
 func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, error) {
+	if c.robotsDB != nil {
+		if body, at, ok := c.robotsDB.LoadRobots(origin); ok && c.now().Before(at.Add(robotsTTL)) {
+			r := &Robots{}
+			if len(body) > 0 {
+				r = c.parseRobots(body)
+			}
+			c.robotsMu.Lock()
+			c.robots[origin] = robotsEntry{r: r, expires: at.Add(robotsTTL)}
+			c.robotsMu.Unlock()
+			if r.crawlDelay > 0 {
+				c.lowerRate(key, r.crawlDelay)
+			}
+			return r, nil
+		}
+	}
 	robotsURL := origin + "/robots.txt"
 	resp, err := c.fetch(ctx, robotsURL, nil, robotsMaxRedirects, robotsMaxBody)
 	if ctx.Err() != nil {
@@ -151,6 +179,15 @@ func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, e
 	ttl := robotsTTL
 	if err != nil {
 		ttl = robotsFailTTL
+	}
+	if r != nil && c.robotsDB != nil {
+		var body []byte // allow all
+		if r.group != nil {
+			body = resp.Body
+		}
+		// A cache that cannot keep it costs a fetch on the next run only;
+		// its own failure surfaces through its other uses.
+		_ = c.robotsDB.StoreRobots(origin, body, c.now())
 	}
 	c.robotsMu.Lock()
 	c.robots[origin] = robotsEntry{r: r, err: err, expires: c.now().Add(ttl)}

@@ -406,3 +406,74 @@ func TestRobotsOriginKey(t *testing.T) {
 		}
 	}
 }
+
+// mapRobotsCache is a RobotsCache in a map.
+type mapRobotsCache struct {
+	mu sync.Mutex
+	m  map[string]cachedRobots
+}
+
+type cachedRobots struct {
+	body []byte
+	at   time.Time
+}
+
+func (c *mapRobotsCache) LoadRobots(origin string) ([]byte, time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[origin]
+	return e.body, e.at, ok
+}
+
+func (c *mapRobotsCache) StoreRobots(origin string, body []byte, at time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[origin] = cachedRobots{body, at}
+	return nil
+}
+
+var _ RobotsCache = (*mapRobotsCache)(nil)
+
+// TestRobotsPersistentCache: a second client sharing the cache (a resumed
+// crawl) uses the kept robots.txt, Crawl-delay included, until it is a day
+// old; a 404 is kept as "allow all".
+func TestRobotsPersistentCache(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		status   int
+		disallow bool
+	}{
+		{"rules", http.StatusOK, true},
+		{"404 allows all", http.StatusNotFound, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, n := robotsServer(t, tc.status, "User-agent: *\nCrawl-delay: 2\nDisallow: /x\n")
+			cache := &mapRobotsCache{m: map[string]cachedRobots{}}
+			clock := &fakeClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+			u := mustURL(t, ts.URL)
+			for i, step := range []struct {
+				advance   time.Duration
+				wantFetch int64
+			}{{0, 1}, {time.Hour, 1}, {23 * time.Hour, 2}} {
+				clock.Advance(step.advance)
+				c := newClient(t, Config{Rate: 20, RobotsCache: cache}) // a new run
+				c.now = clock.Now
+				rb, err := c.Robots(context.Background(), u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := n.Load(); got != step.wantFetch {
+					t.Errorf("step %d: robots.txt fetched %d times, want %d", i, got, step.wantFetch)
+				}
+				if got := !rb.Allowed(mustURL(t, ts.URL+"/x")); got != tc.disallow {
+					t.Errorf("step %d: /x disallowed %v, want %v", i, got, tc.disallow)
+				}
+				if tc.disallow {
+					if l := c.limiter(hostKey(u)).Limit(); l != 0.5 {
+						t.Errorf("step %d: host limit %v/s, want 0.5/s from the kept Crawl-delay", i, l)
+					}
+				}
+			}
+		})
+	}
+}

@@ -63,6 +63,7 @@ const lockName = "trawl.lock"
 //	"s" fp(8)                             seen key; value empty, or the outcome once acked:
 //	                                      kind byte (1 fetched, 2 failed, 3 skipped), varint status
 //	"h" host                              host record: SetHostInterval interval, back-off time
+//	"b" origin                            robots.txt: fetch time (8, Unix nanoseconds) and body
 //	"q" uvarint(len) host seq(8)          fresh entry, in push order (see encodeEntry)
 //	"r" uvarint(len) host at(8) seq(8)    retried or expired entry, by not-before time
 //	                                      (at is Unix nanoseconds with the sign bit flipped)
@@ -1032,6 +1033,42 @@ func (d *Disk) Lookup(ctx context.Context, key string) (KeyState, error) {
 	ks.Outcome = [...]string{kindFetched: "fetched", kindFailed: "failed", kindSkipped: "skipped"}[v[0]]
 	ks.Status = int(status)
 	return ks, nil
+}
+
+// LoadRobots returns the robots.txt body kept for origin and when it was
+// fetched (see fetch.RobotsCache); ok is false if none is kept or the
+// store has failed.
+func (d *Disk) LoadRobots(origin string) (body []byte, fetched time.Time, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.usable() != nil {
+		return nil, time.Time{}, false
+	}
+	v, closer, err := d.batch.Get(append(append(d.kbuf[:0], 'b'), origin...))
+	if err != nil {
+		if !errors.Is(err, pebble.ErrNotFound) {
+			_ = d.fail("read robots.txt", err) // sticky: every later call reports it
+		}
+		return nil, time.Time{}, false
+	}
+	defer closer.Close()
+	if len(v) < 8 {
+		_ = d.fail("read robots.txt", corruptf("bad robots.txt record of %q", origin))
+		return nil, time.Time{}, false
+	}
+	return bytes.Clone(v[8:]), time.Unix(0, int64(binary.BigEndian.Uint64(v))), true
+}
+
+// StoreRobots keeps origin's robots.txt body, fetched at fetched, with the
+// next checkpoint (see fetch.RobotsCache).
+func (d *Disk) StoreRobots(origin string, body []byte, fetched time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return err
+	}
+	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(body)), uint64(fetched.UnixNano()))
+	return d.set(append([]byte{'b'}, origin...), append(v, body...))
 }
 
 // Checkpoint makes every change since the last checkpoint durable, in one

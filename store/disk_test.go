@@ -970,3 +970,51 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("after reopen Stats = %+v, want the last checkpoint's %+v", s, good)
 	}
 }
+
+// TestDiskRobots: robots.txt kept with a checkpoint survives a reopen;
+// one stored after the last checkpoint does not.
+func TestDiskRobots(t *testing.T) {
+	dir := t.TempDir()
+	d, err := store.OpenDisk(dir, store.DiskOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	if _, _, ok := d.LoadRobots("http://a.test"); ok {
+		t.Fatal("a new store has robots.txt")
+	}
+	if err := d.StoreRobots("http://a.test", []byte("User-agent: *\nDisallow: /x\n"), at); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.StoreRobots("https://b.test", nil, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Checkpoint(context.Background(), []byte("m")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.StoreRobots("http://c.test", []byte("late"), at); err != nil {
+		t.Fatal(err)
+	}
+	d.Close() // no checkpoint: c.test is lost, as in a crash
+
+	d, err = store.OpenDisk(dir, store.DiskOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, tc := range []struct {
+		origin string
+		body   string
+		ok     bool
+	}{
+		{"http://a.test", "User-agent: *\nDisallow: /x\n", true},
+		{"https://b.test", "", true},
+		{"http://c.test", "", false},
+		{"https://a.test", "", false},
+	} {
+		body, got, ok := d.LoadRobots(tc.origin)
+		if ok != tc.ok || string(body) != tc.body || (ok && !got.Equal(at)) {
+			t.Errorf("LoadRobots(%q) = %q, %v, %v; want %q, %v, %v", tc.origin, body, got, ok, tc.body, at, tc.ok)
+		}
+	}
+}
