@@ -1018,3 +1018,66 @@ func TestDiskRobots(t *testing.T) {
 		}
 	}
 }
+
+// TestDiskSeal: changes made after Seal stay pending and visible while the
+// sealed ones are committed, and belong to the next checkpoint.
+func TestDiskSeal(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d, err := store.OpenDisk(dir, store.DiskOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(d *store.Disk, path string) int {
+		t.Helper()
+		n, err := d.Push(ctx, []store.Entry{ent("a.test", path)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	push(d, "1")
+	if err := d.Seal([]byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Seal([]byte("again")); err == nil {
+		t.Error("a second Seal before CommitSealed: no error")
+	}
+	push(d, "2") // after the seal: the next checkpoint's
+	if err := d.CommitSealed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := push(d, "2"); n != 0 {
+		t.Error("a push made during the commit was lost from the pending changes")
+	}
+	if st, _ := d.Stats(ctx); st.Queued != 2 {
+		t.Errorf("queued %d, want 2", st.Queued)
+	}
+	d.Close() // a crash: "2" was never checkpointed
+
+	d, err = store.OpenDisk(dir, store.DiskOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(d.Meta()) != "one" {
+		t.Errorf("meta %q, want the sealed %q", d.Meta(), "one")
+	}
+	if st, _ := d.Stats(ctx); st.Queued != 1 || st.Seen != 1 {
+		t.Errorf("after reopen: %+v, want exactly the sealed push", st)
+	}
+	if n := push(d, "2"); n != 1 {
+		t.Error("the unsealed push survived the crash")
+	}
+	if err := d.Checkpoint(ctx, []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d, err = store.OpenDisk(dir, store.DiskOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if st, _ := d.Stats(ctx); st.Queued != 2 || string(d.Meta()) != "two" {
+		t.Errorf("after the second checkpoint: %+v, meta %q", st, d.Meta())
+	}
+}
