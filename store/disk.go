@@ -154,38 +154,33 @@ type Disk struct {
 	lockFile *os.File
 	db       *pebble.DB
 
-	mu         sync.Mutex
-	closed     bool
-	err        error         // first storage error; sticky
-	batch      *pebble.Batch // indexed: every change since the last checkpoint
-	ckptMu     sync.Mutex    // serializes Checkpoint calls
-	sealed     *pebble.Batch // a copy of batch's first sealedN changes, being committed
-	sealedN    uint32
-	sealedMeta []byte
-	sealedPrev [2]uint64 // lastCkpt and ckptN before the sealed checkpoint
-	meta       []byte
-	hosts      map[string]*dhost
-	ready      dhostHeap // hosts with queued entries and a free slot, by readyAt
-	idle       didleHeap // idle hosts remembered until their next-allowed time passes
-	leases     map[uint64]*dlease
-	expiry     dleaseHeap
-	lastID     uint64 // last lease ID handed out
-	tick       uint64 // tie-breaker among hosts ready at the same time
-	seq        uint64 // next queue key sequence number (persisted)
-	queued     int    // entries in all host queues, delayed ones included
-	cachedN    int    // entries in all host queue-head caches
-	active     int    // hosts with queued or in-flight entries
-	seen       int64
-	dups       int64
-	done       int64
-	retries    int64
-	fetched    int64
-	failed     int64
-	skipped    int64
-	statuses   map[int]int64
-	lastCkpt   int64  // time of the last checkpoint in Unix nanoseconds, or 0
-	ckptN      uint64 // checkpoints made (persisted)
-	witness    uint64 // checkpoints made, as the lock file says
+	mu       sync.Mutex
+	closed   bool
+	err      error         // first storage error; sticky
+	batch    *pebble.Batch // indexed: every change since the last checkpoint
+	meta     []byte
+	hosts    map[string]*dhost
+	ready    dhostHeap // hosts with queued entries and a free slot, by readyAt
+	idle     didleHeap // idle hosts remembered until their next-allowed time passes
+	leases   map[uint64]*dlease
+	expiry   dleaseHeap
+	lastID   uint64 // last lease ID handed out
+	tick     uint64 // tie-breaker among hosts ready at the same time
+	seq      uint64 // next queue key sequence number (persisted)
+	queued   int    // entries in all host queues, delayed ones included
+	cachedN  int    // entries in all host queue-head caches
+	active   int    // hosts with queued or in-flight entries
+	seen     int64
+	dups     int64
+	done     int64
+	retries  int64
+	fetched  int64
+	failed   int64
+	skipped  int64
+	statuses map[int]int64
+	lastCkpt int64  // time of the last checkpoint in Unix nanoseconds, or 0
+	ckptN    uint64 // checkpoints made (persisted)
+	witness  uint64 // checkpoints made, as the lock file says
 
 	kbuf, vbuf []byte // scratch for keys and values; guarded by mu
 }
@@ -1082,36 +1077,16 @@ func (d *Disk) StoreRobots(origin string, body []byte, fetched time.Time) error 
 // Changes not checkpointed are lost on a crash, and on a Close without
 // Checkpoint. If the write fails (the disk is full, for example) the Disk
 // is unusable and the state on disk is the previous checkpoint's.
-//
-// Checkpoint is Seal followed by CommitSealed.
 func (d *Disk) Checkpoint(ctx context.Context, meta []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d.ckptMu.Lock() // concurrent Checkpoints take turns
-	defer d.ckptMu.Unlock()
-	if err := d.Seal(meta); err != nil {
-		return err
-	}
-	return d.CommitSealed(ctx)
-}
-
-// Seal closes the current checkpoint: the changes made so far, with meta,
-// are what the next CommitSealed makes durable; changes made after Seal
-// belong to the checkpoint after. Seal is quick. With it, a caller can mark
-// a point consistent with its own data (the crawler's output file) and do
-// the slow synced write without stopping others from using the Disk. At
-// most one sealed checkpoint may wait at a time.
-func (d *Disk) Seal(meta []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.usable(); err != nil {
 		return err
 	}
-	if d.sealed != nil {
-		return errors.New("store: Seal: the previous sealed checkpoint is not committed")
-	}
-	d.sealedPrev = [2]uint64{uint64(d.lastCkpt), d.ckptN}
+	prev := d.lastCkpt
 	d.lastCkpt = nanos(d.now())
 	d.ckptN++
 	err := d.set(keyCounts, d.encodeCounts(d.vbuf[:0]))
@@ -1121,77 +1096,16 @@ func (d *Disk) Seal(meta []byte) error {
 	if err != nil {
 		return err
 	}
-	snap := d.db.NewBatch()
-	if err := snap.Apply(d.batch, nil); err != nil {
-		snap.Close()
+	if err := d.commit(); err != nil {
+		d.lastCkpt = prev
+		d.ckptN--
 		return d.fail("checkpoint", err)
-	}
-	d.sealed, d.sealedN, d.sealedMeta = snap, d.batch.Count(), bytes.Clone(meta)
-	return nil
-}
-
-// CommitSealed makes the checkpoint closed by Seal durable, in one atomic
-// synced write, while the Disk stays usable for the next one. Calls of
-// Seal and CommitSealed must alternate.
-func (d *Disk) CommitSealed(ctx context.Context) error {
-	d.mu.Lock()
-	snap := d.sealed
-	err := d.usable()
-	d.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if snap == nil {
-		return errors.New("store: CommitSealed: nothing sealed")
-	}
-	err = commitBatch(snap) // the slow part, without d.mu
-	snap.Close()
-
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.sealed = nil
-	if err != nil {
-		d.lastCkpt, d.ckptN = int64(d.sealedPrev[0]), d.sealedPrev[1]
-		return d.fail("checkpoint", err)
-	}
-	if err := d.usable(); err != nil {
-		return err
-	}
-	// The sealed changes are in the store now; keep only the later ones
-	// pending. Reads went through d.batch, which held both, all along.
-	next := d.db.NewIndexedBatch()
-	r := d.batch.Reader()
-	for i := uint32(0); ; i++ {
-		kind, k, v, ok, err := r.Next()
-		if err != nil {
-			next.Close()
-			return d.fail("checkpoint", err)
-		}
-		if !ok {
-			break
-		}
-		if i < d.sealedN {
-			continue
-		}
-		switch kind {
-		case pebble.InternalKeyKindSet:
-			err = next.Set(k, v, nil)
-		case pebble.InternalKeyKindDelete:
-			err = next.Delete(k, nil)
-		default:
-			err = fmt.Errorf("unexpected batch entry kind %v", kind)
-		}
-		if err != nil {
-			next.Close()
-			return d.fail("checkpoint", err)
-		}
 	}
 	if err := d.batch.Close(); err != nil {
-		next.Close()
 		return d.fail("checkpoint", err)
 	}
-	d.batch = next
-	d.meta = d.sealedMeta
+	d.batch = d.db.NewIndexedBatch()
+	d.meta = bytes.Clone(meta)
 	trimMalloc() // some 10 µs; see disk_trim_cgo.go
 	// The count only grows, so its text never gets shorter: no truncation.
 	if _, err := d.lockFile.WriteAt(fmt.Appendf(d.vbuf[:0], "%d\n", d.ckptN), 0); err != nil {
@@ -1200,11 +1114,12 @@ func (d *Disk) CommitSealed(ctx context.Context) error {
 	return nil
 }
 
-// commitBatch commits b with a sync. A commit error is fatal to Pebble:
-// commitBatch turns its panic (see quietLogger) back into an error.
-func commitBatch(b *pebble.Batch) (err error) {
+// commit commits d.batch with a sync. A commit error is fatal to Pebble:
+// commit turns its panic (see quietLogger) back into an error. commit
+// requires that d.mu is held.
+func (d *Disk) commit() (err error) {
 	defer recoverFatal(&err)
-	return b.Commit(pebble.Sync)
+	return d.batch.Commit(pebble.Sync)
 }
 
 // recoverFatal, deferred, turns a pebbleFatal panic into *err.
@@ -1239,7 +1154,7 @@ func (d *Disk) LastCheckpoint() time.Time {
 
 // Close discards the changes made since the last checkpoint (callers that
 // stop cleanly Checkpoint first), closes the store and releases the state
-// directory's lock. It must not be called while a CommitSealed runs. Every later call but Outcomes, Statuses, Meta and
+// directory's lock. Every later call but Outcomes, Statuses, Meta and
 // LastCheckpoint returns ErrClosed, Close included.
 func (d *Disk) Close() error {
 	d.mu.Lock()
