@@ -164,7 +164,7 @@ func (r *run) schedule(parent context.Context) error {
 
 	var fatal error
 	inflight := 0
-	settle := func(err error) {
+	finished := func(err error) { // a worker is done with a lease
 		inflight--
 		if err != nil && fatal == nil && ctx.Err() == nil {
 			fatal = err
@@ -189,14 +189,14 @@ func (r *run) schedule(parent context.Context) error {
 		for drained := false; !drained; {
 			select {
 			case err := <-done:
-				settle(err)
+				finished(err)
 			default:
 				drained = true
 			}
 		}
 		if ctx.Err() != nil {
 			for inflight > 0 {
-				settle(<-done)
+				finished(<-done)
 			}
 			if fatal != nil {
 				return fatal
@@ -253,7 +253,7 @@ func (r *run) schedule(parent context.Context) error {
 		}
 		select {
 		case err := <-done:
-			settle(err)
+			finished(err)
 		case <-wake:
 		case <-ctx.Done():
 		}
