@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 )
@@ -14,12 +15,29 @@ import (
 // the file to that size, dropping the records of work that was not
 // checkpointed and will be done again.
 //
+// Between checkpoints, Mark describes what was written since the last
+// mark (a Span) and Verify checks a span against the file: what a crawler
+// needs to trust output that reached the operating system but was not
+// synced when the machine went down.
+//
 // File is not safe for concurrent use; the sinks that write to it
 // serialize their writes.
 type File struct {
 	f    *os.File
-	size int64 // bytes written so far: the end of the file
+	size int64  // bytes written so far: the end of the file
+	mark int64  // where the current span starts
+	crc  uint32 // CRC-32C of the bytes from mark to size
 }
+
+// Span is a range of an output file and the CRC-32C (Castagnoli) of its
+// bytes.
+type Span struct {
+	From int64  `json:"from"`
+	To   int64  `json:"to"`
+	CRC  uint32 `json:"crc"`
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // OpenFile opens (creating it if needed) the file at path for appending
 // records after its current content.
@@ -33,14 +51,43 @@ func OpenFile(path string) (*File, error) {
 		f.Close()
 		return nil, fmt.Errorf("store: open output: %w", err)
 	}
-	return &File{f: f, size: size}, nil
+	return &File{f: f, size: size, mark: size}, nil
 }
 
 // Write appends p.
 func (f *File) Write(p []byte) (int, error) {
 	n, err := f.f.Write(p)
 	f.size += int64(n)
+	f.crc = crc32.Update(f.crc, castagnoli, p[:n])
 	return n, err
+}
+
+// Mark returns the span written since the last Mark, Sync or Truncate (or
+// since the file was opened) and starts a new one at the end of the file.
+// The span's bytes are with the operating system: they survive a crash of
+// this process, but not necessarily of the machine.
+func (f *File) Mark() Span {
+	s := Span{From: f.mark, To: f.size, CRC: f.crc}
+	f.mark, f.crc = f.size, 0
+	return s
+}
+
+// Verify checks that the file holds span's bytes: it is long enough and
+// they have span's checksum. A mismatch is an error wrapping
+// ErrOutputMismatch.
+func (f *File) Verify(span Span) error {
+	if span.To < span.From || span.From < 0 {
+		return fmt.Errorf("store: verify output: bad span %d-%d: %w", span.From, span.To, ErrOutputMismatch)
+	}
+	h := crc32.New(castagnoli)
+	n, err := io.Copy(h, io.NewSectionReader(f.f, span.From, span.To-span.From))
+	if err != nil {
+		return fmt.Errorf("store: verify output: %w", err)
+	}
+	if n != span.To-span.From || h.Sum32() != span.CRC {
+		return fmt.Errorf("store: verify output %s: bytes %d-%d differ from those written: %w", f.f.Name(), span.From, span.To, ErrOutputMismatch)
+	}
+	return nil
 }
 
 // Size is the number of bytes in the file, written or not yet synced.
@@ -52,6 +99,7 @@ func (f *File) Sync() (int64, error) {
 	if err := f.f.Sync(); err != nil {
 		return 0, fmt.Errorf("store: sync output: %w", err)
 	}
+	f.mark, f.crc = f.size, 0
 	return f.size, nil
 }
 
@@ -72,7 +120,7 @@ func (f *File) Truncate(size int64) error {
 	if _, err := f.f.Seek(size, io.SeekStart); err != nil {
 		return fmt.Errorf("store: truncate output: %w", err)
 	}
-	f.size = size
+	f.size, f.mark, f.crc = size, size, 0
 	return nil
 }
 
@@ -88,4 +136,6 @@ type syncer interface {
 	io.Writer
 	Sync() (int64, error)
 	Truncate(size int64) error
+	Mark() Span
+	Verify(Span) error
 }

@@ -105,3 +105,81 @@ func TestSinkSyncNeedsFile(t *testing.T) {
 		t.Error("Rewind on a bytes.Buffer: no error")
 	}
 }
+
+type markSink interface {
+	syncSink
+	Mark() (store.Span, error)
+	Verify(store.Span) error
+}
+
+// TestSinkMarkVerify: Mark hands records to the OS and describes them in
+// contiguous spans; Verify accepts those spans and refuses them once the
+// file lost or changed their bytes, as after a machine crash.
+func TestSinkMarkVerify(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		new  func(*store.File) markSink
+	}{
+		{"jsonl", func(f *store.File) markSink { return store.NewJSONL(f) }},
+		{"csv", func(f *store.File) markSink { return store.NewCSV(f) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "out")
+			f, err := store.OpenFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			s := tc.new(f)
+			if err := s.Rewind(0); err != nil {
+				t.Fatal(err)
+			}
+			pos, err := s.Sync()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var spans []store.Span
+			for i := range 3 {
+				if err := s.Put(ctx, store.Record{URL: "http://a.test/" + string(rune('a'+i)), Status: 200}); err != nil {
+					t.Fatal(err)
+				}
+				sp, err := s.Mark()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sp.From != pos || sp.To <= sp.From {
+					t.Fatalf("span %d = %+v, want one from %d on", i, sp, pos)
+				}
+				pos = sp.To
+				spans = append(spans, sp)
+			}
+			if b, _ := os.ReadFile(path); int64(len(b)) != pos {
+				t.Fatalf("file has %d bytes after Mark, want %d", len(b), pos)
+			}
+			for _, sp := range spans {
+				if err := s.Verify(sp); err != nil {
+					t.Errorf("Verify(%+v): %v", sp, err)
+				}
+			}
+			// The machine lost the last span's tail and garbled the first.
+			if err := os.Truncate(path, spans[2].To-1); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Verify(spans[2]); !errors.Is(err, store.ErrOutputMismatch) {
+				t.Errorf("Verify of a cut span: %v, want ErrOutputMismatch", err)
+			}
+			b, _ := os.ReadFile(path)
+			b[spans[0].From+3] ^= 1
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Verify(spans[0]); !errors.Is(err, store.ErrOutputMismatch) {
+				t.Errorf("Verify of a changed span: %v, want ErrOutputMismatch", err)
+			}
+			if err := s.Verify(spans[1]); err != nil {
+				t.Errorf("Verify of an intact span: %v", err)
+			}
+		})
+	}
+}

@@ -60,6 +60,19 @@ func (s *JSONL) Rewind(pos int64) error {
 	return f.Truncate(pos)
 }
 
+// Mark writes out buffered records, without syncing them, and returns the
+// span of the output written since the last Mark, Sync or Rewind. It
+// needs a *File underneath.
+func (s *JSONL) Mark() (Span, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return markOut(s.out, s.w.Flush, &s.err)
+}
+
+// Verify checks that the output holds span's bytes (see File.Verify). It
+// needs a *File underneath.
+func (s *JSONL) Verify(span Span) error { return verifyOut(s.out, span) }
+
 var errNoSync = errors.New("store: output is not a *store.File: it cannot be synced or rewound")
 
 // syncOut flushes with flush and syncs out, recording a failure in *sticky.
@@ -81,6 +94,30 @@ func syncOut(out io.Writer, flush func() error, sticky *error) (int64, error) {
 		*sticky = err
 	}
 	return n, err
+}
+
+// markOut flushes with flush and marks out, as syncOut syncs it.
+func markOut(out io.Writer, flush func() error, sticky *error) (Span, error) {
+	f, ok := out.(syncer)
+	if !ok {
+		return Span{}, errNoSync
+	}
+	if *sticky != nil {
+		return Span{}, *sticky
+	}
+	if err := flush(); err != nil {
+		*sticky = fmt.Errorf("store: write: %w", err)
+		return Span{}, *sticky
+	}
+	return f.Mark(), nil
+}
+
+func verifyOut(out io.Writer, span Span) error {
+	f, ok := out.(syncer)
+	if !ok {
+		return errNoSync
+	}
+	return f.Verify(span)
 }
 
 // jsonBuf is a reusable encoding buffer.
@@ -179,6 +216,19 @@ func (s *CSV) Sync() (int64, error) {
 	defer s.mu.Unlock()
 	return syncOut(s.out, func() error { s.w.Flush(); return s.w.Error() }, &s.err)
 }
+
+// Mark writes out buffered rows, without syncing them, and returns the
+// span of the output written since the last Mark, Sync or Rewind. It
+// needs a *File underneath.
+func (s *CSV) Mark() (Span, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return markOut(s.out, func() error { s.w.Flush(); return s.w.Error() }, &s.err)
+}
+
+// Verify checks that the output holds span's bytes (see File.Verify). It
+// needs a *File underneath.
+func (s *CSV) Verify(span Span) error { return verifyOut(s.out, span) }
 
 // Rewind drops buffered rows and cuts the output back to pos bytes, to
 // continue from a checkpoint; at 0 the header row is written again. It
