@@ -7,9 +7,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/batchrepr"
 	"github.com/cockroachdb/pebble/v2/bloom"
 )
 
@@ -51,6 +54,23 @@ const diskFormat = "trawl-frontier-1"
 // took for a torn tail, or deleted files. That is reported as ErrCorrupt
 // instead of resuming silently from an older state.
 const lockName = "trawl.lock"
+
+// journalName is the file in the state directory that Flush appends to:
+// the changes made since the last checkpoint, in frames, each written
+// with one write call:
+//
+//	length(4, little-endian) CRC-32C(4) payload
+//	payload: uvarint checkpoint count, uvarint records in the pending
+//	         batch, uvarint len(meta), meta, the batch's new records
+//
+// The records are those of the Pebble batch that the next checkpoint
+// commits, in its own encoding, so a replay rebuilds that batch exactly.
+// A frame counts only if it is whole, its checksum matches, and it follows
+// the checkpoint the store is at; replay stops at the first that does not.
+// Checkpoint empties the file.
+const journalName = "journal"
+
+const frameHeader = 8
 
 // Key layout. Fixed keys are one byte; the others start with a one-byte
 // tag. Hosts in queue keys are length-prefixed so that no host's keys
@@ -112,6 +132,11 @@ type DiskOptions struct {
 	// every host with work is always in RAM) and at most 64. Zero means
 	// 65,536.
 	HeadCache int
+	// SeenCache is how many fingerprints of seen URLs are kept in RAM
+	// (8 bytes each), so that links seen again, the bulk of what a crawl
+	// pushes, are dropped without a store read. Zero means 1,048,576
+	// (8 MiB); a negative value turns the cache off.
+	SeenCache int
 }
 
 // Disk is a frontier kept in an embedded key-value store (Pebble) in a
@@ -122,11 +147,15 @@ type DiskOptions struct {
 // queue head, the live leases and the changes made since the last
 // checkpoint.
 //
-// Changes become durable only at Checkpoint, all at once: a crash (or a
-// Close without Checkpoint) returns the state to the last checkpoint. Leases
-// are not durable: after reopening, entries that were in flight at the
-// last checkpoint are queued again and claimable at once. Callers that stop
-// cleanly call Checkpoint and then Close.
+// Changes become durable at Checkpoint, all at once, with a synced write.
+// Flush is the cheap step between checkpoints: one unsynced append to a
+// journal file, which survives a crash of the process (kill -9) but not
+// necessarily of the machine. A reopened state is the last checkpoint plus
+// the flushes journaled after it (see FrontierOptions.AcceptFlush); a
+// crash, or a Close without Checkpoint, loses what was not flushed. Leases
+// are not durable: after reopening, entries that were in flight are queued
+// again and claimable at once. Callers that stop cleanly call Checkpoint
+// and then Close.
 //
 // Use OpenDisk; the zero value is not usable. Disk is safe for concurrent
 // use by multiple goroutines: every method takes one mutex, and storage
@@ -153,6 +182,8 @@ type Disk struct {
 
 	lockFile *os.File
 	db       *pebble.DB
+	journal  *os.File
+	accept   func(meta []byte) bool // FrontierOptions.AcceptFlush
 
 	mu       sync.Mutex
 	closed   bool
@@ -181,8 +212,44 @@ type Disk struct {
 	lastCkpt int64  // time of the last checkpoint in Unix nanoseconds, or 0
 	ckptN    uint64 // checkpoints made (persisted)
 	witness  uint64 // checkpoints made, as the lock file says
+	joff     int64  // journal size: where the next frame goes
+	jlen     int    // length of the batch's records already in the journal
+	jtrunc   bool   // the journal has frames past joff to drop before writing
+	replayed int    // flushes replayed when the state was opened
+	jbuf     []byte // frame scratch; guarded by mu
+
+	seenc seenCache // recently seen fingerprints; guarded by mu
 
 	kbuf, vbuf []byte // scratch for keys and values; guarded by mu
+}
+
+// seenCache is a direct-mapped cache of fingerprints known to be seen: a
+// slot holds the last fingerprint that hashed to it. The seen-set only
+// grows, so a hit is always right; a miss asks the store.
+type seenCache struct {
+	slots []uint64 // 0 marks an empty slot; len is a power of two
+	mask  uint64
+}
+
+func newSeenCache(n int) seenCache {
+	if n < 0 {
+		return seenCache{}
+	}
+	if n == 0 {
+		n = 1 << 20
+	}
+	size := 1 << bits.Len(uint(n-1)) // n rounded up to a power of two
+	return seenCache{slots: make([]uint64, size), mask: uint64(size - 1)}
+}
+
+func (c *seenCache) has(fp uint64) bool {
+	return len(c.slots) > 0 && fp != 0 && c.slots[fp&c.mask] == fp
+}
+
+func (c *seenCache) add(fp uint64) {
+	if len(c.slots) > 0 {
+		c.slots[fp&c.mask] = fp
+	}
 }
 
 // OpenDisk opens the frontier state in dir, creating dir and an empty
@@ -205,6 +272,8 @@ func OpenDisk(dir string, opts DiskOptions) (*Disk, error) {
 		ttl:       opts.LeaseTTL,
 		now:       opts.Now,
 		headCache: opts.HeadCache,
+		accept:    opts.AcceptFlush,
+		seenc:     newSeenCache(opts.SeenCache),
 		hosts:     make(map[string]*dhost),
 		leases:    make(map[uint64]*dlease),
 		statuses:  make(map[int]int64),
@@ -233,7 +302,12 @@ func OpenDisk(dir string, opts DiskOptions) (*Disk, error) {
 	if err := d.lock(); err != nil {
 		return nil, err
 	}
+	if d.journal, err = os.OpenFile(filepath.Join(dir, journalName), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+		d.lockFile.Close()
+		return nil, fmt.Errorf("store: open state %s: %w", dir, err)
+	}
 	if err := d.openDB(existing, opts); err != nil {
+		d.journal.Close()
 		d.lockFile.Close()
 		return nil, err
 	}
@@ -247,6 +321,7 @@ func OpenDisk(dir string, opts DiskOptions) (*Disk, error) {
 			d.batch.Close()
 		}
 		d.db.Close()
+		d.journal.Close()
 		d.lockFile.Close()
 		return nil, err
 	}
@@ -271,7 +346,7 @@ func inspectDir(dir string) (existing bool, err error) {
 	for _, e := range ents {
 		name := e.Name()
 		switch {
-		case name == lockName:
+		case name == lockName || name == journalName:
 		case name == "CURRENT" || strings.HasPrefix(name, "MANIFEST-") ||
 			strings.HasPrefix(name, "marker.") || strings.HasPrefix(name, "OPTIONS-"):
 			existing = true
@@ -418,6 +493,9 @@ func (d *Disk) load() error {
 		return d.openErr(err)
 	}
 
+	// From here on reads go through the pending batch, which the journal
+	// may refill with changes made after the last checkpoint.
+	d.batch = d.db.NewIndexedBatch()
 	counts, err := d.dbGet(keyCounts)
 	if err != nil {
 		return d.openErr(err)
@@ -425,11 +503,94 @@ func (d *Disk) load() error {
 	if err := d.decodeCounts(counts); err != nil {
 		return d.openErr(err)
 	}
+	if err := d.replay(); err != nil {
+		return d.openErr(err)
+	}
+	if d.replayed > 0 {
+		if counts, err = d.dbGet(keyCounts); err != nil {
+			return d.openErr(err)
+		}
+		d.statuses = make(map[int]int64)
+		if err := d.decodeCounts(counts); err != nil {
+			return d.openErr(err)
+		}
+	}
 	if d.meta, err = d.dbGet(keyMeta); err != nil {
 		return d.openErr(err)
 	}
-	d.batch = d.db.NewIndexedBatch()
 	return d.loadHosts()
+}
+
+// replay reads the journal and puts into d.batch the changes of the
+// flushes made after the last checkpoint, up to the first that is torn,
+// damaged, older, or refused by d.accept. It leaves the file as it is:
+// the next Flush or Checkpoint drops the frames it did not keep.
+func (d *Disk) replay() error {
+	d.jlen = batchrepr.HeaderLen
+	fi, err := d.journal.Stat()
+	if err != nil {
+		return err
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(io.NewSectionReader(d.journal, 0, fi.Size()), data); err != nil {
+		return err
+	}
+	var (
+		off    int
+		count  uint64
+		deltas [][]byte
+	)
+	for len(data)-off >= frameHeader {
+		n := int(binary.LittleEndian.Uint32(data[off:]))
+		if n > len(data)-off-frameHeader {
+			break // the write that a crash cut short
+		}
+		p := data[off+frameHeader : off+frameHeader+n]
+		if crc32.Checksum(p, castagnoli) != binary.LittleEndian.Uint32(data[off+4:]) {
+			break
+		}
+		r := reader{b: p}
+		gen, cnt, mlen := r.uvarint(), r.uvarint(), r.uvarint()
+		if r.err != nil || mlen > uint64(len(r.b)) {
+			return corruptf("bad journal frame at %d", off)
+		}
+		meta, delta := r.b[:mlen], r.b[mlen:]
+		if gen != d.ckptN {
+			break // written before the last checkpoint, which holds it
+		}
+		if d.accept != nil && !d.accept(meta) {
+			break
+		}
+		deltas = append(deltas, delta)
+		count = cnt
+		off += frameHeader + n
+	}
+	d.joff, d.jtrunc = int64(off), off < len(data)
+	if len(deltas) == 0 {
+		return nil
+	}
+	size := batchrepr.HeaderLen
+	for _, b := range deltas {
+		size += len(b)
+	}
+	repr := make([]byte, batchrepr.HeaderLen, size)
+	for _, b := range deltas {
+		repr = append(repr, b...)
+	}
+	batchrepr.SetCount(repr, uint32(count))
+	b := d.db.NewBatch()
+	defer b.Close()
+	if err := b.SetRepr(repr); err != nil {
+		return corruptf("journal: %v", err)
+	}
+	if err := d.batch.Apply(b, nil); err != nil {
+		return corruptf("journal: %v", err)
+	}
+	if d.jlen = len(d.batch.Repr()); d.jlen != size {
+		return corruptf("journal: replayed %d bytes of records, want %d", d.jlen, size)
+	}
+	d.replayed = len(deltas)
+	return nil
 }
 
 // loadHosts rebuilds the per-host state: host records (intervals set by
@@ -496,11 +657,12 @@ func (d *Disk) loadHosts() error {
 	return nil
 }
 
-// scan calls f for each committed key starting with prefix, in order.
+// scan calls f for each key starting with prefix, in order, pending
+// changes included.
 // When f returns a non-nil key, the scan goes on from that key.
 func (d *Disk) scan(prefix []byte, f func(k, v []byte) ([]byte, error)) error {
 	upper := append(bytes.Clone(prefix[:len(prefix)-1]), prefix[len(prefix)-1]+1)
-	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	it, err := d.batch.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
 	if err != nil {
 		return err
 	}
@@ -535,9 +697,14 @@ func (d *Disk) openErr(err error) error {
 	return fmt.Errorf("store: open state %s: %w", d.dir, err)
 }
 
-// dbGet returns a copy of key's committed value, nil if absent.
+// dbGet returns a copy of key's value, nil if absent: committed, or
+// pending once d.batch exists.
 func (d *Disk) dbGet(key []byte) ([]byte, error) {
-	v, closer, err := d.db.Get(key)
+	get := d.db.Get
+	if d.batch != nil {
+		get = d.batch.Get
+	}
+	v, closer, err := get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil
 	}
@@ -641,11 +808,15 @@ func (d *Disk) MarkSeen(ctx context.Context, key string) (first bool, err error)
 // markSeen adds fp to the seen-set and reports whether it was new.
 // markSeen requires that d.mu is held.
 func (d *Disk) markSeen(fp uint64) (bool, error) {
+	if d.seenc.has(fp) {
+		return false, nil
+	}
 	k := seenKey(d.kbuf[:0], fp)
 	_, closer, err := d.batch.Get(k)
 	switch {
 	case err == nil:
 		closer.Close()
+		d.seenc.add(fp)
 		return false, nil
 	case !errors.Is(err, pebble.ErrNotFound):
 		return false, d.fail("read seen-set", err)
@@ -653,6 +824,7 @@ func (d *Disk) markSeen(fp uint64) (bool, error) {
 	if err := d.set(k, nil); err != nil {
 		return false, err
 	}
+	d.seenc.add(fp)
 	d.seen++
 	return true, nil
 }
@@ -1106,12 +1278,80 @@ func (d *Disk) Checkpoint(ctx context.Context, meta []byte) error {
 	}
 	d.batch = d.db.NewIndexedBatch()
 	d.meta = bytes.Clone(meta)
+	// The journal's frames are in the checkpoint now; a replay would skip
+	// them anyway, as they name the checkpoint before it.
+	d.joff, d.jlen, d.jtrunc = 0, batchrepr.HeaderLen, true
+	if d.journal.Truncate(0) == nil {
+		d.jtrunc = false
+	}
 	trimMalloc() // some 10 µs; see disk_trim_cgo.go
 	// The count only grows, so its text never gets shorter: no truncation.
 	if _, err := d.lockFile.WriteAt(fmt.Appendf(d.vbuf[:0], "%d\n", d.ckptN), 0); err != nil {
 		return fmt.Errorf("store: state %s: checkpoint made, but not recorded in %s: %w", d.dir, lockName, err)
 	}
 	return nil
+}
+
+// Flush appends every change since the last Flush or Checkpoint to the
+// state's journal, together with meta (which Meta then returns), in one
+// write and without syncing: it survives a crash of the process, though
+// not necessarily one of the machine, and costs a small fraction of a
+// checkpoint. Reopening replays the flushes made after the last
+// checkpoint (see FrontierOptions.AcceptFlush); the journal holds them
+// until the next checkpoint, so checkpoint regularly.
+func (d *Disk) Flush(meta []byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.usable(); err != nil {
+		return err
+	}
+	// The counters and meta go in as records too: a replayed prefix of the
+	// journal brings back the ones that match it.
+	if err := d.set(keyCounts, d.encodeCounts(d.vbuf[:0])); err != nil {
+		return err
+	}
+	if err := d.set(keyMeta, meta); err != nil {
+		return err
+	}
+	repr := d.batch.Repr()
+	delta := repr[d.jlen:]
+	b := append(d.jbuf[:0], make([]byte, frameHeader)...)
+	b = binary.AppendUvarint(b, d.ckptN)
+	b = binary.AppendUvarint(b, uint64(d.batch.Count()))
+	b = binary.AppendUvarint(b, uint64(len(meta)))
+	b = append(append(b, meta...), delta...)
+	if len(b)-frameHeader > math.MaxUint32 {
+		return d.fail("write journal", fmt.Errorf("%d bytes flushed at once; checkpoint more often", len(delta)))
+	}
+	binary.LittleEndian.PutUint32(b, uint32(len(b)-frameHeader))
+	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[frameHeader:], castagnoli))
+	if d.jtrunc {
+		// Frames a replay refused: a replay must not meet them after the
+		// ones written now.
+		if err := d.journal.Truncate(d.joff); err != nil {
+			return d.fail("write journal", err)
+		}
+		d.jtrunc = false
+	}
+	if _, err := d.journal.WriteAt(b, d.joff); err != nil {
+		// A part written is a torn frame, which a replay ignores.
+		return d.fail("write journal", err)
+	}
+	d.joff += int64(len(b))
+	d.jlen = len(repr)
+	d.meta = append(d.meta[:0], meta...)
+	if cap(b) <= 1<<20 {
+		d.jbuf = b[:0]
+	}
+	return nil
+}
+
+// Replayed returns how many flushes made after the last checkpoint the
+// state was reopened with.
+func (d *Disk) Replayed() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.replayed
 }
 
 // commit commits d.batch with a sync. A commit error is fatal to Pebble:
@@ -1133,8 +1373,8 @@ func recoverFatal(err *error) {
 	}
 }
 
-// Meta returns the meta of the last checkpoint, nil for a new state. It
-// still answers after Close.
+// Meta returns the meta of the last Checkpoint or Flush (replayed ones
+// included), nil for a new state. It still answers after Close.
 func (d *Disk) Meta() []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -1152,8 +1392,8 @@ func (d *Disk) LastCheckpoint() time.Time {
 	return time.Unix(0, d.lastCkpt)
 }
 
-// Close discards the changes made since the last checkpoint (callers that
-// stop cleanly Checkpoint first), closes the store and releases the state
+// Close discards the changes made since the last Checkpoint or Flush
+// (callers that stop cleanly Checkpoint first), closes the store and releases the state
 // directory's lock. Every later call but Outcomes, Statuses, Meta and
 // LastCheckpoint returns ErrClosed, Close included.
 func (d *Disk) Close() error {
@@ -1165,6 +1405,9 @@ func (d *Disk) Close() error {
 	d.closed = true
 	err := d.batch.Close()
 	if cerr := d.closeDB(); err == nil {
+		err = cerr
+	}
+	if cerr := d.journal.Close(); err == nil {
 		err = cerr
 	}
 	if cerr := d.lockFile.Close(); err == nil {

@@ -738,7 +738,8 @@ func matchMemory(t *testing.T, seed uint64) {
 	m := store.NewMemory(opts)
 	defer m.Close()
 	dir := t.TempDir()
-	d, err := store.OpenDisk(dir, store.DiskOptions{FrontierOptions: opts, HeadCache: []int{1, 3, 8, 20}[rng.IntN(4)]})
+	d, err := store.OpenDisk(dir, store.DiskOptions{FrontierOptions: opts, HeadCache: []int{1, 3, 8, 20}[rng.IntN(4)],
+		SeenCache: []int{-1, 1, 16, 0}[rng.IntN(4)]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -830,6 +831,10 @@ func matchMemory(t *testing.T, seed uint64) {
 			sameErr(step, "SetHostInterval", m.SetHostInterval(ctx, h, iv), d.SetHostInterval(ctx, h, iv))
 		case op < 94:
 			clock.Advance(time.Duration(rng.IntN(2500)) * time.Millisecond)
+		case op < 97:
+			if err := d.Flush(nil); err != nil {
+				t.Fatalf("step %d: Flush: %v", step, err)
+			}
 		default:
 			if err := d.Checkpoint(ctx, nil); err != nil {
 				t.Fatalf("step %d: Checkpoint: %v", step, err)
@@ -843,10 +848,15 @@ func matchMemory(t *testing.T, seed uint64) {
 		}
 	}
 
-	// Reopen after a clean stop: what Memory has queued or in flight is
-	// what the Disk has queued.
+	// Reopen after a clean stop, or for odd seeds after a crash that
+	// followed a Flush: what Memory has queued or in flight is what the
+	// Disk has queued.
 	sm, _ := m.Stats(ctx)
-	if err := d.Checkpoint(ctx, nil); err != nil {
+	stop := d.Checkpoint
+	if seed%2 == 1 {
+		stop = func(context.Context, []byte) error { return d.Flush(nil) }
+	}
+	if err := stop(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	d.Close()

@@ -78,6 +78,14 @@ type FrontierOptions struct {
 	LeaseTTL time.Duration
 	// Now returns the current time. Nil means time.Now; tests inject a clock.
 	Now func() time.Time
+	// AcceptFlush is for frontiers that journal flushes between
+	// checkpoints (Disk.Flush). On open it is asked about each flush
+	// journaled since the last checkpoint, oldest first, with the meta
+	// that was given to Flush; the frontier keeps the flushes before the
+	// first one it refuses and drops the rest. A crawler uses it to check
+	// that the output a flush describes survived a crash of the machine.
+	// Nil keeps every intact flush.
+	AcceptFlush func(meta []byte) bool
 }
 
 // Errors shared by the frontier backends.
