@@ -233,7 +233,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	depth := fs.Int("depth", -1, "most link hops from a seed (0 = seeds only, -1 = unlimited)")
 	fs.IntVar(&cfg.MaxPages, "max-pages", 0, "most URLs fetched, seeds included (0 = unlimited)")
 	fs.StringVar(&opts.state, "state", "", "keep the crawl's state in `DIR`: run the same command again to resume after a stop or crash (needs -o)")
-	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", 0, "with --state: commit on this period instead of before each worker goes on (faster; a crash redoes up to that much work)")
+	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", crawler.DefaultCheckpointInterval, "with --state: sync the state to disk on this period; a crash of the machine redoes up to that much work, one of trawl only the URLs in flight (0 = sync before each worker goes on: slower)")
 	fs.BoolVar(&cfg.ResumeAnyway, "resume-anyway", false, "continue a --state crawl even though its seeds or scope differ")
 	resolve := fs.StringArray("resolve", nil, "connect to `HOST:PORT:ADDR` instead of resolving HOST, like curl (repeatable)")
 	fs.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress line and no summary")
@@ -340,8 +340,11 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--format %q: want jsonl or csv", opts.format)
 	}
 
-	if cfg.CheckpointInterval < 0 {
+	switch {
+	case cfg.CheckpointInterval < 0:
 		return nil, fmt.Errorf("--checkpoint-interval %v is negative", cfg.CheckpointInterval)
+	case cfg.CheckpointInterval == 0:
+		cfg.CheckpointInterval = -1 // the library's "every group"
 	}
 	if opts.state != "" && (opts.output == "" || opts.output == "-") {
 		return nil, errors.New("--state needs -o FILE: a resumed crawl cuts its output back to the last checkpoint")

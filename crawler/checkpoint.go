@@ -8,32 +8,67 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"trawl/store"
 )
 
 // Checkpointer is a Frontier whose changes become durable only at a
 // checkpoint, such as store.Disk. With one, Run checkpoints every
 // Config.CheckpointInterval and when it stops, and resumes from the last
 // checkpoint when the frontier already holds one.
+//
+// A Checkpointer that is also a Flusher can keep changes between
+// checkpoints: Run flushes each group of records before their workers go
+// on, so that a crash of the process redoes at most the URLs in flight.
 type Checkpointer interface {
 	Frontier
 	// Checkpoint durably commits every change since the last checkpoint,
 	// atomically with meta.
 	Checkpoint(ctx context.Context, meta []byte) error
-	// Meta returns the meta of the last checkpoint, nil if none.
+	// Meta returns the meta of the last checkpoint or flush, nil if none.
 	Meta() []byte
+}
+
+// Flusher is a Checkpointer with a cheap way to keep its changes between
+// checkpoints, such as store.Disk's journal: Flush makes every change
+// since the last checkpoint survive a crash of the process (not
+// necessarily one of the machine), with meta. A reopened Flusher comes
+// back with the flushes after its last checkpoint that
+// store.FrontierOptions.AcceptFlush keeps.
+type Flusher interface {
+	Flush(meta []byte) error
 }
 
 // SyncSink is a Sink whose output can be made durable and cut back, such
 // as store.JSONL or store.CSV writing to a store.File. With a Checkpointer
 // frontier, Run syncs it before each checkpoint and keeps the synced size
-// in the checkpoint; a resumed crawl rewinds it there, so each URL has
-// exactly one record in the output however often the crawl was killed.
-// With a plain Sink, records of work redone after a crash are written
-// again.
+// in the checkpoint; with a Flusher it marks the output at each flush
+// and keeps the span written since the last one. A resumed crawl checks
+// the spans of the flushes it replays against the file (a crash of the
+// machine can lose unsynced output) and rewinds the output to the end of
+// the last one it keeps, so each URL has exactly one record in the output
+// however often the crawl was killed. With a plain Sink, records of work
+// redone after a crash are written again.
 type SyncSink interface {
 	Sink
+	// Sync writes out buffered records, makes the output durable and
+	// returns its size.
 	Sync() (pos int64, err error)
+	// Mark writes out buffered records without syncing them and returns
+	// the span written since the last Mark, Sync or Rewind.
+	Mark() (store.Span, error)
+	// Verify checks that the output holds a span's bytes.
+	Verify(store.Span) error
+	// Rewind drops buffered records and cuts the output back to pos.
 	Rewind(pos int64) error
+}
+
+// flushSink is a Sink that buffers, such as store.JSONL on a plain
+// io.Writer: with a checkpointing frontier it is flushed before each
+// checkpoint or flush, so that no record the frontier counts as written
+// is still in a buffer.
+type flushSink interface {
+	Flush() error
 }
 
 // ErrStateMismatch is returned by Run when the frontier's saved state
@@ -47,13 +82,16 @@ const stateVersion = 1
 // State is what a checkpoint records about its crawl, besides the
 // frontier's own data.
 type State struct {
-	Version  int       `json:"version"`
-	Crawl    CrawlID   `json:"crawl"`
-	Output   int64     `json:"output_pos"` // synced output size; -1 if the sink cannot sync
-	Admitted int       `json:"admitted"`   // URLs admitted against MaxPages
-	Started  time.Time `json:"started"`    // first run
-	Updated  time.Time `json:"updated"`    // this checkpoint
-	Runs     int       `json:"runs"`       // how many runs worked on it
+	Version int     `json:"version"`
+	Crawl   CrawlID `json:"crawl"`
+	Output  int64   `json:"output_pos"` // output size; -1 if the sink cannot sync
+	// Tail is, for a flush, the span of output written since the flush or
+	// checkpoint before; nil for a checkpoint, whose output is synced.
+	Tail     *store.Span `json:"tail,omitempty"`
+	Admitted int         `json:"admitted"` // URLs admitted against MaxPages
+	Started  time.Time   `json:"started"`  // first run
+	Updated  time.Time   `json:"updated"`  // this checkpoint
+	Runs     int         `json:"runs"`     // how many runs worked on it
 }
 
 // CrawlID is what makes a resumed crawl the same crawl: seeds and the
@@ -99,8 +137,24 @@ func (a CrawlID) same(b CrawlID) bool {
 		a.MaxDepth == b.MaxDepth && a.MaxPages == b.MaxPages
 }
 
-// resume reads the frontier's last checkpoint, if any, refuses another
-// crawl's state, and brings the output back to the checkpoint.
+// acceptFlush returns the frontier's store.FrontierOptions.AcceptFlush for
+// sink: a flush is kept only if the output still holds the span it wrote.
+func acceptFlush(sink Sink) func(meta []byte) bool {
+	ss, ok := sink.(SyncSink)
+	if !ok {
+		return nil // nothing to check: the records are not taken back anyway
+	}
+	return func(meta []byte) bool {
+		st, err := ParseState(meta)
+		if err != nil {
+			return false
+		}
+		return st.Tail == nil || ss.Verify(*st.Tail) == nil
+	}
+}
+
+// resume reads the frontier's last checkpoint or flush, if any, refuses
+// another crawl's state, and brings the output back to that point.
 func (r *run) resume(ctx context.Context, seeds []string) error {
 	id := crawlID(r.cfg, seeds)
 	now := time.Now().UTC()
@@ -117,6 +171,7 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 		}
 		st.Crawl = id
 		st.Runs++
+		st.Tail = nil
 		r.state = st
 		r.admitted.Store(int64(st.Admitted))
 		fs, err := r.frontier.Stats(ctx)
@@ -138,7 +193,7 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 }
 
 // commits tracks group commit: writers join the current generation, whose
-// channel the next checkpoint closes once it is durable.
+// channel the next flush or checkpoint closes once it is durable.
 type commits struct {
 	mu     sync.Mutex
 	gen    chan struct{} // closed when the current generation is durable
@@ -147,9 +202,10 @@ type commits struct {
 }
 
 // dirty registers a write with the current generation and returns the
-// channel closed when it is durable; nil without a checkpointing frontier
-// or with interval checkpoints (nobody waits then). It requires commitMu
-// read-locked, so the generation cannot turn over meanwhile.
+// channel closed when it is durable; nil without a checkpointing frontier,
+// or with interval checkpoints on one that cannot flush (nobody waits
+// then). It requires commitMu read-locked, so the generation cannot turn
+// over meanwhile.
 func (r *run) dirty() <-chan struct{} {
 	if r.cp == nil {
 		return nil
@@ -161,7 +217,7 @@ func (r *run) dirty() <-chan struct{} {
 	case c.signal <- struct{}{}:
 	default:
 	}
-	if r.cfg.CheckpointInterval > 0 {
+	if r.flusher == nil && r.cfg.CheckpointInterval > 0 {
 		return nil
 	}
 	return c.gen
@@ -173,32 +229,119 @@ func (r *run) commitErr() error {
 	return r.commits.err
 }
 
-// commitLoop checkpoints until ctx ends: with group commit as soon as
-// there are writes, back to back; with CheckpointInterval on that period.
+// commitLoop makes writes durable until ctx ends. With a Flusher it
+// flushes each group of writes as soon as there is one, back to back, and
+// checkpoints every CheckpointInterval; with a negative interval, or a
+// frontier that cannot flush and a zero one, it checkpoints each group
+// instead; with a frontier that cannot flush and a positive interval it
+// checkpoints on that period only.
 func (r *run) commitLoop(ctx context.Context) error {
-	var tick <-chan time.Time
-	if r.cfg.CheckpointInterval > 0 {
-		t := time.NewTicker(r.cfg.CheckpointInterval)
+	every := r.cfg.CheckpointInterval
+	if every > 0 && r.flusher == nil {
+		t := time.NewTicker(every)
 		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		if tick != nil {
+		for {
 			select {
-			case <-tick:
+			case <-t.C:
 			case <-ctx.Done():
 				return nil
 			}
-		}
-		select {
-		case <-r.commits.signal:
-		case <-ctx.Done():
-			return nil
-		}
-		if err := r.checkpoint(ctx); err != nil {
-			return err
+			select {
+			case <-r.commits.signal:
+			case <-ctx.Done():
+				return nil
+			default:
+				continue // nothing written since the last checkpoint
+			}
+			if err := r.checkpoint(ctx); err != nil {
+				return err
+			}
 		}
 	}
+	var tick <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	flushed := false // flushes since the last checkpoint
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+			if !flushed {
+				continue
+			}
+			if err := r.checkpoint(ctx); err != nil {
+				return err
+			}
+			flushed = false
+		case <-r.commits.signal:
+			if every <= 0 {
+				if err := r.checkpoint(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := r.flush(); err != nil {
+				return err
+			}
+			flushed = true
+		}
+	}
+}
+
+// turnover starts a new commit generation and returns a function that
+// ends the old one with the result of the flush or checkpoint that made
+// it durable: it records a failure, then releases the waiting writers.
+// It requires commitMu held.
+func (r *run) turnover() func(error) {
+	c := &r.commits
+	c.mu.Lock()
+	gen := c.gen
+	c.gen = make(chan struct{})
+	c.mu.Unlock()
+	return func(err error) {
+		c.mu.Lock()
+		if err != nil && c.err == nil {
+			c.err = err // before the waiters wake, so they see it
+		}
+		c.mu.Unlock()
+		close(gen)
+	}
+}
+
+// flush hands the output written since the last flush or checkpoint to
+// the OS and journals the frontier's changes with the span: both survive a
+// crash of the process. With commitMu held no record is half way between
+// sink and frontier.
+func (r *run) flush() (err error) {
+	r.commitMu.Lock()
+	defer r.commitMu.Unlock()
+	done := r.turnover()
+	defer func() { done(err) }()
+	r.state.Tail = nil
+	switch {
+	case r.syncSink != nil:
+		span, err := r.syncSink.Mark()
+		if err != nil {
+			return fmt.Errorf("crawler: write output: %w", err)
+		}
+		r.state.Output, r.state.Tail = span.To, &span
+	case r.flushSink != nil:
+		if err := r.flushSink.Flush(); err != nil {
+			return fmt.Errorf("crawler: write output: %w", err)
+		}
+	}
+	meta, err := r.meta()
+	if err == nil {
+		err = r.flusher.Flush(meta)
+	}
+	if err != nil {
+		return fmt.Errorf("crawler: flush state: %w", err)
+	}
+	return nil
 }
 
 // checkpoint makes the output and the frontier durable together: with
@@ -207,36 +350,37 @@ func (r *run) commitLoop(ctx context.Context) error {
 func (r *run) checkpoint(ctx context.Context) (err error) {
 	r.commitMu.Lock()
 	defer r.commitMu.Unlock()
-	c := &r.commits
-	c.mu.Lock()
-	gen := c.gen
-	c.gen = make(chan struct{})
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		if err != nil && c.err == nil {
-			c.err = err // before the waiters wake, so they see it
-		}
-		c.mu.Unlock()
-		close(gen)
-	}()
-	if r.syncSink != nil {
+	done := r.turnover()
+	defer func() { done(err) }()
+	r.state.Tail = nil
+	switch {
+	case r.syncSink != nil:
 		pos, err := r.syncSink.Sync()
 		if err != nil {
 			return fmt.Errorf("crawler: sync output: %w", err)
 		}
 		r.state.Output = pos
+	case r.flushSink != nil:
+		if err := r.flushSink.Flush(); err != nil {
+			return fmt.Errorf("crawler: write output: %w", err)
+		}
 	}
-	r.state.Admitted = int(r.admitted.Load())
-	r.state.Updated = time.Now().UTC()
-	meta, err := json.Marshal(r.state)
+	meta, err := r.meta()
+	if err == nil {
+		err = r.cp.Checkpoint(context.WithoutCancel(ctx), meta)
+	}
 	if err != nil {
 		return fmt.Errorf("crawler: checkpoint: %w", err)
 	}
-	if err := r.cp.Checkpoint(context.WithoutCancel(ctx), meta); err != nil {
-		return fmt.Errorf("crawler: checkpoint: %w", err)
-	}
 	return nil
+}
+
+// meta encodes r.state, brought up to date, for a flush or checkpoint.
+// It requires commitMu held.
+func (r *run) meta() ([]byte, error) {
+	r.state.Admitted = int(r.admitted.Load())
+	r.state.Updated = time.Now().UTC()
+	return json.Marshal(r.state)
 }
 
 // Resumed describes the saved state a crawl continued from.

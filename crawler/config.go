@@ -23,6 +23,8 @@ const (
 	DefaultTimeout = 30 * time.Second
 	DefaultMaxBody = 10 << 20
 	DefaultRetries = 2
+
+	DefaultCheckpointInterval = time.Second
 )
 
 // Scope says which discovered links are followed.
@@ -140,11 +142,16 @@ type Config struct {
 	// Transport, if set, carries the requests of the default Fetcher.
 	Transport http.RoundTripper
 	// CheckpointInterval is how often a checkpointing frontier (see
-	// Checkpointer) is made durable together with the output. Zero means
-	// group commit: checkpoints run back to back and a worker goes on only
-	// once its record is durable, so a crash redoes at most the URLs in
-	// flight. A positive interval lets workers run ahead, at the price of
-	// redoing up to that much work after a crash.
+	// Checkpointer) is synced to disk together with the output. Between
+	// checkpoints, a frontier that can flush (store.Disk) journals each
+	// group of records before their workers go on, so that a crash of the
+	// process (kill -9) redoes at most the URLs in flight; a crash of the
+	// machine may redo up to an interval of work. Zero means one second.
+	// A negative interval checkpoints every group of records instead, and
+	// workers wait for it: slower, but then not even a crash of the
+	// machine loses finished work. With a frontier that cannot flush, a
+	// positive interval lets workers run ahead, redoing up to that much
+	// work after any crash, and a negative one is group commit.
 	CheckpointInterval time.Duration
 	// ResumeAnyway continues a saved crawl even though its seeds or scope
 	// differ from this one's.
@@ -185,6 +192,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = 10 * time.Minute
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = DefaultCheckpointInterval
 	}
 	return c
 }

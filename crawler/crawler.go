@@ -169,7 +169,9 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	var f Frontier
 	var err error
 	if c.cfg.NewFrontier != nil {
-		f, err = c.cfg.NewFrontier(c.cfg.frontierOptions())
+		opts := c.cfg.frontierOptions()
+		opts.AcceptFlush = acceptFlush(c.cfg.Sink)
+		f, err = c.cfg.NewFrontier(opts)
 	} else {
 		f = store.NewMemory(c.cfg.frontierOptions())
 	}

@@ -51,12 +51,14 @@ type run struct {
 	// With a checkpointing frontier: a record's sink write and its
 	// frontier change happen under commitMu read-locked; a checkpoint
 	// takes it exclusively, so it never splits the two.
-	cp       Checkpointer
-	syncSink SyncSink
-	commitMu sync.RWMutex
-	commits  commits
-	state    *State                  // what the next checkpoint records; guarded by commitMu
-	resumed  atomic.Pointer[Resumed] // set when the crawl continued saved state
+	cp        Checkpointer
+	flusher   Flusher   // cp, if it can flush
+	syncSink  SyncSink  // the sink, if it can sync
+	flushSink flushSink // the sink, if it buffers but cannot sync
+	commitMu  sync.RWMutex
+	commits   commits
+	state     *State                  // what the next checkpoint records; guarded by commitMu
+	resumed   atomic.Pointer[Resumed] // set when the crawl continued saved state
 }
 
 func newRun(cfg Config, f Fetcher, fr Frontier) *run {
@@ -70,7 +72,11 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	r.commits.signal = make(chan struct{}, 1)
 	if cp, ok := fr.(Checkpointer); ok {
 		r.cp = cp
+		r.flusher, _ = cp.(Flusher)
 		r.syncSink, _ = r.sink.(SyncSink)
+		if r.syncSink == nil {
+			r.flushSink, _ = r.sink.(flushSink)
+		}
 	}
 	return r
 }

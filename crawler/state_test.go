@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -17,9 +18,9 @@ import (
 	"trawl/store"
 )
 
-// stateCrawl runs one crawl over the disk state in dir, writing records to
-// out through a syncable file. stopAfter > 0 cancels it after that many
-// records.
+// stateCrawl runs one crawl over the disk state in dir (or the frontier
+// of cfg.NewFrontier), writing records to out through a syncable file.
+// stopAfter > 0 cancels it after that many records.
 func stateCrawl(t *testing.T, cfg crawler.Config, dir, out string, stopAfter int64, seeds ...string) (crawler.Stats, error) {
 	t.Helper()
 	f, err := store.OpenFile(out)
@@ -37,8 +38,10 @@ func stateCrawl(t *testing.T, cfg crawler.Config, dir, out string, stopAfter int
 		}
 		return sink.Put(ctx, r)
 	}), sink}
-	cfg.NewFrontier = func(opts store.FrontierOptions) (crawler.Frontier, error) {
-		return store.OpenDisk(dir, store.DiskOptions{FrontierOptions: opts})
+	if cfg.NewFrontier == nil {
+		cfg.NewFrontier = func(opts store.FrontierOptions) (crawler.Frontier, error) {
+			return store.OpenDisk(dir, store.DiskOptions{FrontierOptions: opts})
+		}
 	}
 	c, err := crawler.New(cfg)
 	if err != nil {
@@ -59,12 +62,21 @@ func (s syncSink) Put(ctx context.Context, r store.Record) error { return s.Sink
 var _ crawler.SyncSink = syncSink{}
 
 func TestResume(t *testing.T) {
+	// The default journals each group of records and syncs every second;
+	// a negative interval syncs each group.
+	for _, every := range []time.Duration{0, -1} {
+		t.Run(fmt.Sprint("every=", every), func(t *testing.T) { testResume(t, every) })
+	}
+}
+
+func testResume(t *testing.T, every time.Duration) {
 	site := fixtures.Synthetic{Pages: 300, Links: 6, Size: 800, Hosts: 2, Seed: 5}
 	srv := fixtures.NewServer(site.Handler())
 	defer srv.Close()
 	dir := t.TempDir()
 	state, out := filepath.Join(dir, "state"), filepath.Join(dir, "out.jsonl")
-	cfg := crawler.Config{Resolve: srv.Resolve(site.HostNames()...), Rate: -1, PerHost: 4, Scope: crawler.ScopeDomain}
+	cfg := crawler.Config{Resolve: srv.Resolve(site.HostNames()...), Rate: -1, PerHost: 4, Scope: crawler.ScopeDomain,
+		CheckpointInterval: every}
 
 	// The first run stops early, as on Ctrl-C.
 	first, err := stateCrawl(t, cfg, state, out, 60, site.Root())
@@ -115,4 +127,108 @@ func TestResume(t *testing.T) {
 	if d := len(fixtures.Duplicates(srv.Requests())); d > crawler.DefaultConcurrency {
 		t.Errorf("%d URLs fetched twice, want at most the %d that can be in flight", d, crawler.DefaultConcurrency)
 	}
+}
+
+// onlyFirstCheckpoint is a Disk whose checkpoints after the first fail
+// without touching it: the crawl's last checkpoint is its first, and what
+// follows is in the journal only, as when the machine dies.
+type onlyFirstCheckpoint struct {
+	*store.Disk
+	n int
+}
+
+var errNoCheckpoint = errors.New("checkpoint skipped")
+
+func (d *onlyFirstCheckpoint) Checkpoint(ctx context.Context, meta []byte) error {
+	if d.n++; d.n > 1 {
+		return errNoCheckpoint
+	}
+	return d.Disk.Checkpoint(ctx, meta)
+}
+
+// TestResumeAfterMachineCrash: a crawl whose state after its first
+// checkpoint is only journaled resumes from the journal, and keeps only
+// the flushes whose output the file still holds. The machine "loses" the
+// second half of the unsynced output; the crawl still ends with one
+// record per page.
+func TestResumeAfterMachineCrash(t *testing.T) {
+	for _, cut := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cut=%v", cut), func(t *testing.T) {
+			site := fixtures.Synthetic{Pages: 300, Links: 6, Size: 800, Hosts: 2, Seed: 9}
+			srv := fixtures.NewServer(site.Handler())
+			defer srv.Close()
+			dir := t.TempDir()
+			state, out := filepath.Join(dir, "state"), filepath.Join(dir, "out.jsonl")
+			cfg := crawler.Config{Resolve: srv.Resolve(site.HostNames()...), Rate: -1, PerHost: 4,
+				Scope: crawler.ScopeDomain, CheckpointInterval: time.Hour}
+
+			crashing := cfg
+			crashing.NewFrontier = func(opts store.FrontierOptions) (crawler.Frontier, error) {
+				d, err := store.OpenDisk(state, store.DiskOptions{FrontierOptions: opts})
+				return &onlyFirstCheckpoint{Disk: d}, err
+			}
+			if _, err := stateCrawl(t, crashing, state, out, 150, site.Root()); !errors.Is(err, errNoCheckpoint) {
+				t.Fatalf("first run: %v, want its last checkpoint to fail", err)
+			}
+			written := countRecords(t, out)
+			if cut {
+				fi, err := os.Stat(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Truncate(out, fi.Size()/2); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			second, err := stateCrawl(t, cfg, state, out, 0, site.Root())
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Without the cut every flushed record is kept; with it, about
+			// half of them.
+			if second.Resumed == nil || second.Resumed.Done == 0 || second.Resumed.Done > int64(written) {
+				t.Errorf("resumed %+v after %d records written, want some of them done", second.Resumed, written)
+			}
+			if !cut && second.Resumed != nil && second.Resumed.Done < int64(written)-int64(crawler.DefaultConcurrency) {
+				t.Errorf("resumed %d done of %d records written, want all but those unflushed", second.Resumed.Done, written)
+			}
+			if cut && second.Resumed != nil && second.Resumed.Done > int64(written)*2/3 {
+				t.Errorf("resumed %d done of %d records written, want about half after the cut", second.Resumed.Done, written)
+			}
+			seen := recordsByURL(t, out)
+			for i := range site.Pages {
+				if n := seen[site.URL(i)]; n != 1 {
+					t.Errorf("%s has %d records, want 1", site.URL(i), n)
+				}
+			}
+		})
+	}
+}
+
+// recordsByURL counts the records of each URL in the JSONL file at path.
+func recordsByURL(t *testing.T, path string) map[string]int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		var r store.Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("bad line %q: %v", sc.Text(), err)
+		}
+		seen[r.URL]++
+	}
+	return seen
+}
+
+func countRecords(t *testing.T, path string) int {
+	n := 0
+	for _, c := range recordsByURL(t, path) {
+		n += c
+	}
+	return n
 }
