@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,8 +19,12 @@ import (
 // moments and resumes it until it is done; the output must then hold the
 // same URLs as an uninterrupted crawl, each once, and the server must have
 // seen few repeated fetches.
+//
+// It runs with the default commit mode (each group of records journaled,
+// a sync every second) and with --checkpoint-interval 0 (a sync per
+// group).
 func TestCrashResume(t *testing.T) {
-	site := fixtures.Synthetic{Pages: 800, Links: 8, Size: 2000, Hosts: 3, Seed: 11, Latency: 3 * time.Millisecond}
+	site := fixtures.Synthetic{Pages: 1500, Links: 8, Size: 2000, Hosts: 3, Seed: 11, Latency: 3 * time.Millisecond}
 	srv := fixtures.NewServer(site.Handler())
 	defer srv.Close()
 	const concurrency = 8
@@ -31,15 +36,31 @@ func TestCrashResume(t *testing.T) {
 
 	// The reference: one uninterrupted crawl.
 	ref := filepath.Join(dir, "ref.jsonl")
+	start := time.Now()
 	if _, stderr, code := trawl(t, append(args, "--state", filepath.Join(dir, "ref-state"), "-o", ref, site.Root())...); code != 0 {
 		t.Fatalf("reference crawl: exit %d: %s", code, stderr)
 	}
+	t.Logf("reference crawl: %v", time.Since(start).Round(time.Millisecond))
 	want := urlSet(t, ref)
-	srv.Reset()
+	for _, mode := range []struct {
+		name  string
+		extra []string
+	}{{"journal", nil}, {"sync", []string{"--checkpoint-interval", "0"}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			srv.Reset()
+			crashResume(t, srv, want, append(slices.Clone(args), mode.extra...), concurrency, filepath.Join(dir, mode.name), site.Root())
+		})
+	}
+}
+
+func crashResume(t *testing.T, srv *fixtures.Server, want map[string]bool, args []string, concurrency int, dir, root string) {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 
 	out := filepath.Join(dir, "out.jsonl")
 	state := filepath.Join(dir, "state")
-	run := append(args, "--state", state, "-o", out, site.Root())
+	run := append(args, "--state", state, "-o", out, root)
 	rng := rand.New(rand.NewPCG(1, 2))
 	kills := 0
 	for kills < 4 {
@@ -65,10 +86,17 @@ func TestCrashResume(t *testing.T) {
 		cancel()
 		kills++
 		if data, err := os.ReadFile(out); err == nil {
-			t.Logf("kill %d after %v: output %d bytes", kills, wait, len(data))
+			t.Logf("kill %d after %v: output %d bytes; %d URLs fetched more than once so far",
+				kills, wait, len(data), len(fixtures.Duplicates(srv.Requests())))
 		}
 	}
-	_, stderr, code := trawl(t, run...)
+	// What the killed crawl left is readable.
+	stdout, stderr, code := trawl(t, "state", state)
+	if code != 0 || !strings.Contains(stdout, "seeds    "+root) || !strings.Contains(stdout, "flushes in the journal") {
+		t.Errorf("trawl state: exit %d: %s%s", code, stdout, stderr)
+	}
+	t.Logf("trawl state:\n%s", stdout)
+	_, stderr, code = trawl(t, run...)
 	if code != 0 {
 		t.Fatalf("final run: exit %d: %s", code, stderr)
 	}

@@ -69,8 +69,11 @@ func runState(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, ", exclude %q", re)
 		}
 		fmt.Fprintln(stdout)
-		fmt.Fprintf(stdout, "runs     %d, started %s, last checkpoint %s (%s ago)\n", st.Runs,
+		fmt.Fprintf(stdout, "runs     %d, started %s, last saved %s (%s ago)\n", st.Runs,
 			st.Started.Format(time.RFC3339), st.Updated.Format(time.RFC3339), time.Since(st.Updated).Round(time.Second))
+		if ck := d.LastCheckpoint(); !ck.IsZero() {
+			fmt.Fprintf(stdout, "synced   %s, then %d flushes in the journal\n", ck.UTC().Format(time.RFC3339), d.Replayed())
+		}
 		if st.Output >= 0 {
 			fmt.Fprintf(stdout, "output   %d bytes committed\n", st.Output)
 		}

@@ -229,12 +229,12 @@ func (r *run) commitErr() error {
 	return r.commits.err
 }
 
-// commitLoop makes writes durable until ctx ends. With a Flusher it
-// flushes each group of writes as soon as there is one, back to back, and
-// checkpoints every CheckpointInterval; with a negative interval, or a
-// frontier that cannot flush and a zero one, it checkpoints each group
-// instead; with a frontier that cannot flush and a positive interval it
-// checkpoints on that period only.
+// commitLoop makes writes durable until ctx ends. With a Flusher and a
+// positive CheckpointInterval it flushes each group of writes as soon as
+// there is one, back to back, and checkpoints on that period; with a
+// negative interval it checkpoints each group instead; with a frontier
+// that cannot flush and a positive interval it checkpoints on that period
+// only, and nobody waits.
 func (r *run) commitLoop(ctx context.Context) error {
 	every := r.cfg.CheckpointInterval
 	if every > 0 && r.flusher == nil {
@@ -288,9 +288,25 @@ func (r *run) commitLoop(ctx context.Context) error {
 				return err
 			}
 			flushed = true
+			if p, ok := r.cp.(pender); ok && p.Pending() > maxPending {
+				// A long interval on a fast crawl: checkpoint before the
+				// journal and the frontier's RAM outgrow their bound.
+				if err := r.checkpoint(ctx); err != nil {
+					return err
+				}
+				flushed = false
+			}
 		}
 	}
 }
+
+// pender is a Flusher that tells how much it holds since its last
+// checkpoint (store.Disk).
+type pender interface{ Pending() int }
+
+// maxPending is the most changes, in bytes, that Run lets a Flusher hold
+// between checkpoints, whatever CheckpointInterval says.
+var maxPending = 64 << 20
 
 // turnover starts a new commit generation and returns a function that
 // ends the old one with the result of the flush or checkpoint that made

@@ -232,3 +232,43 @@ func countRecords(t *testing.T, path string) int {
 	}
 	return n
 }
+
+// countingCheckpoints is a Disk that counts its checkpoints.
+type countingCheckpoints struct {
+	*store.Disk
+	n atomic.Int64
+}
+
+func (d *countingCheckpoints) Checkpoint(ctx context.Context, meta []byte) error {
+	d.n.Add(1)
+	return d.Disk.Checkpoint(ctx, meta)
+}
+
+// TestPendingBound: however long CheckpointInterval is, a frontier that
+// holds more than the bound since its last checkpoint gets one.
+func TestPendingBound(t *testing.T) {
+	site := fixtures.Synthetic{Pages: 200, Links: 6, Size: 800, Hosts: 2, Seed: 3}
+	srv := fixtures.NewServer(site.Handler())
+	defer srv.Close()
+	dir := t.TempDir()
+	for _, bound := range []int{64 << 20, 4 << 10} {
+		restore := crawler.SetMaxPendingForTest(bound)
+		var d *countingCheckpoints
+		cfg := crawler.Config{Resolve: srv.Resolve(site.HostNames()...), Rate: -1, PerHost: 4,
+			Scope: crawler.ScopeDomain, CheckpointInterval: time.Hour}
+		cfg.NewFrontier = func(opts store.FrontierOptions) (crawler.Frontier, error) {
+			disk, err := store.OpenDisk(filepath.Join(dir, fmt.Sprint(bound)), store.DiskOptions{FrontierOptions: opts})
+			d = &countingCheckpoints{Disk: disk}
+			return d, err
+		}
+		_, err := stateCrawl(t, cfg, "", filepath.Join(dir, fmt.Sprint(bound, ".jsonl")), 0, site.Root())
+		restore()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first checkpoint follows the seeds, the last is at the end.
+		if n := d.n.Load(); bound > 1<<20 && n != 2 || bound < 1<<20 && n < 5 {
+			t.Errorf("bound %d: %d checkpoints", bound, n)
+		}
+	}
+}

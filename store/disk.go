@@ -1346,6 +1346,17 @@ func (d *Disk) Flush(meta []byte) error {
 	return nil
 }
 
+// Pending returns the size in bytes of the changes made since the last
+// checkpoint: what the journal and RAM hold until the next one.
+func (d *Disk) Pending() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.batch == nil {
+		return 0
+	}
+	return d.batch.Len()
+}
+
 // Replayed returns how many flushes made after the last checkpoint the
 // state was reopened with.
 func (d *Disk) Replayed() int {

@@ -29,8 +29,8 @@ func diskBenchEntry(buf []byte, i, nhosts int) store.Entry {
 	return store.Entry{URL: u, Key: u, Host: h, Depth: 2, Parent: "https://" + h + "/index/" + strconv.Itoa(i/20)}
 }
 
-// pushN pushes entries from..to-1 in batches of 20 and checkpoints every
-// ckptEvery entries (and at the end).
+// pushN pushes entries from..to-1 in batches of 20, flushing each, and
+// checkpoints every ckptEvery entries (and at the end).
 func pushN(tb testing.TB, d *store.Disk, from, to, nhosts, ckptEvery int) {
 	tb.Helper()
 	ctx := context.Background()
@@ -45,6 +45,9 @@ func pushN(tb testing.TB, d *store.Disk, from, to, nhosts, ckptEvery int) {
 		if n, err := d.Push(ctx, batch); err != nil || n != len(batch) {
 			tb.Fatalf("Push = %d, %v; want %d", n, err, len(batch))
 		}
+		if err := d.Flush(nil); err != nil { // as the crawler does for each group
+			tb.Fatal(err)
+		}
 		if since += len(batch); since >= ckptEvery {
 			since = 0
 			if err := d.Checkpoint(ctx, nil); err != nil {
@@ -58,7 +61,7 @@ func pushN(tb testing.TB, d *store.Disk, from, to, nhosts, ckptEvery int) {
 }
 
 // drain claims up to 64 leases at a time and acks each until n are acked,
-// checkpointing every ckptEvery acks.
+// flushing after each round and checkpointing every ckptEvery acks.
 func drain(tb testing.TB, d *store.Disk, n, ckptEvery int) {
 	tb.Helper()
 	ctx := context.Background()
@@ -75,6 +78,9 @@ func drain(tb testing.TB, d *store.Disk, n, ckptEvery int) {
 			if err := d.Ack(ctx, l, store.Outcome{Status: 200}); err != nil {
 				tb.Fatal(err)
 			}
+		}
+		if err := d.Flush(nil); err != nil {
+			tb.Fatal(err)
 		}
 		done += len(ls)
 		if since += len(ls); since >= ckptEvery {
@@ -119,8 +125,8 @@ func BenchmarkDiskClaimAck(b *testing.B) {
 }
 
 // BenchmarkDisk10M is issue 4's bounded-memory benchmark: it pushes 10
-// million URLs over 10,000 hosts (batches of 20, a checkpoint every 5,000)
-// and then claims and acks them all. It runs only with TRAWL_BIG_BENCH=1
+// million URLs over 10,000 hosts (batches of 20, each flushed to the
+// journal, a checkpoint every 5,000) and then claims and acks them all. It runs only with TRAWL_BIG_BENCH=1
 // (it takes minutes and a few GB of disk), once whatever b.N is:
 //
 //	TRAWL_BIG_BENCH=1 go test -run '^$' -bench Disk10M -benchtime 1x ./store
