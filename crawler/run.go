@@ -57,6 +57,7 @@ type run struct {
 	flushSink flushSink // the sink, if it buffers but cannot sync
 	commitMu  sync.RWMutex
 	commits   commits
+	busy      atomic.Int32            // workers handling a lease, waits for durability included
 	state     *State                  // what the next checkpoint records; guarded by commitMu
 	resumed   atomic.Pointer[Resumed] // set when the crawl continued saved state
 }
@@ -70,6 +71,7 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	r.counters.status = map[int]int64{}
 	r.commits.gen = make(chan struct{})
 	r.commits.signal = make(chan struct{}, 1)
+	r.commits.full = make(chan struct{}, 1)
 	if cp, ok := fr.(Checkpointer); ok {
 		r.cp = cp
 		r.flusher, _ = cp.(Flusher)
@@ -157,7 +159,10 @@ func (r *run) schedule(parent context.Context) error {
 		go func() {
 			defer wg.Done()
 			for l := range jobs {
-				done <- r.handle(ctx, l)
+				r.busy.Add(1)
+				err := r.handle(ctx, l)
+				r.busy.Add(-1)
+				done <- err
 			}
 		}()
 	}
@@ -480,7 +485,7 @@ func (r *run) admit(ctx context.Context, entries []store.Entry, parent string) e
 func (r *run) skip(ctx context.Context, e store.Entry, reason string) error {
 	r.commitMu.RLock()
 	defer r.commitMu.RUnlock()
-	r.dirty()
+	r.dirty(false)
 	first, err := r.frontier.MarkSeen(ctx, e.Key)
 	if err != nil {
 		return fmt.Errorf("crawler: mark seen: %w", err)
@@ -590,7 +595,7 @@ func (r *run) write(ctx context.Context, l store.Lease, rec *store.Record) (dura
 	ctx = context.WithoutCancel(ctx)
 	r.commitMu.RLock()
 	defer r.commitMu.RUnlock()
-	durable = r.dirty()
+	durable = r.dirty(true)
 	if err := r.sink.Put(ctx, *rec); err != nil {
 		return nil, fmt.Errorf("crawler: sink: %w", err)
 	}

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -61,6 +63,12 @@ type Options struct {
 	// Baselines also runs, after the crawl, the bare net/http loop and the
 	// parse-only pass.
 	Baselines bool `json:"baselines"`
+	// State keeps the crawl's state on disk, as the command line's --state
+	// does: a store.Disk and a JSON Lines output file (a store.File) in a
+	// temporary directory (under $TMPDIR), removed afterwards. The same
+	// crawl with the in-memory frontier and the same output is measured
+	// first, as Result.Memory.
+	State bool `json:"state"`
 
 	dupPage int // test hook: page dupPage-1 counts every hit twice; 0 means none
 }
@@ -148,6 +156,9 @@ type Result struct {
 	// nil otherwise.
 	Bare  *Baseline `json:"bare,omitempty"`  // bare net/http loop, no parsing
 	Parse *Baseline `json:"parse,omitempty"` // parse.HTML alone on one goroutine, no fetching
+	// Memory is, with Options.State, the same crawl and output with the
+	// in-memory frontier; nil otherwise.
+	Memory *Baseline `json:"memory,omitempty"`
 }
 
 // Baseline is one limit the crawl is compared with.
@@ -268,8 +279,21 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		ctl, cnt = r, newCounter(o)
 	}
 
-	if err := crawl(ctx, o, res, ctl, cnt); err != nil {
+	if o.State {
+		mem := &Result{Options: o, SiteAddr: res.SiteAddr}
+		if err := crawl(ctx, o, mem, ctl, cnt, false); err != nil {
+			return nil, err
+		}
+		if !mem.Verify.OK {
+			return nil, fmt.Errorf("bench: the in-memory crawl: %s", mem.Verify)
+		}
+		res.Memory = &Baseline{Pages: mem.Pages, Elapsed: mem.Elapsed, PagesPerSec: mem.PagesPerSec, CPUPer1000: mem.CPUPer1000}
+	}
+	if err := crawl(ctx, o, res, ctl, cnt, o.State); err != nil {
 		return nil, err
+	}
+	if res.Memory != nil && res.Memory.PagesPerSec > 0 {
+		res.Memory.Ratio = res.PagesPerSec / res.Memory.PagesPerSec
 	}
 	if !o.Baselines {
 		return res, nil
@@ -293,8 +317,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// crawl runs the measured crawl and fills res.
-func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counter) error {
+// crawl runs the measured crawl and fills res. With Options.State it
+// writes the records to a file, and with onDisk it keeps the state on disk
+// too.
+func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counter, onDisk bool) error {
 	site := o.synthetic()
 	resolve := make(map[string]string, o.Hosts)
 	for _, h := range site.HostNames() {
@@ -302,7 +328,16 @@ func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counte
 	}
 	good := make([]atomic.Uint32, o.Pages)
 	var records, bad atomic.Int64
-	c, err := crawler.New(crawler.Config{
+	count := func(r store.Record) {
+		records.Add(1)
+		i, ok := cnt.pageOfURL(r.URL)
+		if !ok || r.Status != http.StatusOK || r.Error != "" || r.Skipped != "" || r.FinalURL != "" {
+			bad.Add(1)
+			return
+		}
+		good[i].Add(1)
+	}
+	cfg := crawler.Config{
 		Concurrency:  o.Concurrency,
 		PerHost:      o.Concurrency,
 		Rate:         -1,
@@ -310,16 +345,31 @@ func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counte
 		Scope:        crawler.ScopeDomain,
 		Resolve:      resolve,
 		Sink: crawler.SinkFunc(func(_ context.Context, r store.Record) error {
-			records.Add(1)
-			i, ok := cnt.pageOfURL(r.URL)
-			if !ok || r.Status != http.StatusOK || r.Error != "" || r.Skipped != "" || r.FinalURL != "" {
-				bad.Add(1)
-				return nil
-			}
-			good[i].Add(1)
+			count(r)
 			return nil
 		}),
-	})
+	}
+	if o.State {
+		dir, err := os.MkdirTemp("", "trawl-bench-")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		f, err := store.OpenFile(filepath.Join(dir, "out.jsonl"))
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		out := store.NewJSONL(f)
+		defer out.Flush()
+		cfg.Sink = countingSink{out, count}
+		if onDisk {
+			cfg.NewFrontier = func(opts store.FrontierOptions) (crawler.Frontier, error) {
+				return store.OpenDisk(filepath.Join(dir, "state"), store.DiskOptions{FrontierOptions: opts})
+			}
+		}
+	}
+	c, err := crawler.New(cfg)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -371,6 +421,18 @@ func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counte
 	return nil
 }
 
+// countingSink counts each record on its way into a JSONL output, which
+// stays a crawler.SyncSink.
+type countingSink struct {
+	*store.JSONL
+	count func(store.Record)
+}
+
+func (s countingSink) Put(ctx context.Context, r store.Record) error {
+	s.count(r)
+	return s.JSONL.Put(ctx, r)
+}
+
 // describe returns the one-line description of the run's setup.
 func (r *Result) describe() string {
 	o := r.Options
@@ -378,8 +440,12 @@ func (r *Result) describe() string {
 	if r.InProcess {
 		where = "served in-process (its CPU and memory are counted below)"
 	}
-	return fmt.Sprintf("%d pages x %d links x %d B on %d hosts, seed %d, latency %v; %d connections; site %s %s",
-		o.Pages, o.Links, o.Size, o.Hosts, o.Seed, o.Latency, o.Concurrency, r.SiteAddr, where)
+	state := ""
+	if o.State {
+		state = "; state on disk, records to a JSONL file"
+	}
+	return fmt.Sprintf("%d pages x %d links x %d B on %d hosts, seed %d, latency %v; %d connections%s; site %s %s",
+		o.Pages, o.Links, o.Size, o.Hosts, o.Seed, o.Latency, o.Concurrency, state, r.SiteAddr, where)
 }
 
 // WriteText writes r as a small human-readable table. Write errors are
@@ -404,7 +470,7 @@ func (r *Result) WriteText(w io.Writer) {
 	for _, bl := range []struct {
 		name string
 		b    *Baseline
-	}{{"bare loop  ", r.Bare}, {"parse only ", r.Parse}} {
+	}{{"in-memory  ", r.Memory}, {"bare loop  ", r.Bare}, {"parse only ", r.Parse}} {
 		if bl.b == nil {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -96,6 +97,17 @@ func checkResult(t *testing.T, r *bench.Result, o bench.Options, inProcess bool)
 	} else if r.Bare != nil || r.Parse != nil {
 		t.Errorf("baselines measured without Options.Baselines")
 	}
+	if o.State {
+		if r.Memory == nil || r.Memory.Pages != n {
+			t.Fatalf("Memory = %+v, want the in-memory crawl of %d pages", r.Memory, n)
+		}
+		positive["Memory.PagesPerSec"] = r.Memory.PagesPerSec
+		if got, want := r.Memory.Ratio, r.PagesPerSec/r.Memory.PagesPerSec; got != want {
+			t.Errorf("Memory.Ratio = %v, want %v", got, want)
+		}
+	} else if r.Memory != nil {
+		t.Errorf("in-memory comparison measured without Options.State")
+	}
 	for name, v := range positive {
 		if !(v > 0) {
 			t.Errorf("%s = %v, want > 0", name, v)
@@ -135,6 +147,22 @@ func TestRunInProcess(t *testing.T) {
 	checkResult(t, r, o, true)
 	if !strings.HasPrefix(r.SiteAddr, "127.0.0.1:") {
 		t.Errorf("SiteAddr = %q, want 127.0.0.1:PORT", r.SiteAddr)
+	}
+}
+
+// TestRunState: the crawl with its state on disk verifies like the
+// in-memory one, and leaves no temporary files behind.
+func TestRunState(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	o := small
+	o.State = true
+	r, err := bench.Run(testContext(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResult(t, r, o, true)
+	if left, _ := os.ReadDir(os.Getenv("TMPDIR")); len(left) != 0 {
+		t.Errorf("left behind in TMPDIR: %v", left)
 	}
 }
 
