@@ -3,6 +3,8 @@ package crawler_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -90,4 +92,55 @@ func ExampleConfig_onPage() {
 	}
 	// Output:
 	// http://www.trawl.test/: Trawl: Polite Web Crawling
+}
+
+// Keep the crawl's state on disk, so that running the same crawl again
+// after a stop, a crash or kill -9 continues it: store.Disk is the
+// frontier, and a store.File under the sink lets a resumed crawl cut the
+// output back to what the state accounts for.
+func ExampleConfig_newFrontier() {
+	srv := fixtures.NewServer(fixtures.SiteHandler(fixtures.Basic()))
+	defer srv.Close()
+	dir, err := os.MkdirTemp("", "trawl-example-")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+
+	crawl := func() (crawler.Stats, error) {
+		f, err := store.OpenFile(filepath.Join(dir, "pages.jsonl"))
+		if err != nil {
+			return crawler.Stats{}, err
+		}
+		defer f.Close()
+		c, err := crawler.New(crawler.Config{
+			Resolve:  srv.Resolve(fixtures.WWW, fixtures.Blog),
+			MaxDepth: 1,
+			Rate:     50,
+			Sink:     store.NewJSONL(f),
+			NewFrontier: func(opts store.FrontierOptions) (crawler.Frontier, error) {
+				return store.OpenDisk(filepath.Join(dir, "state"), store.DiskOptions{FrontierOptions: opts})
+			},
+		})
+		if err != nil {
+			return crawler.Stats{}, err
+		}
+		return c.Run(context.Background(), "http://www.trawl.test/")
+	}
+	first, err := crawl()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("first run: fetched %d\n", first.Fetched)
+	again, err := crawl() // nothing left to do: it was all saved
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("second run: resumed %d done, %d queued; fetched %d\n", again.Resumed.Done, again.Resumed.Queued, again.Fetched)
+	// Output:
+	// first run: fetched 16
+	// second run: resumed 18 done, 0 queued; fetched 0
 }
