@@ -295,7 +295,7 @@ func (r *run) commitLoop(ctx context.Context) error {
 				continue
 			}
 			r.gather(ctx)
-			if err := r.flush(); err != nil {
+			if err := r.flush(ctx); err != nil {
 				return err
 			}
 			flushed = true
@@ -366,15 +366,28 @@ func (r *run) turnover() func(error) {
 
 // flush hands the output written since the last flush or checkpoint to
 // the OS and journals the frontier's changes with the span: both survive a
-// crash of the process. With commitMu held no record is half way between
-// sink and frontier.
-func (r *run) flush() (err error) {
+// crash of the process, not necessarily one of the machine.
+func (r *run) flush(ctx context.Context) error { return r.commit(ctx, false) }
+
+// checkpoint makes the output and the frontier durable together.
+func (r *run) checkpoint(ctx context.Context) error { return r.commit(ctx, true) }
+
+// commit is flush, or with sync checkpoint. With commitMu held, no record
+// is half way between sink and frontier. It then releases the writers of
+// the generation it committed.
+func (r *run) commit(ctx context.Context, sync bool) (err error) {
 	r.commitMu.Lock()
 	defer r.commitMu.Unlock()
 	done := r.turnover()
 	defer func() { done(err) }()
 	r.state.Tail = nil
 	switch {
+	case r.syncSink != nil && sync:
+		pos, err := r.syncSink.Sync()
+		if err != nil {
+			return fmt.Errorf("crawler: sync output: %w", err)
+		}
+		r.state.Output = pos
 	case r.syncSink != nil:
 		span, err := r.syncSink.Mark()
 		if err != nil {
@@ -386,53 +399,23 @@ func (r *run) flush() (err error) {
 			return fmt.Errorf("crawler: write output: %w", err)
 		}
 	}
-	meta, err := r.meta()
-	if err == nil {
+	r.state.Admitted = int(r.admitted.Load())
+	r.state.Updated = time.Now().UTC()
+	meta, err := json.Marshal(r.state)
+	switch {
+	case err != nil:
+	case sync:
+		err = r.cp.Checkpoint(context.WithoutCancel(ctx), meta)
+	default:
 		err = r.flusher.Flush(meta)
+	}
+	if err != nil && sync {
+		return fmt.Errorf("crawler: checkpoint: %w", err)
 	}
 	if err != nil {
 		return fmt.Errorf("crawler: flush state: %w", err)
 	}
 	return nil
-}
-
-// checkpoint makes the output and the frontier durable together: with
-// commitMu held, no record is half way between sink and frontier. It then
-// releases the writers of the generation it committed.
-func (r *run) checkpoint(ctx context.Context) (err error) {
-	r.commitMu.Lock()
-	defer r.commitMu.Unlock()
-	done := r.turnover()
-	defer func() { done(err) }()
-	r.state.Tail = nil
-	switch {
-	case r.syncSink != nil:
-		pos, err := r.syncSink.Sync()
-		if err != nil {
-			return fmt.Errorf("crawler: sync output: %w", err)
-		}
-		r.state.Output = pos
-	case r.flushSink != nil:
-		if err := r.flushSink.Flush(); err != nil {
-			return fmt.Errorf("crawler: write output: %w", err)
-		}
-	}
-	meta, err := r.meta()
-	if err == nil {
-		err = r.cp.Checkpoint(context.WithoutCancel(ctx), meta)
-	}
-	if err != nil {
-		return fmt.Errorf("crawler: checkpoint: %w", err)
-	}
-	return nil
-}
-
-// meta encodes r.state, brought up to date, for a flush or checkpoint.
-// It requires commitMu held.
-func (r *run) meta() ([]byte, error) {
-	r.state.Admitted = int(r.admitted.Load())
-	r.state.Updated = time.Now().UTC()
-	return json.Marshal(r.state)
 }
 
 // Resumed describes the saved state a crawl continued from.

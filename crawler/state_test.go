@@ -104,19 +104,7 @@ func testResume(t *testing.T, every time.Duration) {
 	}
 
 	// One record per page across both runs.
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		var r store.Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("bad line %q: %v", sc.Text(), err)
-		}
-		seen[r.URL]++
-	}
+	seen := recordsByURL(t, out)
 	for i := range site.Pages {
 		if n := seen[site.URL(i)]; n != 1 {
 			t.Errorf("%s has %d records, want 1", site.URL(i), n)
