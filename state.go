@@ -72,7 +72,12 @@ func runState(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "runs     %d, started %s, last saved %s (%s ago)\n", st.Runs,
 			st.Started.Format(time.RFC3339), st.Updated.Format(time.RFC3339), time.Since(st.Updated).Round(time.Second))
 		if ck := d.LastCheckpoint(); !ck.IsZero() {
-			fmt.Fprintf(stdout, "synced   %s, then %d flushes in the journal\n", ck.UTC().Format(time.RFC3339), d.Replayed())
+			n, dropped := d.Replayed()
+			fmt.Fprintf(stdout, "synced   %s, then %d flushes in the journal", ck.UTC().Format(time.RFC3339), n)
+			if dropped > 0 {
+				fmt.Fprintf(stdout, " (and %d bytes of a torn or damaged write after them, ignored)", dropped)
+			}
+			fmt.Fprintln(stdout)
 		}
 		if st.Output >= 0 {
 			fmt.Fprintf(stdout, "output   %d bytes committed\n", st.Output)

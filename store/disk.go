@@ -216,6 +216,7 @@ type Disk struct {
 	jlen     int    // length of the batch's records already in the journal
 	jtrunc   bool   // the journal has frames past joff to drop before writing
 	replayed int    // flushes replayed when the state was opened
+	dropped  int64  // journal bytes after them that were not replayed
 	jbuf     []byte // frame scratch; guarded by mu
 
 	seenc seenCache // recently seen fingerprints; guarded by mu
@@ -566,6 +567,7 @@ func (d *Disk) replay() error {
 		off += frameHeader + n
 	}
 	d.joff, d.jtrunc = int64(off), off < len(data)
+	d.dropped = int64(len(data) - off)
 	if len(deltas) == 0 {
 		return nil
 	}
@@ -1358,11 +1360,14 @@ func (d *Disk) Pending() int {
 }
 
 // Replayed returns how many flushes made after the last checkpoint the
-// state was reopened with.
-func (d *Disk) Replayed() int {
+// state was reopened with, and how many bytes of the journal after them
+// were left out: a write torn by a crash, frames that
+// FrontierOptions.AcceptFlush refused or that fail their checksum, or
+// frames older than the last checkpoint.
+func (d *Disk) Replayed() (flushes int, dropped int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.replayed
+	return d.replayed, d.dropped
 }
 
 // commit commits d.batch with a sync. A commit error is fatal to Pebble:

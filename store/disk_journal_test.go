@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,7 +79,7 @@ func checkJournal(t *testing.T, dir string, accept func([]byte) bool, last, othe
 	if got := string(d.Meta()); got != meta {
 		t.Errorf("Meta = %q, want %q", got, meta)
 	}
-	if got := d.Replayed(); got != replayed {
+	if got, _ := d.Replayed(); got != replayed {
 		t.Errorf("Replayed = %d, want %d", got, replayed)
 	}
 	for i := 1; i <= 5; i++ {
@@ -98,6 +99,9 @@ func checkJournal(t *testing.T, dir string, accept func([]byte) bool, last, othe
 func TestDiskJournalReplay(t *testing.T) {
 	dir := journalState(t)
 	d := checkJournal(t, dir, nil, 4, 0, "f3", 3)
+	if _, dropped := d.Replayed(); dropped != 0 {
+		t.Errorf("%d journal bytes dropped, want none", dropped)
+	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +143,10 @@ func TestDiskJournalDamaged(t *testing.T) {
 		if err := os.Truncate(path, fi.Size()-3); err != nil {
 			t.Fatal(err)
 		}
-		checkJournal(t, dir, nil, 3, 0, "f2", 2)
+		d := checkJournal(t, dir, nil, 3, 0, "f2", 2)
+		if _, dropped := d.Replayed(); dropped != fi.Size()-3-journalPrefix(t, path, 2) {
+			t.Errorf("%d journal bytes dropped, want the torn frame's", dropped)
+		}
 	})
 	t.Run("flipped", func(t *testing.T) {
 		dir := journalState(t)
@@ -152,7 +159,10 @@ func TestDiskJournalDamaged(t *testing.T) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkJournal(t, dir, nil, 2, 0, "f1", 1)
+		d := checkJournal(t, dir, nil, 2, 0, "f1", 1)
+		if _, dropped := d.Replayed(); dropped != int64(len(b))-journalPrefix(t, path, 1) {
+			t.Errorf("%d journal bytes dropped, want those of the last two frames", dropped)
+		}
 	})
 	t.Run("stale", func(t *testing.T) {
 		dir := journalState(t)
@@ -173,7 +183,10 @@ func TestDiskJournalDamaged(t *testing.T) {
 		if err := os.WriteFile(path, old, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		checkJournal(t, dir, nil, 4, 0, "c1", 0)
+		d = checkJournal(t, dir, nil, 4, 0, "c1", 0)
+		if _, dropped := d.Replayed(); dropped != int64(len(old)) {
+			t.Errorf("%d journal bytes dropped, want all %d", dropped, len(old))
+		}
 	})
 }
 
@@ -227,4 +240,19 @@ func TestDiskJournalKeepsEverything(t *testing.T) {
 	if got, next := mustClaim(t, d, 5); len(got) != 0 || !next.Equal(storetest.Start.Add(time.Hour)) {
 		t.Errorf("Claim = %v, next %v; want nothing before %v", leaseKeys(got), next, storetest.Start.Add(time.Hour))
 	}
+}
+
+// journalPrefix returns the size of the first n frames of the journal at
+// path, read from their length fields.
+func journalPrefix(t *testing.T, path string, n int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 0
+	for range n {
+		off += 8 + int(binary.LittleEndian.Uint32(b[off:]))
+	}
+	return int64(off)
 }
