@@ -48,12 +48,12 @@ func runState(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "state    %s\n", dir)
-	if meta := d.Meta(); meta != nil {
-		st, err := crawler.ParseState(meta)
-		if err != nil {
-			fmt.Fprintf(stderr, "trawl: %v\n", err)
-			return exitFailure
-		}
+	st, err := crawler.SavedState(d)
+	if err != nil {
+		fmt.Fprintf(stderr, "trawl: %v\n", err)
+		return exitFailure
+	}
+	if st != nil {
 		fmt.Fprintf(stdout, "seeds    %s\n", strings.Join(st.Crawl.Seeds, " "))
 		fmt.Fprintf(stdout, "scope    %s", st.Crawl.Scope)
 		if st.Crawl.MaxDepth != 0 {

@@ -25,7 +25,7 @@ type Checkpointer interface {
 	// Checkpoint durably commits every change since the last checkpoint,
 	// atomically with meta.
 	Checkpoint(ctx context.Context, meta []byte) error
-	// Meta returns the meta of the last checkpoint or flush, nil if none.
+	// Meta returns the meta of the last checkpoint, nil if none.
 	Meta() []byte
 }
 
@@ -37,6 +37,9 @@ type Checkpointer interface {
 // store.FrontierOptions.AcceptFlush keeps.
 type Flusher interface {
 	Flush(meta []byte) error
+	// FlushMeta returns the meta of the last flush since the last
+	// checkpoint, nil if none.
+	FlushMeta() []byte
 }
 
 // SyncSink is a Sink whose output can be made durable and cut back, such
@@ -84,14 +87,20 @@ const stateVersion = 1
 type State struct {
 	Version int     `json:"version"`
 	Crawl   CrawlID `json:"crawl"`
-	Output  int64   `json:"output_pos"` // output size; -1 if the sink cannot sync
+	Progress
+	Started time.Time `json:"started"` // first run
+	Runs    int       `json:"runs"`    // how many runs worked on it
+}
+
+// Progress is the part of State that changes as the crawl goes: what a
+// checkpoint records with the rest, and a flush alone.
+type Progress struct {
+	Output int64 `json:"output_pos"` // output size; -1 if the sink cannot sync
 	// Tail is, for a flush, the span of output written since the flush or
 	// checkpoint before; nil for a checkpoint, whose output is synced.
 	Tail     *store.Span `json:"tail,omitempty"`
 	Admitted int         `json:"admitted"` // URLs admitted against MaxPages
-	Started  time.Time   `json:"started"`  // first run
-	Updated  time.Time   `json:"updated"`  // this checkpoint
-	Runs     int         `json:"runs"`     // how many runs worked on it
+	Updated  time.Time   `json:"updated"`  // this checkpoint or flush
 }
 
 // CrawlID is what makes a resumed crawl the same crawl: seeds and the
@@ -105,15 +114,28 @@ type CrawlID struct {
 	MaxPages int      `json:"max_pages,omitempty"`
 }
 
-// ParseState decodes a checkpoint's meta, as returned by a Checkpointer's
-// Meta. It is for tools that show a saved crawl (trawl state).
-func ParseState(meta []byte) (*State, error) {
+// SavedState returns what cp holds about the crawl saved in it: the meta
+// of its last checkpoint, brought up to date by its last flush if it is a
+// Flusher; nil if it holds no crawl. It is for tools that show a saved
+// crawl (trawl state).
+func SavedState(cp Checkpointer) (*State, error) {
+	meta := cp.Meta()
+	if meta == nil {
+		return nil, nil
+	}
 	var st State
 	if err := json.Unmarshal(meta, &st); err != nil {
 		return nil, fmt.Errorf("crawler: saved state: %w", err)
 	}
 	if st.Version != stateVersion {
 		return nil, fmt.Errorf("crawler: saved state has version %d, this trawl reads %d", st.Version, stateVersion)
+	}
+	if f, ok := cp.(Flusher); ok {
+		if fm := f.FlushMeta(); fm != nil {
+			if err := json.Unmarshal(fm, &st.Progress); err != nil {
+				return nil, fmt.Errorf("crawler: saved state: last flush: %w", err)
+			}
+		}
 	}
 	return &st, nil
 }
@@ -145,11 +167,11 @@ func acceptFlush(sink Sink) func(meta []byte) bool {
 		return nil // nothing to check: the records are not taken back anyway
 	}
 	return func(meta []byte) bool {
-		st, err := ParseState(meta)
-		if err != nil {
+		var p Progress
+		if err := json.Unmarshal(meta, &p); err != nil {
 			return false
 		}
-		return st.Tail == nil || ss.Verify(*st.Tail) == nil
+		return p.Tail == nil || ss.Verify(*p.Tail) == nil
 	}
 }
 
@@ -158,13 +180,12 @@ func acceptFlush(sink Sink) func(meta []byte) bool {
 func (r *run) resume(ctx context.Context, seeds []string) error {
 	id := crawlID(r.cfg, seeds)
 	now := time.Now().UTC()
-	r.state = &State{Version: stateVersion, Crawl: id, Output: -1, Started: now, Runs: 1}
-	meta := r.cp.Meta()
-	if meta != nil {
-		st, err := ParseState(meta)
-		if err != nil {
-			return err
-		}
+	r.state = &State{Version: stateVersion, Crawl: id, Progress: Progress{Output: -1}, Started: now, Runs: 1}
+	st, err := SavedState(r.cp)
+	if err != nil {
+		return err
+	}
+	if st != nil {
 		if !st.Crawl.same(id) && !r.cfg.ResumeAnyway {
 			return fmt.Errorf("%w: it was started with seeds %v and scope %s (use ResumeAnyway to continue it with these settings)",
 				ErrStateMismatch, st.Crawl.Seeds, st.Crawl.Scope)
@@ -182,7 +203,7 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 	}
 	if r.syncSink != nil {
 		pos := max(r.state.Output, 0)
-		if meta == nil {
+		if st == nil {
 			pos = 0 // a new crawl starts a new output
 		}
 		if err := r.syncSink.Rewind(pos); err != nil {
@@ -401,7 +422,12 @@ func (r *run) commit(ctx context.Context, sync bool) (err error) {
 	}
 	r.state.Admitted = int(r.admitted.Load())
 	r.state.Updated = time.Now().UTC()
-	meta, err := json.Marshal(r.state)
+	var meta []byte
+	if sync {
+		meta, err = json.Marshal(r.state)
+	} else {
+		meta, err = json.Marshal(r.state.Progress) // small: no seeds
+	}
 	switch {
 	case err != nil:
 	case sync:

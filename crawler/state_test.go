@@ -260,3 +260,48 @@ func TestPendingBound(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushMetaIsSmall: a flush records only the crawl's progress, not its
+// seeds, however many there are; SavedState puts the two back together.
+func TestFlushMetaIsSmall(t *testing.T) {
+	site := fixtures.Synthetic{Pages: 100, Links: 4, Size: 500, Hosts: 1, Seed: 4}
+	srv := fixtures.NewServer(site.Handler())
+	defer srv.Close()
+	dir := t.TempDir()
+	state, out := filepath.Join(dir, "state"), filepath.Join(dir, "out.jsonl")
+	seeds := make([]string, site.Pages)
+	for i := range seeds {
+		seeds[i] = site.URL(i)
+	}
+	cfg := crawler.Config{Resolve: srv.Resolve(site.HostNames()...), Rate: -1, PerHost: 4, CheckpointInterval: time.Hour}
+	cfg.NewFrontier = func(opts store.FrontierOptions) (crawler.Frontier, error) {
+		d, err := store.OpenDisk(state, store.DiskOptions{FrontierOptions: opts})
+		return &onlyFirstCheckpoint{Disk: d}, err
+	}
+	if _, err := stateCrawl(t, cfg, state, out, 0, seeds...); !errors.Is(err, errNoCheckpoint) {
+		t.Fatalf("crawl: %v, want its last checkpoint to fail", err)
+	}
+	d, err := store.OpenDisk(state, store.DiskOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fm := d.FlushMeta()
+	if fm == nil || len(fm) > 200 || bytes.Contains(fm, []byte("seeds")) {
+		t.Errorf("flush meta %q: want a small one without the seeds", fm)
+	}
+	if ck := d.Meta(); !bytes.Contains(ck, []byte(seeds[99])) {
+		t.Errorf("checkpoint meta %.100q... lacks the seeds", ck)
+	}
+	st, err := crawler.SavedState(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Crawl.Seeds) != len(seeds) || st.Output <= 0 || st.Output > fi.Size() {
+		t.Errorf("SavedState: %d seeds, output at %d of %d bytes; want %d seeds and the last flush's output", len(st.Crawl.Seeds), st.Output, fi.Size(), len(seeds))
+	}
+}

@@ -78,8 +78,9 @@ const frameHeader = 8
 //
 //	"v"                                   format version (diskFormat)
 //	"e"                                   open epoch (uvarint): high bits of lease IDs
-//	"c"                                   counters, written at each checkpoint
+//	"c"                                   counters, written at each checkpoint and flush
 //	"m"                                   checkpoint meta (opaque)
+//	"f"                                   meta of the last flush since the checkpoint (opaque)
 //	"s" fp(8)                             seen key; value empty, or the outcome once acked:
 //	                                      kind byte (1 fetched, 2 failed, 3 skipped), varint status
 //	"h" host                              host record: SetHostInterval interval, back-off time
@@ -96,6 +97,7 @@ var (
 	keyEpoch   = []byte("e")
 	keyCounts  = []byte("c")
 	keyMeta    = []byte("m")
+	keyFlush   = []byte("f")
 )
 
 const (
@@ -189,7 +191,8 @@ type Disk struct {
 	closed   bool
 	err      error         // first storage error; sticky
 	batch    *pebble.Batch // indexed: every change since the last checkpoint
-	meta     []byte
+	meta     []byte        // of the last checkpoint
+	fmeta    []byte        // of the last flush since then
 	hosts    map[string]*dhost
 	ready    dhostHeap // hosts with queued entries and a free slot, by readyAt
 	idle     didleHeap // idle hosts remembered until their next-allowed time passes
@@ -517,6 +520,9 @@ func (d *Disk) load() error {
 		}
 	}
 	if d.meta, err = d.dbGet(keyMeta); err != nil {
+		return d.openErr(err)
+	}
+	if d.fmeta, err = d.dbGet(keyFlush); err != nil {
 		return d.openErr(err)
 	}
 	return d.loadHosts()
@@ -1267,6 +1273,9 @@ func (d *Disk) Checkpoint(ctx context.Context, meta []byte) error {
 	if err == nil {
 		err = d.set(keyMeta, meta)
 	}
+	if err == nil {
+		err = d.del(keyFlush)
+	}
 	if err != nil {
 		return err
 	}
@@ -1279,7 +1288,7 @@ func (d *Disk) Checkpoint(ctx context.Context, meta []byte) error {
 		return d.fail("checkpoint", err)
 	}
 	d.batch = d.db.NewIndexedBatch()
-	d.meta = bytes.Clone(meta)
+	d.meta, d.fmeta = bytes.Clone(meta), nil
 	// The journal's frames are in the checkpoint now; a replay would skip
 	// them anyway, as they name the checkpoint before it.
 	d.joff, d.jlen, d.jtrunc = 0, batchrepr.HeaderLen, true
@@ -1295,8 +1304,8 @@ func (d *Disk) Checkpoint(ctx context.Context, meta []byte) error {
 }
 
 // Flush appends every change since the last Flush or Checkpoint to the
-// state's journal, together with meta (which Meta then returns), in one
-// write and without syncing: it survives a crash of the process, though
+// state's journal, together with meta (which FlushMeta then returns), in
+// one write and without syncing: it survives a crash of the process, though
 // not necessarily one of the machine, and costs a small fraction of a
 // checkpoint. Reopening replays the flushes made after the last
 // checkpoint (see FrontierOptions.AcceptFlush); the journal holds them
@@ -1312,7 +1321,7 @@ func (d *Disk) Flush(meta []byte) error {
 	if err := d.set(keyCounts, d.encodeCounts(d.vbuf[:0])); err != nil {
 		return err
 	}
-	if err := d.set(keyMeta, meta); err != nil {
+	if err := d.set(keyFlush, meta); err != nil {
 		return err
 	}
 	repr := d.batch.Repr()
@@ -1341,7 +1350,7 @@ func (d *Disk) Flush(meta []byte) error {
 	}
 	d.joff += int64(len(b))
 	d.jlen = len(repr)
-	d.meta = append(d.meta[:0], meta...)
+	d.fmeta = append(d.fmeta[:0], meta...)
 	if cap(b) <= 1<<20 {
 		d.jbuf = b[:0]
 	}
@@ -1389,12 +1398,21 @@ func recoverFatal(err *error) {
 	}
 }
 
-// Meta returns the meta of the last Checkpoint or Flush (replayed ones
-// included), nil for a new state. It still answers after Close.
+// Meta returns the meta of the last Checkpoint, nil for a new state. It
+// still answers after Close.
 func (d *Disk) Meta() []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return bytes.Clone(d.meta)
+}
+
+// FlushMeta returns the meta of the last Flush since the last Checkpoint
+// (a replayed one included), nil if there was none. It still answers after
+// Close.
+func (d *Disk) FlushMeta() []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return bytes.Clone(d.fmeta)
 }
 
 // LastCheckpoint returns the time of the last checkpoint (by

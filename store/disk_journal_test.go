@@ -33,8 +33,8 @@ func TestDiskConformanceFlushed(t *testing.T) {
 			}
 			d2 := openDisk(t, dirs[f], opts)
 			dirs[d2] = dirs[f]
-			if got := string(d2.Meta()); got != "flushed" {
-				t.Fatalf("Meta after reopen = %q, want %q", got, "flushed")
+			if got := string(d2.FlushMeta()); got != "flushed" {
+				t.Fatalf("FlushMeta after reopen = %q, want %q", got, "flushed")
 			}
 			return d2
 		},
@@ -76,8 +76,16 @@ func checkJournal(t *testing.T, dir string, accept func([]byte) bool, last, othe
 		t.Fatalf("OpenDisk: %v", err)
 	}
 	t.Cleanup(func() { d.Close() })
-	if got := string(d.Meta()); got != meta {
-		t.Errorf("Meta = %q, want %q", got, meta)
+	// The last flush's meta, or the checkpoint's if no flush is kept.
+	got, ckpt := d.FlushMeta(), d.Meta()
+	if replayed == 0 && got != nil {
+		t.Errorf("FlushMeta = %q, want nil", got)
+	}
+	if got == nil {
+		got = ckpt
+	}
+	if string(got) != meta {
+		t.Errorf("meta = %q, want %q", got, meta)
 	}
 	if got, _ := d.Replayed(); got != replayed {
 		t.Errorf("Replayed = %d, want %d", got, replayed)
@@ -99,6 +107,9 @@ func checkJournal(t *testing.T, dir string, accept func([]byte) bool, last, othe
 func TestDiskJournalReplay(t *testing.T) {
 	dir := journalState(t)
 	d := checkJournal(t, dir, nil, 4, 0, "f3", 3)
+	if got := string(d.Meta()); got != "c0" {
+		t.Errorf("Meta = %q, want the checkpoint's %q", got, "c0")
+	}
 	if _, dropped := d.Replayed(); dropped != 0 {
 		t.Errorf("%d journal bytes dropped, want none", dropped)
 	}
