@@ -260,75 +260,52 @@ func (r *run) commitErr() error {
 	return r.commits.err
 }
 
-// commitLoop makes writes durable until ctx ends. With a Flusher and a
-// positive CheckpointInterval it flushes each group of writes as soon as
-// there is one, back to back, and checkpoints on that period; with a
-// negative interval it checkpoints each group instead; with a frontier
-// that cannot flush and a positive interval it checkpoints on that period
-// only, and nobody waits.
+// commitLoop makes writes durable until ctx ends. With a negative
+// CheckpointInterval it checkpoints each group of writes as soon as there
+// is one, back to back. With a positive one it checkpoints on that period
+// when there were writes; in between, a Flusher flushes each group as
+// soon as there is one, and with a frontier that cannot flush nobody
+// waits.
 func (r *run) commitLoop(ctx context.Context) error {
 	every := r.cfg.CheckpointInterval
-	if every > 0 && r.flusher == nil {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				return nil
-			}
-			select {
-			case <-r.commits.signal:
-			case <-ctx.Done():
-				return nil
-			default:
-				continue // nothing written since the last checkpoint
-			}
-			if err := r.checkpoint(ctx); err != nil {
-				return err
-			}
-		}
-	}
 	var tick <-chan time.Time
 	if every > 0 {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		tick = t.C
 	}
-	flushed := false // flushes since the last checkpoint
+	pending := false // writes since the last checkpoint
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick:
-			if !flushed {
+			if !pending {
 				continue
 			}
-			if err := r.checkpoint(ctx); err != nil {
-				return err
-			}
-			flushed = false
 		case <-r.commits.signal:
-			if every <= 0 {
-				if err := r.checkpoint(ctx); err != nil {
+			pending = true
+			switch {
+			case every < 0:
+			case r.flusher == nil:
+				continue // the tick checkpoints them
+			default:
+				r.gather(ctx)
+				if err := r.flush(ctx); err != nil {
 					return err
 				}
-				continue
-			}
-			r.gather(ctx)
-			if err := r.flush(ctx); err != nil {
-				return err
-			}
-			flushed = true
-			if p, ok := r.cp.(pender); ok && p.Pending() > maxPending {
-				// A long interval on a fast crawl: checkpoint before the
-				// journal and the frontier's RAM outgrow their bound.
-				if err := r.checkpoint(ctx); err != nil {
-					return err
+				// A long interval on a fast crawl: checkpoint early rather
+				// than let the journal and the frontier's RAM outgrow
+				// their bound.
+				if p, ok := r.cp.(pender); !ok || p.Pending() <= maxPending {
+					continue
 				}
-				flushed = false
 			}
 		}
+		if err := r.checkpoint(ctx); err != nil {
+			return err
+		}
+		pending = false
 	}
 }
 
@@ -435,10 +412,10 @@ func (r *run) commit(ctx context.Context, sync bool) (err error) {
 	default:
 		err = r.flusher.Flush(meta)
 	}
-	if err != nil && sync {
+	switch {
+	case err != nil && sync:
 		return fmt.Errorf("crawler: checkpoint: %w", err)
-	}
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("crawler: flush state: %w", err)
 	}
 	return nil

@@ -75,19 +75,29 @@ func (s *JSONL) Verify(span Span) error { return verifyOut(s.out, span) }
 
 var errNoSync = errors.New("store: output is not a *store.File: it cannot be synced or rewound")
 
-// syncOut flushes with flush and syncs out, recording a failure in *sticky.
-// It requires the sink's mutex.
-func syncOut(out io.Writer, flush func() error, sticky *error) (int64, error) {
+// flushOut writes out a sink's buffer with flush and returns its *File,
+// recording a write failure in *sticky. It requires the sink's mutex.
+func flushOut(out io.Writer, flush func() error, sticky *error) (syncer, error) {
 	f, ok := out.(syncer)
 	if !ok {
-		return 0, errNoSync
+		return nil, errNoSync
 	}
 	if *sticky != nil {
-		return 0, *sticky
+		return nil, *sticky
 	}
 	if err := flush(); err != nil {
 		*sticky = fmt.Errorf("store: write: %w", err)
-		return 0, *sticky
+		return nil, *sticky
+	}
+	return f, nil
+}
+
+// syncOut flushes with flush and syncs out, recording a failure in *sticky.
+// It requires the sink's mutex.
+func syncOut(out io.Writer, flush func() error, sticky *error) (int64, error) {
+	f, err := flushOut(out, flush, sticky)
+	if err != nil {
+		return 0, err
 	}
 	n, err := f.Sync()
 	if err != nil {
@@ -98,16 +108,9 @@ func syncOut(out io.Writer, flush func() error, sticky *error) (int64, error) {
 
 // markOut flushes with flush and marks out, as syncOut syncs it.
 func markOut(out io.Writer, flush func() error, sticky *error) (Span, error) {
-	f, ok := out.(syncer)
-	if !ok {
-		return Span{}, errNoSync
-	}
-	if *sticky != nil {
-		return Span{}, *sticky
-	}
-	if err := flush(); err != nil {
-		*sticky = fmt.Errorf("store: write: %w", err)
-		return Span{}, *sticky
+	f, err := flushOut(out, flush, sticky)
+	if err != nil {
+		return Span{}, err
 	}
 	return f.Mark(), nil
 }
