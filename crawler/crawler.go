@@ -47,6 +47,11 @@ type Frontier interface {
 	// Retry queues the lease's entry again, not before notBefore; with
 	// hostBackoff the whole host waits until then.
 	Retry(ctx context.Context, l store.Lease, notBefore time.Time, hostBackoff bool) error
+	// Release gives a lease back unsettled, its entry unchanged, not
+	// claimable before notBefore; its host makes no claim before then
+	// either. The crawler releases a lease whose host slot it spent on
+	// fetching the host's robots.txt.
+	Release(ctx context.Context, l store.Lease, notBefore time.Time) error
 	// SetHostInterval raises the spacing between requests to one host.
 	SetHostInterval(ctx context.Context, host string, d time.Duration) error
 	Stats(ctx context.Context) (store.FrontierStats, error)

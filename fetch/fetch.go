@@ -62,6 +62,12 @@ var (
 	// matches context.DeadlineExceeded with errors.Is, and Retryable reports
 	// true for it (unlike the caller's own deadline or cancellation).
 	ErrTimeout error = timeoutError{}
+	// ErrBlockedAddress is wrapped when the address guard refused to
+	// connect: the host resolved to (or is) a loopback, private,
+	// link-local, CGNAT, multicast or unspecified address, and the host
+	// was not named in Config.AllowHosts or Config.Resolve (see
+	// Config.AllowPrivate). Not retryable.
+	ErrBlockedAddress = errors.New("fetch: blocked address")
 )
 
 type timeoutError struct{}
@@ -105,6 +111,20 @@ type Config struct {
 	// is set). A custom Transport should not decode bodies itself
 	// (DisableCompression) since fetch sends its own Accept-Encoding.
 	Transport http.RoundTripper
+	// AllowPrivate turns the address guard off. By default the client
+	// refuses to connect to loopback, private (RFC 1918, RFC 4193),
+	// link-local (169.254.0.0/16, fe80::/10), CGNAT (100.64.0.0/10),
+	// multicast and unspecified addresses, and to IPv4-mapped forms of
+	// those, so that links and redirects on public pages cannot turn the
+	// client against its own network (SSRF). The check is made on the
+	// address actually dialed, after DNS, so redirect hops and DNS
+	// rebinding are covered. It is part of the transport New builds:
+	// ignored when Transport is set.
+	AllowPrivate bool
+	// AllowHosts are host names (without port) the user named, for
+	// example as seeds: the address guard lets the client connect to
+	// them whatever they resolve to. Hosts in Resolve are allowed too.
+	AllowHosts []string
 	// RobotsCache, if set, keeps fetched robots.txt files beyond this
 	// client, so that a resumed crawl does not fetch them again. nil means
 	// they are cached in memory only.

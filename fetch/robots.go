@@ -1,15 +1,12 @@
 package fetch
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/temoto/robotstxt"
 )
 
 // robots.txt handling limits and cache lifetimes.
@@ -19,42 +16,6 @@ const (
 	robotsTTL          = 24 * time.Hour
 	robotsFailTTL      = 30 * time.Second
 )
-
-// Robots holds the robots.txt rules of one origin that apply to the client's
-// user agent. A nil *Robots allows everything. Robots is immutable and safe
-// for concurrent use.
-type Robots struct {
-	group      *robotstxt.Group // nil: allow all
-	crawlDelay time.Duration
-}
-
-// Allowed reports whether u's path and query may be fetched. /robots.txt
-// itself is always allowed. Rules match the escaped path as written, with
-// the "*" and "$" wildcards.
-func (r *Robots) Allowed(u *url.URL) bool {
-	if r == nil || r.group == nil {
-		return true
-	}
-	p := u.EscapedPath()
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p // an empty path, or one built without its slash
-	}
-	if p == "/robots.txt" {
-		return true
-	}
-	if u.RawQuery != "" {
-		p += "?" + u.RawQuery
-	}
-	return r.group.Test(p)
-}
-
-// CrawlDelay is the Crawl-delay of the chosen group; zero if none or r is nil.
-func (r *Robots) CrawlDelay() time.Duration {
-	if r == nil {
-		return 0
-	}
-	return r.crawlDelay
-}
 
 type robotsEntry struct {
 	r       *Robots
@@ -147,8 +108,9 @@ func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, e
 		if body, at, ok := c.robotsDB.LoadRobots(origin); ok && c.now().Before(at.Add(robotsTTL)) {
 			r := &Robots{}
 			if len(body) > 0 {
-				r = c.parseRobots(body)
+				r = parseRobots(body, c.agent)
 			}
+			r.fetched = at
 			c.robotsMu.Lock()
 			c.robots[origin] = robotsEntry{r: r, expires: at.Add(robotsTTL)}
 			c.robotsMu.Unlock()
@@ -168,7 +130,7 @@ func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, e
 	case err != nil:
 		err = fmt.Errorf("%w: %w", ErrRobotsUnavailable, err)
 	case resp.Status >= 200 && resp.Status < 300:
-		r = c.parseRobots(resp.Body)
+		r = parseRobots(resp.Body, c.agent)
 	case resp.Status >= 500:
 		err = fmt.Errorf("fetch %s: %w (status %d)", robotsURL, ErrRobotsUnavailable, resp.Status)
 	default:
@@ -180,6 +142,9 @@ func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, e
 	if err != nil {
 		ttl = robotsFailTTL
 	}
+	if r != nil {
+		r.fetched = c.now()
+	}
 	if r != nil && c.robotsDB != nil {
 		var body []byte // allow all
 		if r.group != nil {
@@ -187,7 +152,7 @@ func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, e
 		}
 		// A cache that cannot keep it costs a fetch on the next run only;
 		// its own failure surfaces through its other uses.
-		_ = c.robotsDB.StoreRobots(origin, body, c.now())
+		_ = c.robotsDB.StoreRobots(origin, body, r.fetched)
 	}
 	c.robotsMu.Lock()
 	c.robots[origin] = robotsEntry{r: r, err: err, expires: c.now().Add(ttl)}
@@ -197,70 +162,4 @@ func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, e
 		c.lowerRate(key, r.crawlDelay)
 	}
 	return r, err
-}
-
-// parseRobots parses a robots.txt body for the client's agent. temoto's
-// parser rejects a whole file for one bad line (a rule before any
-// User-agent, a malformed Crawl-delay); such lines are dropped and the rest
-// parsed, and a file that still fails allows all.
-func (c *Client) parseRobots(body []byte) *Robots {
-	data, err := robotstxt.FromBytes(body)
-	if err != nil {
-		data, err = robotstxt.FromBytes(sanitizeRobots(body))
-		if err != nil {
-			return &Robots{}
-		}
-	}
-	g := data.FindGroup(c.agent)
-	return &Robots{group: g, crawlDelay: g.CrawlDelay}
-}
-
-// sanitizeRobots drops the lines temoto's parser rejects: group rules before
-// the first User-agent line and Crawl-delay values that are not a
-// non-negative number.
-func sanitizeRobots(body []byte) []byte {
-	var out bytes.Buffer
-	seenAgent := false
-	for line := range bytes.Lines(body) {
-		text := string(line)
-		if i := strings.IndexByte(text, '#'); i >= 0 {
-			text = text[:i]
-		}
-		key, val, ok := strings.Cut(text, ":")
-		key = strings.ToLower(strings.TrimSpace(key))
-		val = strings.TrimSpace(val)
-		if ok {
-			switch key {
-			case "user-agent", "useragent":
-				seenAgent = true
-			case "allow", "disallow":
-				if !seenAgent {
-					continue
-				}
-			case "crawl-delay", "crawldelay":
-				if !seenAgent || !validDelay(val) {
-					continue
-				}
-			}
-		}
-		out.Write(line)
-	}
-	return out.Bytes()
-}
-
-func validDelay(v string) bool {
-	if v == "" {
-		return false
-	}
-	dot := false
-	for _, r := range v {
-		switch {
-		case r >= '0' && r <= '9':
-		case r == '.' && !dot:
-			dot = true
-		default:
-			return false
-		}
-	}
-	return v != "."
 }

@@ -870,6 +870,7 @@ func (d *Disk) Claim(ctx context.Context, max int) (leases []Lease, next time.Ti
 		l := &dlease{host: h, exp: now + int64(d.ttl)}
 		l.ID = d.lastID
 		l.Expires = nowT.Add(d.ttl)
+		l.Interval = h.interval
 		if err := d.pop(h, now, l); err != nil {
 			return nil, time.Time{}, err
 		}
@@ -1059,6 +1060,18 @@ func (d *Disk) Ack(ctx context.Context, l Lease, o Outcome) error {
 // host slot. With hostBackoff the whole host waits: its next-allowed time
 // becomes at least notBefore. It returns ErrStaleLease as Ack does.
 func (d *Disk) Retry(ctx context.Context, l Lease, notBefore time.Time, hostBackoff bool) error {
+	return d.requeue(l, notBefore, hostBackoff, true)
+}
+
+// Release gives a lease back unsettled, as Memory.Release does: its entry
+// is queued again as it was, claimable no earlier than notBefore, and its
+// host makes no claim before notBefore.
+func (d *Disk) Release(ctx context.Context, l Lease, notBefore time.Time) error {
+	return d.requeue(l, notBefore, true, false)
+}
+
+// requeue is Retry, or without attempt Release.
+func (d *Disk) requeue(l Lease, notBefore time.Time, hostBackoff, attempt bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.usable(); err != nil {
@@ -1069,13 +1082,17 @@ func (d *Disk) Retry(ctx context.Context, l Lease, notBefore time.Time, hostBack
 		return err
 	}
 	e := rec.Entry
-	e.Attempt++
+	if attempt {
+		e.Attempt++
+	}
 	at := nanos(notBefore)
 	h := rec.host
 	if err := d.delay(h, &e, at); err != nil {
 		return err
 	}
-	d.retries++
+	if attempt {
+		d.retries++
+	}
 	if hostBackoff && at > h.backoff {
 		h.backoff = at
 		if err := d.putHost(h); err != nil {

@@ -162,7 +162,7 @@ func (m *Memory) Claim(ctx context.Context, max int) (leases []Lease, next time.
 		}
 		m.lastID++
 		l := &lease{
-			Lease: Lease{Entry: h.pop(now), ID: m.lastID, Expires: nowT.Add(m.ttl)},
+			Lease: Lease{Entry: h.pop(now), ID: m.lastID, Expires: nowT.Add(m.ttl), Interval: h.interval},
 			host:  h,
 			exp:   now + int64(m.ttl),
 		}
@@ -223,6 +223,21 @@ func (m *Memory) Ack(ctx context.Context, l Lease, o Outcome) error {
 // With hostBackoff the whole host waits: its next-allowed time becomes at
 // least notBefore. It returns ErrStaleLease as Ack does.
 func (m *Memory) Retry(ctx context.Context, l Lease, notBefore time.Time, hostBackoff bool) error {
+	return m.requeue(l, notBefore, hostBackoff, true)
+}
+
+// Release gives a lease back unsettled: its entry is queued again as it
+// was (Attempt unchanged, not counted as a retry), claimable no earlier
+// than notBefore, and its host makes no claim before notBefore. A crawler
+// releases a lease whose slot it spent on another request to the host
+// (robots.txt), so that the page waits for its turn in the frontier
+// instead of in a worker. It returns ErrStaleLease as Ack does.
+func (m *Memory) Release(ctx context.Context, l Lease, notBefore time.Time) error {
+	return m.requeue(l, notBefore, true, false)
+}
+
+// requeue is Retry, or without attempt Release.
+func (m *Memory) requeue(l Lease, notBefore time.Time, hostBackoff, attempt bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -233,13 +248,15 @@ func (m *Memory) Retry(ctx context.Context, l Lease, notBefore time.Time, hostBa
 		return err
 	}
 	e := rec.Entry
-	e.Attempt++
+	if attempt {
+		e.Attempt++
+		m.retries++
+	}
 	at := nanos(notBefore)
 	h := rec.host
 	m.seq++
 	heap.Push(&h.delayed, delayed{at: at, seq: m.seq, e: e})
 	m.queued++
-	m.retries++
 	if hostBackoff && at > h.backoff {
 		h.backoff = at
 	}

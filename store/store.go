@@ -30,6 +30,10 @@ type Entry struct {
 	Parent string `json:"parent,omitempty"`
 	// Attempt counts the attempts that ended in Retry; 0 for a fresh entry.
 	Attempt int `json:"attempt,omitempty"`
+	// Redirects counts the redirect hops that led to this URL since the
+	// last link was followed: 0 for seeds and links, 1 for the target of
+	// a link's redirect, and so on.
+	Redirects int `json:"redirects,omitempty"`
 }
 
 // Lease is an Entry handed out by Claim. Until it is acked or retried, or
@@ -41,6 +45,13 @@ type Lease struct {
 	ID uint64 `json:"id"`
 	// Expires is when the lease lapses and the entry becomes claimable again.
 	Expires time.Time `json:"expires"`
+	// Interval is the least time between two claims from the entry's
+	// host when the lease was handed out: FrontierOptions.Interval, or
+	// what SetHostInterval set for the host. A frontier may forget an
+	// idle host's interval once it no longer constrains a claim, so a
+	// caller that raises a host's interval (robots.txt Crawl-delay)
+	// compares it with this and sets it again when they differ.
+	Interval time.Duration `json:"interval,omitempty"`
 }
 
 // Outcome is the terminal result of an entry, passed to Ack.
@@ -107,6 +118,7 @@ func Fingerprint(key string) uint64 { return xxhash.Sum64String(key) }
 type Record struct {
 	URL         string    `json:"url"`
 	FinalURL    string    `json:"final_url,omitempty"`
+	Location    string    `json:"location,omitempty"`
 	Status      int       `json:"status,omitempty"`
 	Depth       int       `json:"depth"`
 	Parent      string    `json:"parent,omitempty"`
