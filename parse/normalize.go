@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/idna"
+
+	"trawl/internal/urlpath"
 )
 
 // Normalize returns the deduplication key of an absolute http(s) URL and its
@@ -44,6 +46,10 @@ import (
 // scheme other than http or https, a missing or invalid host or port, and
 // userinfo. Normalize is idempotent: normalizing a key yields the key again.
 // It is safe for concurrent use and does not modify u.
+//
+// The path and query rules are trawl/internal/urlpath's, which fetch also
+// uses to match robots.txt rules, so that two URLs with the same key get
+// the same robots.txt verdict.
 func Normalize(u *url.URL) (key, host string, err error) {
 	if u == nil {
 		return "", "", errors.New("parse: normalize nil URL")
@@ -82,27 +88,20 @@ func Normalize(u *url.URL) (key, host string, err error) {
 		}
 	}
 
-	// A path or query that needs no change is copied as is; otherwise it is
-	// normalized into a scratch buffer first, because dot-segment removal
-	// needs the percent-decoded form (RFC 3986 §6.2.2.3: "%2E" is ".").
+	// A path and query that need no change are copied as they are;
+	// otherwise both are normalized into a scratch buffer first, because
+	// dot-segment removal needs the percent-decoded form (RFC 3986 §6.2.2.3:
+	// "%2E" is ".").
 	var scratch [256]byte
-	path := escapedPath(u)
-	var p []byte
-	if path == "" || path[0] != '/' || !isNormal(path) || hasDotSegment(path) {
-		p = appendPct(scratch[:0], path)
-		if len(p) == 0 || p[0] != '/' {
-			p = append(p, 0)
-			copy(p[1:], p)
-			p[0] = '/'
-		}
-		if hasDotSegment(p) {
-			p = removeDotSegments(p)
-		}
-		path = ""
+	path, query := urlpath.Escaped(u), u.RawQuery
+	var pq []byte
+	if !urlpath.IsNormalPath(path) || !urlpath.IsNormal(query) {
+		pq = urlpath.AppendPathQuery(scratch[:0], path, query)
+		path, query = "", ""
 	}
 
 	var b strings.Builder
-	b.Grow(len(scheme) + 3 + len(hostname) + 1 + len(port) + len(path) + len(p) + 1 + len(u.RawQuery) + 8)
+	b.Grow(len(scheme) + 3 + len(hostname) + 1 + len(port) + len(path) + len(pq) + 1 + len(query) + 8)
 	b.WriteString(scheme)
 	b.WriteString("://")
 	start := b.Len()
@@ -113,14 +112,10 @@ func Normalize(u *url.URL) (key, host string, err error) {
 	}
 	end := b.Len()
 	b.WriteString(path)
-	b.Write(p)
-	if q := u.RawQuery; q != "" {
+	b.Write(pq)
+	if query != "" {
 		b.WriteByte('?')
-		if isNormal(q) {
-			b.WriteString(q)
-		} else {
-			b.Write(appendPct(scratch[:0], q))
-		}
+		b.WriteString(query)
 	}
 	key = b.String()
 	return key, key[start:end], nil
@@ -224,151 +219,10 @@ func validASCIIHost(h string) bool {
 	return true
 }
 
-// escapedPath returns u's path as it was written when u.RawPath holds a
-// consistent encoding of u.Path (even one url.URL.EscapedPath would refuse,
-// such as a raw non-ASCII byte next to "%2F"), and u.EscapedPath() otherwise.
-func escapedPath(u *url.URL) string {
-	if u.RawPath != "" {
-		if p, err := url.PathUnescape(u.RawPath); err == nil && p == u.Path {
-			return u.RawPath
-		}
-	}
-	return u.EscapedPath()
-}
-
-const upperHex = "0123456789ABCDEF"
-
-// appendPct appends s to dst with percent-encoding normalized: encoded
-// unreserved characters are decoded, other encodings get upper-case hex,
-// characters allowed unencoded in a path or query (unreserved, sub-delims,
-// ':', '@', '/', '?', '[' and ']') are kept as written, and everything else
-// (including a '%' that starts no valid escape) is percent-encoded.
-func appendPct(dst []byte, s string) []byte {
-	i := 0
-	for i < len(s) && rawOK[s[i]] {
-		i++
-	}
-	dst = append(dst, s[:i]...)
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			v := unhex(s[i+1])<<4 | unhex(s[i+2])
-			if isUnreserved(v) {
-				dst = append(dst, v)
-			} else {
-				dst = append(dst, '%', upperHex[v>>4], upperHex[v&15])
-			}
-			i += 2
-			continue
-		}
-		if rawOK[c] {
-			dst = append(dst, c)
-		} else {
-			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
-		}
-	}
-	return dst
-}
-
-func isUnreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
-}
-
-// rawOK holds the bytes that may stay unencoded in a normalized path or
-// query: unreserved characters, sub-delims, ':', '@', '/', '?', '[' and ']'.
-var rawOK = func() (t [256]bool) {
-	for c := range 256 {
-		t[c] = isUnreserved(byte(c))
-	}
-	for _, c := range []byte("!$&'()*+,;=:@/?[]") {
-		t[c] = true
-	}
-	return t
-}()
-
-// isNormal reports whether s needs no percent-encoding normalization: it
-// holds only bytes in rawOK (no '%' at all).
-func isNormal(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !rawOK[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
-}
+// isUnreserved reports whether c is an RFC 3986 unreserved character (see
+// urlpath.IsUnreserved).
+func isUnreserved(c byte) bool { return urlpath.IsUnreserved(c) }
 
 // hasDotSegment reports whether the absolute path p has a "." or ".."
-// segment.
-func hasDotSegment[T string | []byte](p T) bool {
-	for i := 0; i < len(p); i++ {
-		if p[i] != '/' || i+1 >= len(p) || p[i+1] != '.' {
-			continue
-		}
-		j := i + 2
-		if j < len(p) && p[j] == '.' {
-			j++
-		}
-		if j == len(p) || p[j] == '/' {
-			return true
-		}
-	}
-	return false
-}
-
-// removeDotSegments removes "." and ".." segments from the absolute path p
-// in place (RFC 3986 §5.2.4) and returns the shortened slice. ".." above the
-// root is dropped; a path ending in a dot segment keeps its trailing slash.
-func removeDotSegments(p []byte) []byte {
-	w := 0 // p[:w] is the output; it never overtakes the reader
-	for r := 0; r < len(p); {
-		// p[r] == '/'; the segment runs to the next '/' or the end.
-		end := r + 1
-		for end < len(p) && p[end] != '/' {
-			end++
-		}
-		seg := p[r+1 : end]
-		last := end == len(p)
-		switch {
-		case len(seg) == 1 && seg[0] == '.':
-			if last {
-				p[w] = '/'
-				w++
-			}
-		case len(seg) == 2 && seg[0] == '.' && seg[1] == '.':
-			for w > 0 {
-				w--
-				if p[w] == '/' {
-					break
-				}
-			}
-			if last {
-				p[w] = '/'
-				w++
-			}
-		default:
-			w += copy(p[w:], p[r:end])
-		}
-		r = end
-	}
-	if w == 0 {
-		p[0] = '/'
-		w = 1
-	}
-	return p[:w]
-}
+// segment (see urlpath.HasDotSegment).
+func hasDotSegment(p string) bool { return urlpath.HasDotSegment(p) }

@@ -154,36 +154,3 @@ func TestNormalizeURLValues(t *testing.T) {
 		})
 	}
 }
-
-func TestRemoveDotSegments(t *testing.T) {
-	// RFC 3986 §5.4 examples, as paths.
-	tests := []struct{ in, want string }{
-		{"/", "/"},
-		{"/a/b/c/./../../g", "/a/g"},
-		{"/mid/content=5/../6", "/mid/6"},
-		{"/b/c/./g/.", "/b/c/g/"},
-		{"/b/c/../..", "/"},
-		{"/b/c/../../..", "/"},
-		{"/b/c/../../../g", "/g"},
-		{"/./g", "/g"},
-		{"/../g", "/g"},
-		{"/b/c/g.", "/b/c/g."},
-		{"/b/c/.g", "/b/c/.g"},
-		{"/b/c/g..", "/b/c/g.."},
-		{"/b/c/..g", "/b/c/..g"},
-		{"/b/c/./../g", "/b/g"},
-		{"/b/c/./g/.", "/b/c/g/"},
-		{"/b/c/g/./h", "/b/c/g/h"},
-		{"/b/c/g/../h", "/b/c/h"},
-		{"/a//../b", "/a/b"},
-	}
-	for _, tc := range tests {
-		p := []byte(tc.in)
-		if got := string(removeDotSegments(p)); got != tc.want {
-			t.Errorf("removeDotSegments(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-		if want := tc.in != tc.want; hasDotSegment([]byte(tc.in)) != want {
-			t.Errorf("hasDotSegment(%q) = %v, want %v", tc.in, !want, want)
-		}
-	}
-}
