@@ -4,6 +4,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -20,6 +21,22 @@ type decodeError struct {
 
 func (e *decodeError) Error() string { return "decoding " + e.enc + ": " + e.err.Error() }
 func (e *decodeError) Unwrap() error { return e.err }
+
+// maxEncodings is how many stacked content codings a body may declare
+// (identity aside): more is refused rather than decoded, since each costs a
+// decoder and multiplies the work a small body can ask for (the unbounded
+// decoder chain of curl's CVE-2022-32206).
+const maxEncodings = 2
+
+// tooManyEncodings refuses a body with more than maxEncodings content
+// codings. It matches ErrDecode.
+type tooManyEncodings struct{ n int }
+
+func (e *tooManyEncodings) Error() string {
+	return fmt.Sprintf("cannot decode body: %d content encodings, at most %d are decoded", e.n, maxEncodings)
+}
+
+func (e *tooManyEncodings) Is(target error) bool { return target == ErrDecode }
 
 // rawReader reads the wire body, remembering its first error and how many
 // bytes it delivered, so a decoder's failure can be told apart from the
@@ -110,28 +127,36 @@ func decoder(enc string, r io.Reader) (dec io.Reader, release func(), err error)
 }
 
 // encodings lists resp's content codings in the order they were applied,
-// lower case, without identity.
-func encodings(h http.Header) []string {
-	var out []string
+// lower case, without identity; n counts them all, but at most
+// maxEncodings+1 are listed.
+func encodings(h http.Header) (encs []string, n int) {
 	for _, v := range h.Values("Content-Encoding") {
 		for tok := range strings.SplitSeq(v, ",") {
-			tok = strings.ToLower(strings.TrimSpace(tok))
-			if tok != "" && tok != "identity" {
-				out = append(out, tok)
+			tok = strings.TrimSpace(tok)
+			if tok == "" || strings.EqualFold(tok, "identity") {
+				continue
+			}
+			if n++; n <= maxEncodings+1 {
+				encs = append(encs, strings.ToLower(tok))
 			}
 		}
 	}
-	return out
+	return encs, n
 }
 
 // readBody reads resp's body decoded, keeping at most maxBody bytes. When
 // the decoded body is longer it returns the first maxBody bytes and
 // truncated; the rest is never read. A decoder failure while the wire body
-// read cleanly is a *decodeError; a wire failure is returned as is.
+// read cleanly is a *decodeError; a wire failure is returned as is. More
+// than maxEncodings content codings is a *tooManyEncodings, with nothing
+// read.
 func readBody(resp *http.Response, maxBody int64) (body []byte, truncated bool, err error) {
+	encs, n := encodings(resp.Header)
+	if n > maxEncodings {
+		return nil, false, &tooManyEncodings{n: n}
+	}
 	raw := &rawReader{r: resp.Body}
 	var r io.Reader = raw
-	encs := encodings(resp.Header)
 	for i := len(encs) - 1; i >= 0; i-- {
 		dec, release, derr := decoder(encs[i], r)
 		if derr != nil {

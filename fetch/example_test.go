@@ -25,7 +25,9 @@ func ExampleClient_Fetch() {
 	}))
 	defer ts.Close()
 
-	c := fetch.New(fetch.Config{Rate: 10})
+	// The test server listens on 127.0.0.1, which the client refuses to
+	// connect to unless the host is named.
+	c := fetch.New(fetch.Config{Rate: 10, AllowHosts: []string{"127.0.0.1"}})
 	defer c.Close()
 	resp, err := c.Fetch(context.Background(), fetch.Request{URL: ts.URL + "/old"})
 	if err != nil {
@@ -45,7 +47,7 @@ func ExampleClient_Robots() {
 	}))
 	defer ts.Close()
 
-	c := fetch.New(fetch.Config{})
+	c := fetch.New(fetch.Config{AllowHosts: []string{"127.0.0.1"}})
 	defer c.Close()
 	base, _ := url.Parse(ts.URL)
 	rules, err := c.Robots(context.Background(), base)

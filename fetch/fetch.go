@@ -1,10 +1,14 @@
 // Package fetch is trawl's HTTP layer: one polite GET at a time, reported
 // precisely.
 //
-// A Client applies a per-host rate limit to every request it makes (pages,
-// robots.txt, redirect hops), follows redirects up to a limit, caps the time
-// of a fetch and the size of the decoded body, negotiates and decodes gzip,
-// deflate and brotli itself, and fetches and caches robots.txt per origin.
+// A Client follows redirects up to a limit, caps the time of a fetch and the
+// size of the decoded body, negotiates and decodes gzip, deflate and brotli
+// itself, fetches and caches robots.txt per origin, and refuses to connect
+// to addresses of its own network (loopback, private, link-local, ...)
+// unless told otherwise. With a positive Config.Rate it also applies a
+// per-host rate limit to every request it makes (pages, robots.txt,
+// redirect hops); with none, the caller schedules requests, as trawl's
+// crawler does.
 //
 // Fetch makes exactly one attempt. Whether and when to retry is the caller's
 // decision, made from Response.Status, Response.RetryAfter and Retryable(err).
@@ -64,9 +68,10 @@ var (
 	ErrTimeout error = timeoutError{}
 	// ErrBlockedAddress is wrapped when the address guard refused to
 	// connect: the host resolved to (or is) a loopback, private,
-	// link-local, CGNAT, multicast or unspecified address, and the host
-	// was not named in Config.AllowHosts or Config.Resolve (see
-	// Config.AllowPrivate). Not retryable.
+	// link-local, CGNAT, multicast, unspecified or reserved address, and
+	// the host was not named in Config.AllowHosts or Config.Resolve (see
+	// Config.AllowPrivate). The message names the address and the reason.
+	// Not retryable, also when Robots wraps it with ErrRobotsUnavailable.
 	ErrBlockedAddress = errors.New("fetch: blocked address")
 )
 
@@ -95,8 +100,17 @@ type Config struct {
 	// negative means redirects are not followed (the 3xx is the Response).
 	MaxRedirects int
 	// Rate is the requests per second allowed per host (burst 1) for every
-	// request the client makes. Zero or negative means unlimited; a robots.txt
-	// Crawl-delay can still lower a host's rate.
+	// request the client makes: pages, redirect hops and robots.txt. A
+	// robots.txt Crawl-delay lowers a host's rate (never raises it). The
+	// Client keeps the limiters of at most 10,000 hosts plus those not idle
+	// yet (used within the last interval); a host's limiter that was
+	// dropped is made again at Rate, lowered by its Crawl-delay if its
+	// robots.txt rules are still cached.
+	//
+	// Zero or negative means the Client does not limit: the caller
+	// schedules requests, as the crawler's frontier does; a robots.txt
+	// Crawl-delay is then reported by Robots but not applied, Delay
+	// reports zero, and no per-host state is kept for limiting.
 	Rate float64
 	// MaxConnsPerHost limits connections per host on the built transport.
 	// Zero means no limit. Ignored when Transport is set.
@@ -108,22 +122,41 @@ type Config struct {
 	// Transport carries the requests. nil means a tuned *http.Transport
 	// built by New (keep-alive, 64 idle connections per host, compression
 	// negotiated by fetch itself, proxy from the environment unless Resolve
-	// is set). A custom Transport should not decode bodies itself
-	// (DisableCompression) since fetch sends its own Accept-Encoding.
+	// is set, the address guard unless AllowPrivate). A custom Transport
+	// should not decode bodies itself (DisableCompression) since fetch
+	// sends its own Accept-Encoding; the address guard does not apply to
+	// it (it decides where it connects).
 	Transport http.RoundTripper
 	// AllowPrivate turns the address guard off. By default the client
 	// refuses to connect to loopback, private (RFC 1918, RFC 4193),
-	// link-local (169.254.0.0/16, fe80::/10), CGNAT (100.64.0.0/10),
-	// multicast and unspecified addresses, and to IPv4-mapped forms of
-	// those, so that links and redirects on public pages cannot turn the
-	// client against its own network (SSRF). The check is made on the
-	// address actually dialed, after DNS, so redirect hops and DNS
-	// rebinding are covered. It is part of the transport New builds:
-	// ignored when Transport is set.
+	// link-local (169.254.0.0/16 with the cloud metadata address,
+	// fe80::/10), CGNAT (100.64.0.0/10), multicast, unspecified and
+	// reserved addresses (IPv4 0.0.0.0/8, 192.0.0.0/24, 198.18.0.0/15,
+	// 240.0.0.0/4, the documentation ranges; IPv6 outside global unicast
+	// 2000::/3 and NAT64 64:ff9b::/96), and to IPv6 addresses embedding
+	// such an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64, 6to4,
+	// Teredo), so that links and redirects on public pages cannot turn
+	// the client against its own network (SSRF). The check is made on
+	// every address actually dialed, after DNS and before connecting, so
+	// redirect hops and DNS rebinding are covered; a URL whose host is
+	// such an IP literal is refused before anything is sent. A refusal is
+	// an error wrapping ErrBlockedAddress.
+	//
+	// With a proxy from the environment (HTTP_PROXY, HTTPS_PROXY), the
+	// client connects to the proxy, which is allowed whatever its address
+	// (it is the user's configuration); the proxy resolves and connects to
+	// the targets, so only targets given as IP literals are checked, not
+	// host names. NO_PROXY hosts are dialed directly and fully checked.
+	//
+	// The guard is part of the transport New builds: it does not apply
+	// when Transport is set.
 	AllowPrivate bool
-	// AllowHosts are host names (without port) the user named, for
-	// example as seeds: the address guard lets the client connect to
-	// them whatever they resolve to. Hosts in Resolve are allowed too.
+	// AllowHosts are hosts the user named, for example as seeds: names
+	// (ASCII, compared case-insensitively) or IP literals (IPv6 with or
+	// without brackets), without port. The address guard lets the client
+	// connect to them whatever they resolve to, on any port. The hosts of
+	// Resolve's keys are named too. Allowing a name does not allow other
+	// names that resolve to the same address.
 	AllowHosts []string
 	// RobotsCache, if set, keeps fetched robots.txt files beyond this
 	// client, so that a resumed crawl does not fetch them again. nil means
@@ -144,13 +177,19 @@ type Client struct {
 	rate         rate.Limit
 	now          func() time.Time // clock for caches and Retry-After; tests replace it
 
-	limMu    sync.Mutex
-	limiters map[string]*rate.Limiter // by hostKey; guarded by limMu
+	guard *guard // nil: no address guard
 
-	robotsMu sync.Mutex
-	robots   map[string]robotsEntry // by origin; guarded by robotsMu
-	robotsSF singleflight.Group
-	robotsDB RobotsCache // may be nil
+	// limMu and robotsMu are never held together.
+	limMu       sync.Mutex
+	limiters    lru[string, *rate.Limiter] // by hostKey; empty unless limited(); guarded by limMu
+	maxLimiters int                        // see evictLimiters
+
+	robotsMu         sync.Mutex
+	robots           lru[string, robotsEntry] // by origin; guarded by robotsMu
+	robotsMaxOrigins int
+	robotsMaxBytes   int64
+	robotsSF         singleflight.Group
+	robotsDB         RobotsCache // may be nil
 }
 
 // New returns a Client for cfg. It never fails: out-of-range values mean
@@ -163,9 +202,12 @@ func New(cfg Config) *Client {
 		maxRedirects: cfg.MaxRedirects,
 		rate:         rate.Inf,
 		now:          time.Now,
-		limiters:     make(map[string]*rate.Limiter),
-		robots:       make(map[string]robotsEntry),
-		robotsDB:     cfg.RobotsCache,
+		guard:        newGuard(cfg),
+
+		maxLimiters:      maxLimiters,
+		robotsMaxOrigins: robotsMaxOrigins,
+		robotsMaxBytes:   robotsMaxBytes,
+		robotsDB:         cfg.RobotsCache,
 	}
 	if c.ua == "" {
 		c.ua = DefaultUserAgent
@@ -183,14 +225,17 @@ func New(cfg Config) *Client {
 	if cfg.Rate > 0 {
 		c.rate = rate.Limit(cfg.Rate)
 	}
-	base := cfg.Transport
-	if base == nil {
-		base = newTransport(cfg)
+	rt := cfg.Transport
+	if rt == nil {
+		rt = newTransport(cfg, c.guard)
 	}
-	c.hc = &http.Client{
-		Transport:     &limitTransport{c: c, next: base},
-		CheckRedirect: checkRedirect,
+	if c.limited() {
+		rt = &limitTransport{c: c, next: rt}
 	}
+	if c.guard != nil {
+		rt = &guardTransport{g: c.guard, next: rt} // refuses before a limiter wait
+	}
+	c.hc = &http.Client{Transport: rt, CheckRedirect: checkRedirect}
 	return c
 }
 
@@ -198,21 +243,34 @@ func New(cfg Config) *Client {
 // Client stays usable.
 func (c *Client) Close() { c.hc.CloseIdleConnections() }
 
-// newTransport builds the default transport for cfg.
-func newTransport(cfg Config) *http.Transport {
+// proxyFromEnvironment is the Proxy of the transport New builds; tests
+// replace it.
+var proxyFromEnvironment = http.ProxyFromEnvironment
+
+// newTransport builds the default transport for cfg, with the address
+// guard g unless it is nil.
+func newTransport(cfg Config, g *guard) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	dial := d.DialContext
-	proxy := http.ProxyFromEnvironment
+	proxy := proxyFromEnvironment
+	if g != nil {
+		proxy = g.proxyFunc(proxy)
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return g.dial(ctx, d, network, addr)
+		}
+	}
 	if len(cfg.Resolve) > 0 {
 		m := make(map[string]string, len(cfg.Resolve))
 		for k, v := range cfg.Resolve {
 			m[strings.ToLower(k)] = v
 		}
+		next := dial
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if to, ok := m[strings.ToLower(addr)]; ok {
-				addr = to
+				// A host in Resolve is named: dialed without the guard.
+				return d.DialContext(ctx, network, to)
 			}
-			return d.DialContext(ctx, network, addr)
+			return next(ctx, network, addr)
 		}
 		proxy = nil
 	}
@@ -298,8 +356,9 @@ type Response struct {
 // context.DeadlineExceeded, and Config.Timeout gives ErrTimeout (which also
 // matches context.DeadlineExceeded). Retryable tells transient errors apart.
 //
-// The request waits for its host's limiter under ctx alone, before the
-// Timeout starts.
+// When the Client limits (Config.Rate > 0), the request waits for its host's
+// limiter under ctx alone, before the Timeout starts. A URL or redirect hop
+// the address guard refuses gives an error wrapping ErrBlockedAddress.
 func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
 	return c.fetch(ctx, req.URL, req.CheckRedirect, c.maxRedirects, c.maxBody)
 }
@@ -328,14 +387,22 @@ func (c *Client) fetch(ctx context.Context, rawURL string, hook func(context.Con
 	if s := hreq.URL.Scheme; (s != "http" && s != "https") || hreq.URL.Host == "" {
 		return nil, fmt.Errorf("fetch %s: %w: need an absolute http(s) URL", rawURL, ErrBadURL)
 	}
-	key := hostKey(hreq.URL)
-	if err := c.limiter(key).Wait(ctx); err != nil {
-		return nil, fmt.Errorf("fetch %s: waiting for host rate limit: %w", rawURL, limiterErr(ctx, err))
+	st := &fetchState{hook: hook, maxRedirects: maxRedirects}
+	if c.limited() {
+		// Refuse a blocked address before taking the host's turn (the
+		// guard's transport checks again, as for every hop).
+		if err := c.guard.checkURL(hreq.URL); err != nil {
+			return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
+		}
+		key := hostKey(hreq.URL)
+		if err := c.limiter(key).Wait(ctx); err != nil {
+			return nil, fmt.Errorf("fetch %s: waiting for host rate limit: %w", rawURL, limiterErr(ctx, err))
+		}
+		st.prewaited = key
 	}
 
 	start := time.Now()
 	deadline := start.Add(c.timeout)
-	st := &fetchState{hook: hook, maxRedirects: maxRedirects, prewaited: key}
 	tctx, cancel := context.WithDeadline(context.WithValue(ctx, stateKey{}, st), deadline)
 	defer cancel()
 	hreq = hreq.WithContext(tctx)
@@ -369,6 +436,10 @@ func (c *Client) fetch(ctx context.Context, rawURL string, hook func(context.Con
 	}
 	out.Body, out.Truncated, err = readBody(resp, maxBody)
 	if err != nil {
+		var tm *tooManyEncodings
+		if errors.As(err, &tm) {
+			return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
+		}
 		var de *decodeError
 		if errors.As(err, &de) && ctx.Err() == nil && tctx.Err() == nil {
 			return nil, fmt.Errorf("fetch %s: %w (%s): %w", rawURL, ErrDecode, de.enc, de.err)

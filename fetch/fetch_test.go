@@ -30,8 +30,20 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// newClient returns a Client closed at the end of the test.
+// newClient returns a Client closed at the end of the test. Test servers
+// listen on 127.0.0.1, which the address guard refuses unless named: unless
+// cfg names hosts itself or turns the guard off, 127.0.0.1 is named.
 func newClient(t testing.TB, cfg Config) *Client {
+	t.Helper()
+	if cfg.AllowHosts == nil && !cfg.AllowPrivate {
+		cfg.AllowHosts = []string{"127.0.0.1"}
+	}
+	return newGuardedClient(t, cfg)
+}
+
+// newGuardedClient returns a Client for cfg as given, closed at the end of
+// the test.
+func newGuardedClient(t testing.TB, cfg Config) *Client {
 	t.Helper()
 	c := New(cfg)
 	t.Cleanup(c.Close)
@@ -140,6 +152,8 @@ func TestFetchDecoding(t *testing.T) {
 		{"br", "br", encode(t, "br", page), page},
 		{"upper case", "GZIP", encode(t, "gzip", page), page},
 		{"chain deflate then gzip", "deflate, gzip", encode(t, "gzip", encode(t, "zlib", page)), page},
+		{"two gzips", "gzip, gzip", encode(t, "gzip", encode(t, "gzip", page)), page},
+		{"two codings and identity", "identity, gzip, identity, br", encode(t, "br", encode(t, "gzip", page)), page},
 		{"unknown kept as sent", "compress", []byte("opaque"), []byte("opaque")},
 		{"empty gzip", "gzip", nil, nil},
 		{"empty br", "br", nil, nil},
@@ -197,6 +211,45 @@ func TestFetchDecodeErrors(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), "fetch "+ts.URL+": ") {
 				t.Errorf("got message %q, want the fetch <url> prefix", err)
+			}
+		})
+	}
+}
+
+// TestFetchTooManyEncodings: more than two stacked content codings are
+// refused without reading the body. The server sends the headers and then
+// holds the body back: a client that tried to read it would end with its
+// Timeout instead.
+func TestFetchTooManyEncodings(t *testing.T) {
+	tests := []struct {
+		name   string
+		values []string // Content-Encoding header lines
+		n      int
+	}{
+		{"three", []string{"gzip, gzip, br"}, 3},
+		{"over two lines", []string{"gzip", "gzip, br"}, 3},
+		{"identity not counted", []string{"identity, gzip, gzip, identity, gzip"}, 3},
+		{"many", []string{strings.Repeat("gzip, ", 999) + "gzip"}, 1000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header()["Content-Encoding"] = tc.values
+				w.WriteHeader(http.StatusOK)
+				w.(http.Flusher).Flush()
+				select {
+				case <-r.Context().Done():
+				case <-time.After(10 * time.Second):
+				}
+			})
+			c := newClient(t, Config{Timeout: 5 * time.Second})
+			_, err := c.Fetch(context.Background(), Request{URL: ts.URL})
+			if !errors.Is(err, ErrDecode) || Retryable(err) || errors.Is(err, ErrTimeout) {
+				t.Fatalf("got %v (Retryable %v), want ErrDecode at once, not retryable", err, Retryable(err))
+			}
+			want := fmt.Sprintf("fetch %s: cannot decode body: %d content encodings, at most 2 are decoded", ts.URL, tc.n)
+			if err.Error() != want {
+				t.Errorf("got message %q, want %q", err, want)
 			}
 		})
 	}
@@ -596,6 +649,8 @@ func TestRetryable(t *testing.T) {
 		{"robots 5xx", fmt.Errorf("fetch x: %w (status 503)", ErrRobotsUnavailable), true},
 		{"robots refused", fmt.Errorf("%w: %w", ErrRobotsUnavailable, op(syscall.ECONNREFUSED)), true},
 		{"robots no such host", fmt.Errorf("%w: %w", ErrRobotsUnavailable, op(&net.DNSError{IsNotFound: true})), false},
+		{"blocked address", op(checkDialed("h", "10.0.0.1:80")), false},
+		{"robots of a blocked host", fmt.Errorf("%w: %w", ErrRobotsUnavailable, op(checkDialed("h", "127.0.0.1:80"))), false},
 		{"unknown", errors.New("something else"), false},
 	}
 	for _, tc := range tests {

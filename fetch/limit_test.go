@@ -37,8 +37,8 @@ func TestHostKey(t *testing.T) {
 }
 
 // TestLimiterConfig checks the per-host limiter with injected time: burst 1
-// at Config.Rate, unlimited for a zero Rate, lowered and never raised by
-// lowerRate.
+// at Config.Rate, lowered and never raised by lowerRate. A zero or negative
+// Rate keeps no limiter at all: see TestNoLimitersWhenUnlimited.
 func TestLimiterConfig(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -49,10 +49,7 @@ func TestLimiterConfig(t *testing.T) {
 		wantDelay time.Duration // delay of the second of two requests at t0
 	}{
 		{"rate 20", 20, nil, 20, 50 * time.Millisecond},
-		{"unlimited", 0, nil, rate.Inf, 0},
-		{"negative is unlimited", -3, nil, rate.Inf, 0},
 		{"crawl-delay lowers", 20, []time.Duration{2 * time.Second}, 0.5, 2 * time.Second},
-		{"crawl-delay on unlimited", 0, []time.Duration{time.Second}, 1, time.Second},
 		{"never raised", 20, []time.Duration{2 * time.Second, 10 * time.Millisecond}, 0.5, 2 * time.Second},
 		{"shorter than rate keeps rate", 2, []time.Duration{100 * time.Millisecond}, 2, 500 * time.Millisecond},
 	}
@@ -76,6 +73,180 @@ func TestLimiterConfig(t *testing.T) {
 				t.Error("limiters are not one per host key")
 			}
 		})
+	}
+}
+
+// TestNoLimitersWhenUnlimited: with a zero or negative Rate the Client
+// keeps no limiter, for requests, redirect hops, robots.txt and its
+// Crawl-delay alike; Robots still reports the Crawl-delay and Delay is 0.
+func TestNoLimitersWhenUnlimited(t *testing.T) {
+	ts := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/robots.txt":
+			fmt.Fprint(w, "User-agent: *\nCrawl-delay: 5\n")
+		case "/redirect":
+			http.Redirect(w, r, "/", http.StatusFound)
+		}
+	})
+	addr := ts.Listener.Addr().String()
+	for _, r := range []float64{0, -1} {
+		t.Run(fmt.Sprint(r), func(t *testing.T) {
+			c := newClient(t, Config{Rate: r, Resolve: map[string]string{"a.fetch.test:80": addr, "b.fetch.test:80": addr}})
+			ctx := context.Background()
+			for _, u := range []string{"http://a.fetch.test/", "http://a.fetch.test/redirect", "http://b.fetch.test/", ts.URL} {
+				if _, err := c.Fetch(ctx, Request{URL: u}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			u := mustURL(t, "http://a.fetch.test/")
+			rb, err := c.Robots(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rb.CrawlDelay() != 5*time.Second {
+				t.Errorf("got CrawlDelay %v, want 5s reported", rb.CrawlDelay())
+			}
+			c.lowerRate(hostKey(u), time.Minute)
+			if d := c.Delay(u); d != 0 {
+				t.Errorf("got Delay %v, want 0", d)
+			}
+			if lim := c.limiter("a.fetch.test"); lim != nil {
+				t.Errorf("got limiter %v, want none", lim.Limit())
+			}
+			if n := c.limiterCount(); n != 0 {
+				t.Errorf("got %d limiters, want 0", n)
+			}
+			// Back-to-back requests to a host whose Crawl-delay is 5s are
+			// not held back.
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			for range 3 {
+				if _, err := c.Fetch(ctx, Request{URL: "http://a.fetch.test/"}); err != nil {
+					t.Fatalf("got %v, want no wait for the Crawl-delay", err)
+				}
+			}
+		})
+	}
+}
+
+// TestLimiterEviction checks with injected time that limiters beyond the
+// cap are dropped least recently used first, only when idle; that a
+// limiter not idle yet holds the map over the cap until it is, unless a
+// Crawl-delay lowered it; and that a host whose limiter was dropped gets
+// its Crawl-delay back from its cached robots.txt rules.
+func TestLimiterEviction(t *testing.T) {
+	t0 := time.Now().Add(time.Hour) // after any SetLimit the client made at wall-clock time
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	use := func(c *Client, host string, s int) *rate.Limiter {
+		lim := c.limiterAt(host, at(s))
+		if d := lim.ReserveN(at(s), 1).DelayFrom(at(s)); d != 0 {
+			t.Fatalf("%s at %ds: request waits %v, want 0", host, s, d)
+		}
+		return lim
+	}
+	has := func(c *Client, host string) bool {
+		c.limMu.Lock()
+		defer c.limMu.Unlock()
+		_, ok := c.limiters.peek(host)
+		return ok
+	}
+
+	t.Run("idle evicted", func(t *testing.T) {
+		c := newClient(t, Config{Rate: 1}) // idle 1s after a request
+		c.maxLimiters = 3
+		for i := range 10 {
+			use(c, fmt.Sprintf("h%d", i), 2*i)
+			if n := c.limiterCount(); n > 3 {
+				t.Fatalf("after host %d: got %d limiters, want at most 3", i, n)
+			}
+		}
+		for i, want := range map[int]bool{0: false, 6: false, 7: true, 8: true, 9: true} {
+			if got := has(c, fmt.Sprintf("h%d", i)); got != want {
+				t.Errorf("h%d kept: got %v, want %v", i, got, want)
+			}
+		}
+	})
+	t.Run("busy kept", func(t *testing.T) {
+		c := newClient(t, Config{Rate: 0.1}) // idle 10s after a request
+		c.maxLimiters = 3
+		for i := range 6 {
+			use(c, fmt.Sprintf("h%d", i), i) // all within 10s
+		}
+		if n := c.limiterCount(); n != 6 {
+			t.Errorf("got %d limiters, want all 6: none is idle", n)
+		}
+		if !has(c, "h0") {
+			t.Error("busy h0 evicted")
+		}
+		use(c, "late", 100) // all idle now
+		if n := c.limiterCount(); n > 3 {
+			t.Errorf("once idle: got %d limiters, want at most 3", n)
+		}
+		if has(c, "h0") {
+			t.Error("idle h0 not evicted")
+		}
+	})
+	t.Run("lowered busy skipped", func(t *testing.T) {
+		c := newClient(t, Config{Rate: 1})
+		c.maxLimiters = 3
+		slow := use(c, "slow", 0)
+		slow.SetLimitAt(at(0), rate.Every(100*time.Second)) // as a Crawl-delay
+		slow.ReserveN(at(0), 1)
+		for i := range 6 {
+			use(c, fmt.Sprintf("h%d", i), 2+2*i)
+			if n := c.limiterCount(); n > 3 {
+				t.Fatalf("after host %d: got %d limiters, want at most 3", i, n)
+			}
+		}
+		if !has(c, "slow") {
+			t.Error("slow host's limiter evicted before it was idle")
+		}
+	})
+	t.Run("crawl-delay restored", func(t *testing.T) {
+		cache := &mapRobotsCache{m: map[string]cachedRobots{}}
+		c := newClient(t, Config{Rate: 20, RobotsCache: cache})
+		cache.m["http://slow.fetch.test"] = cachedRobots{[]byte("User-agent: *\nCrawl-delay: 2\n"), c.now()}
+		u := mustURL(t, "http://slow.fetch.test/")
+		if _, err := c.Robots(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+		dropped := func() {
+			c.limMu.Lock()
+			c.limiters.remove("slow.fetch.test") // as evictLimiters does once idle
+			c.limMu.Unlock()
+		}
+		dropped()
+		if l := c.limiter("slow.fetch.test").Limit(); l != 0.5 {
+			t.Errorf("limiter made again with the rules cached: got %v/s, want 0.5/s", l)
+		}
+		dropped()
+		c.robotsMu.Lock()
+		c.robots.remove("http://slow.fetch.test") // the rules evicted too
+		c.robotsMu.Unlock()
+		if l := c.limiter("slow.fetch.test").Limit(); l != 20 {
+			t.Errorf("limiter made again without rules: got %v/s, want 20/s", l)
+		}
+		if _, err := c.Robots(context.Background(), u); err != nil {
+			t.Fatal(err)
+		}
+		if l := c.limiter("slow.fetch.test").Limit(); l != 0.5 {
+			t.Errorf("after robots.txt was loaded again: got %v/s, want 0.5/s", l)
+		}
+	})
+}
+
+// TestLimitersBounded uses a Client with a Rate against 50,000 hosts, a
+// request each, and checks the limiters kept never exceed the cap.
+func TestLimitersBounded(t *testing.T) {
+	c := newClient(t, Config{Rate: 10})
+	t0 := time.Now().Add(time.Hour)
+	const hosts = 50_000
+	for i := range hosts {
+		now := t0.Add(time.Duration(i) * time.Millisecond)
+		c.limiterAt(fmt.Sprintf("host%d.fetch.test", i), now).ReserveN(now, 1)
+	}
+	if n := c.limiterCount(); n > maxLimiters {
+		t.Errorf("got %d limiters after %d hosts, want at most %d", n, hosts, maxLimiters)
 	}
 }
 

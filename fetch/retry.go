@@ -18,8 +18,9 @@ import (
 //     mid-response, temporary DNS failures, robots.txt answered with 5xx.
 //   - false: nil, the caller's ctx cancelled or past its deadline
 //     (context.Canceled, context.DeadlineExceeded without ErrTimeout), a bad
-//     URL, an undecodable body, DNS "no such host", TLS certificate and
-//     handshake-protocol errors, and anything unrecognised.
+//     URL, an undecodable body, an address the guard refused
+//     (ErrBlockedAddress, also for robots.txt), DNS "no such host", TLS
+//     certificate and handshake-protocol errors, and anything unrecognised.
 func Retryable(err error) bool {
 	if err == nil {
 		return false
@@ -28,7 +29,7 @@ func Retryable(err error) bool {
 		return true
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, ErrBadURL) || errors.Is(err, ErrDecode) {
+		errors.Is(err, ErrBadURL) || errors.Is(err, ErrDecode) || errors.Is(err, ErrBlockedAddress) {
 		return false
 	}
 	var dnsErr *net.DNSError

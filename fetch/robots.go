@@ -9,12 +9,21 @@ import (
 	"time"
 )
 
-// robots.txt handling limits and cache lifetimes.
+// robots.txt handling limits, cache lifetimes and cache bounds.
 const (
 	robotsMaxBody      = 512 << 10
 	robotsMaxRedirects = 5
 	robotsTTL          = 24 * time.Hour
 	robotsFailTTL      = 30 * time.Second
+
+	// The in-memory cache keeps the outcomes of at most robotsMaxOrigins
+	// origins and of at most robotsMaxBytes bytes of robots.txt, counting
+	// for each entry the body it was parsed from plus robotsEntryCost (all
+	// a failure or an "allow all" costs). The least recently used go first;
+	// an evicted origin has its robots.txt loaded again when next asked.
+	robotsMaxOrigins = 10_000
+	robotsMaxBytes   = 32 << 20
+	robotsEntryCost  = 256
 )
 
 type robotsEntry struct {
@@ -34,8 +43,11 @@ func (e *leaderGone) Error() string { return e.err.Error() }
 // agent, fetching /robots.txt when it is not cached.
 //
 // Concurrent first callers for an origin share one fetch, made through the
-// host's rate limiter with the first caller's ctx; each caller stops waiting
-// when its own ctx ends. Results are cached: rules for 24h, failures for 30s.
+// host's rate limiter (when the Client limits) with the first caller's ctx;
+// each caller stops waiting when its own ctx ends. Results are cached in
+// memory, rules for 24h and failures for 30s, for at most 10,000 origins
+// and 32 MiB of robots.txt: the least recently used are dropped first, and
+// fetched again (or taken from Config.RobotsCache) when asked for again.
 //
 // Outcome by status (redirects followed up to 5): 2xx: parsed (first 512 KiB;
 // lines that do not parse are skipped); 4xx, or a redirect chain too long:
@@ -44,8 +56,11 @@ func (e *leaderGone) Error() string { return e.err.Error() }
 // ask again later". A caller's ctx ending gives its ctx error, not cached.
 //
 // The group is chosen by the User-Agent's product token (e.g. "trawl"),
-// falling back to "*". A Crawl-delay lowers the host's limiter to at most one
-// request per delay; it never raises it.
+// falling back to "*". With a positive Config.Rate, a Crawl-delay lowers the
+// host's limiter to at most one request per delay (it never raises it), for
+// as long as the limiter or these rules are kept; with none, the Client
+// applies no Crawl-delay and the caller schedules by Robots.CrawlDelay
+// (and can tell from Robots.FetchedAt whether this call made a request).
 func (c *Client) Robots(ctx context.Context, u *url.URL) (*Robots, error) {
 	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("fetch robots.txt for %v: %w: need an absolute http(s) URL", u, ErrBadURL)
@@ -53,19 +68,13 @@ func (c *Client) Robots(ctx context.Context, u *url.URL) (*Robots, error) {
 	key := hostKey(u)
 	origin := strings.ToLower(u.Scheme) + "://" + key
 	for {
-		c.robotsMu.Lock()
-		e, ok := c.robots[origin]
-		c.robotsMu.Unlock()
-		if ok && c.now().Before(e.expires) {
+		if e, ok := c.cachedRobots(origin); ok {
 			return e.r, e.err
 		}
 		ch := c.robotsSF.DoChan(origin, func() (any, error) {
 			// A load that finished between the lookup above and DoChan
 			// already filled the cache.
-			c.robotsMu.Lock()
-			e, ok := c.robots[origin]
-			c.robotsMu.Unlock()
-			if ok && c.now().Before(e.expires) {
+			if e, ok := c.cachedRobots(origin); ok {
 				return e.r, e.err
 			}
 			return c.loadRobots(ctx, origin, key)
@@ -100,9 +109,9 @@ type RobotsCache interface {
 }
 
 // loadRobots fetches and parses origin's robots.txt (or takes it from the
-// RobotsCache while fresh), caches the outcome and applies a Crawl-delay to
-// the limiter of host key. It runs once per origin at a time (singleflight)
-// with the leading caller's ctx.
+// RobotsCache while fresh), caches the outcome and, when the Client limits,
+// applies a Crawl-delay to the limiter of host key. It runs once per origin
+// at a time (singleflight) with the leading caller's ctx.
 func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, error) {
 	if c.robotsDB != nil {
 		if body, at, ok := c.robotsDB.LoadRobots(origin); ok && c.now().Before(at.Add(robotsTTL)) {
@@ -111,12 +120,8 @@ func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, e
 				r = parseRobots(body, c.agent)
 			}
 			r.fetched = at
-			c.robotsMu.Lock()
-			c.robots[origin] = robotsEntry{r: r, expires: at.Add(robotsTTL)}
-			c.robotsMu.Unlock()
-			if r.crawlDelay > 0 {
-				c.lowerRate(key, r.crawlDelay)
-			}
+			c.cacheRobots(origin, robotsEntry{r: r, expires: at.Add(robotsTTL)}, len(body))
+			c.lowerRate(key, r.crawlDelay)
 			return r, nil
 		}
 	}
@@ -126,11 +131,13 @@ func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, e
 		return nil, &leaderGone{err: fmt.Errorf("fetch %s: %w", robotsURL, ctx.Err())}
 	}
 	var r *Robots
+	size := 0 // bytes of robots.txt r is parsed from
 	switch {
 	case err != nil:
 		err = fmt.Errorf("%w: %w", ErrRobotsUnavailable, err)
 	case resp.Status >= 200 && resp.Status < 300:
 		r = parseRobots(resp.Body, c.agent)
+		size = len(resp.Body)
 	case resp.Status >= 500:
 		err = fmt.Errorf("fetch %s: %w (status %d)", robotsURL, ErrRobotsUnavailable, resp.Status)
 	default:
@@ -146,20 +153,68 @@ func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, e
 		r.fetched = c.now()
 	}
 	if r != nil && c.robotsDB != nil {
-		var body []byte // allow all
-		if r.group != nil {
+		var body []byte // allow all, no sitemaps
+		if r.hasRules() || len(r.sitemaps) > 0 {
 			body = resp.Body
 		}
 		// A cache that cannot keep it costs a fetch on the next run only;
 		// its own failure surfaces through its other uses.
 		_ = c.robotsDB.StoreRobots(origin, body, r.fetched)
 	}
-	c.robotsMu.Lock()
-	c.robots[origin] = robotsEntry{r: r, err: err, expires: c.now().Add(ttl)}
-	c.robotsMu.Unlock()
-
-	if r != nil && r.crawlDelay > 0 {
-		c.lowerRate(key, r.crawlDelay)
-	}
+	c.cacheRobots(origin, robotsEntry{r: r, err: err, expires: c.now().Add(ttl)}, size)
+	c.lowerRate(key, r.CrawlDelay())
 	return r, err
+}
+
+// cachedRobots returns origin's cached outcome if it has not expired,
+// marking it the most recently used.
+func (c *Client) cachedRobots(origin string) (robotsEntry, bool) {
+	c.robotsMu.Lock()
+	e, ok := c.robots.get(origin)
+	c.robotsMu.Unlock()
+	if ok && c.now().Before(e.expires) {
+		return e, true
+	}
+	return robotsEntry{}, false
+}
+
+// cacheRobots keeps e for origin, counting size bytes of robots.txt for it,
+// and drops the least recently used entries beyond the cache's bounds.
+func (c *Client) cacheRobots(origin string, e robotsEntry, size int) {
+	c.robotsMu.Lock()
+	defer c.robotsMu.Unlock()
+	c.robots.put(origin, e, int64(size)+robotsEntryCost)
+	for c.robots.len() > c.robotsMaxOrigins || c.robots.bytes() > c.robotsMaxBytes {
+		old, _, _ := c.robots.oldest()
+		if old == origin {
+			break // the entry just kept
+		}
+		c.robots.remove(old)
+	}
+}
+
+// cachedCrawlDelay is the longest Crawl-delay of the rules cached for the
+// origins of host key (http and https), expired or not, without marking
+// them used; zero if none. A limiter created for the host again starts
+// from it.
+func (c *Client) cachedCrawlDelay(key string) time.Duration {
+	c.robotsMu.Lock()
+	defer c.robotsMu.Unlock()
+	if c.robots.len() == 0 {
+		return 0
+	}
+	var d time.Duration
+	for _, scheme := range [...]string{"http://", "https://"} {
+		if e, ok := c.robots.peek(scheme + key); ok {
+			d = max(d, e.r.CrawlDelay())
+		}
+	}
+	return d
+}
+
+// robotsCount is the number of origins whose robots.txt outcome is cached.
+func (c *Client) robotsCount() int {
+	c.robotsMu.Lock()
+	defer c.robotsMu.Unlock()
+	return c.robots.len()
 }

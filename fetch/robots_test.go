@@ -384,3 +384,115 @@ func TestRobotsPersistentCache(t *testing.T) {
 		})
 	}
 }
+
+// funcRobotsCache is a RobotsCache that answers from a func, without
+// network, and counts loads.
+type funcRobotsCache struct {
+	load  func(origin string) ([]byte, time.Time, bool)
+	loads atomic.Int64
+}
+
+func (f *funcRobotsCache) LoadRobots(origin string) ([]byte, time.Time, bool) {
+	f.loads.Add(1)
+	return f.load(origin)
+}
+
+func (f *funcRobotsCache) StoreRobots(string, []byte, time.Time) error { return nil }
+
+var _ RobotsCache = (*funcRobotsCache)(nil)
+
+// TestRobotsCacheBounded asks a rate-limited Client for the robots.txt of
+// 50,000 origins, each with a Crawl-delay, and checks that it keeps at most
+// the cap of robots.txt entries and of limiters.
+func TestRobotsCacheBounded(t *testing.T) {
+	at := time.Now()
+	body := []byte("User-agent: *\nCrawl-delay: 3\nDisallow: /private\n")
+	cache := &funcRobotsCache{load: func(string) ([]byte, time.Time, bool) { return body, at, true }}
+	c := newClient(t, Config{Rate: 10, RobotsCache: cache})
+	const origins = 50_000
+	for i := range origins {
+		u := &url.URL{Scheme: "http", Host: fmt.Sprintf("host%d.fetch.test", i)}
+		rb, err := c.Robots(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rb.CrawlDelay() != 3*time.Second || !rb.FetchedAt().Equal(at) {
+			t.Fatalf("origin %d: got CrawlDelay %v FetchedAt %v, want 3s and %v", i, rb.CrawlDelay(), rb.FetchedAt(), at)
+		}
+	}
+	if n := c.robotsCount(); n > robotsMaxOrigins {
+		t.Errorf("got %d robots.txt entries after %d origins, want at most %d", n, origins, robotsMaxOrigins)
+	}
+	c.robotsMu.Lock()
+	size := c.robots.bytes()
+	c.robotsMu.Unlock()
+	if size > robotsMaxBytes {
+		t.Errorf("got %d bytes of robots.txt kept, want at most %d", size, robotsMaxBytes)
+	}
+	if n := c.limiterCount(); n > maxLimiters {
+		t.Errorf("got %d limiters after %d hosts, want at most %d", n, origins, maxLimiters)
+	}
+}
+
+// TestRobotsCacheEviction checks the byte bound and the order of eviction
+// (least recently used first) and that an evicted origin is loaded again.
+func TestRobotsCacheEviction(t *testing.T) {
+	body := []byte("User-agent: *\nDisallow: /x\n" + strings.Repeat("# pad\n", 500)) // 3 KiB
+	cache := &funcRobotsCache{load: func(string) ([]byte, time.Time, bool) { return body, time.Now(), true }}
+	c := newClient(t, Config{RobotsCache: cache})
+	// Three entries fit, four do not.
+	c.robotsMaxBytes = 3*(int64(len(body))+robotsEntryCost) + 100
+	robots := func(host string) {
+		t.Helper()
+		if _, err := c.Robots(context.Background(), &url.URL{Scheme: "https", Host: host}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, h := range []string{"a", "b", "c"} {
+		robots(h)
+	}
+	robots("a") // cached: a becomes the most recently used
+	if n := cache.loads.Load(); n != 3 {
+		t.Errorf("got %d loads, want 3", n)
+	}
+	robots("d") // evicts b
+	if n := c.robotsCount(); n != 3 {
+		t.Errorf("got %d entries, want 3", n)
+	}
+	for _, tc := range []struct {
+		host      string
+		wantLoads int64
+	}{{"a", 4}, {"c", 4}, {"d", 4}, {"b", 5}} {
+		robots(tc.host)
+		if n := cache.loads.Load(); n != tc.wantLoads {
+			t.Errorf("after %s: got %d loads, want %d", tc.host, n, tc.wantLoads)
+		}
+	}
+}
+
+// TestRobotsEvictedRefetched: with a cap of two origins, the robots.txt of
+// an evicted origin is fetched from the server again.
+func TestRobotsEvictedRefetched(t *testing.T) {
+	ts, n := robotsServer(t, http.StatusOK, "User-agent: *\nDisallow: /x\n")
+	addr := ts.Listener.Addr().String()
+	c := newClient(t, Config{Resolve: map[string]string{"a.fetch.test:80": addr, "b.fetch.test:80": addr, "c.fetch.test:80": addr}})
+	c.robotsMaxOrigins = 2
+	for i, tc := range []struct {
+		host      string
+		wantFetch int64
+	}{{"a", 1}, {"b", 2}, {"a", 2}, {"c", 3}, {"a", 3}, {"b", 4}} {
+		rb, err := c.Robots(context.Background(), mustURL(t, "http://"+tc.host+".fetch.test/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := n.Load(); got != tc.wantFetch {
+			t.Errorf("step %d (%s): robots.txt fetched %d times, want %d", i, tc.host, got, tc.wantFetch)
+		}
+		if rb.Allowed(mustURL(t, "http://"+tc.host+".fetch.test/x")) {
+			t.Errorf("step %d (%s): /x allowed, want the rules", i, tc.host)
+		}
+	}
+	if got := c.robotsCount(); got != 2 {
+		t.Errorf("got %d entries, want 2", got)
+	}
+}
