@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -25,7 +26,9 @@ func openState(dir string) func(store.FrontierOptions) (crawler.Frontier, error)
 	}
 }
 
-// runState is "trawl state DIR": what a saved crawl holds.
+// runState is "trawl state DIR": what a saved crawl holds. It opens the
+// state read-only and changes nothing in DIR; while a crawl has the state
+// open it fails (store.ErrLocked).
 func runState(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(stderr, "trawl: usage: trawl state DIR (see trawl --help)")
@@ -36,8 +39,11 @@ func runState(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "trawl: no crawl state: %v\n", err)
 		return exitFailure
 	}
-	d, err := store.OpenDisk(dir, store.DiskOptions{})
+	d, err := store.OpenDisk(dir, store.DiskOptions{ReadOnly: true})
 	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			err = fmt.Errorf("%w (is a crawl running on it?)", err)
+		}
 		fmt.Fprintf(stderr, "trawl: %v\n", err)
 		return exitFailure
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/batchrepr"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Errors of the disk frontier.
@@ -37,6 +38,9 @@ var (
 	// a checksum mismatch, a truncated file or records that contradict
 	// each other. Nothing read from such a state is trusted.
 	ErrCorrupt = errors.New("store: state directory corrupted")
+	// ErrReadOnly is returned by the methods of a Disk opened with
+	// DiskOptions.ReadOnly that would change the state.
+	ErrReadOnly = errors.New("store: state opened read-only")
 )
 
 // diskFormat is the value of the format-version key. A state directory
@@ -139,6 +143,21 @@ type DiskOptions struct {
 	// pushes, are dropped without a store read. Zero means 1,048,576
 	// (8 MiB); a negative value turns the cache off.
 	SeenCache int
+	// ReadOnly opens an existing state to look at it (trawl state)
+	// without writing anything to its directory: no file is created,
+	// written, truncated or removed, not even the lock file. The journal's
+	// flushes since the last checkpoint are replayed in RAM only, as
+	// Pebble replays its write-ahead log. Methods that would change the
+	// state (Push, MarkSeen, Claim, Ack, Retry, Release, SetHostInterval,
+	// Checkpoint, Flush, StoreRobots) return ErrReadOnly; the others
+	// answer as they would after a read-write open. A missing directory,
+	// or one without a store, is an error wrapping fs.ErrNotExist.
+	//
+	// Read-only opens take the state's lock shared: they can look at a
+	// state together, and while they do a read-write open fails with
+	// ErrLocked, as a read-only open does while a read-write one has the
+	// state (a crawl in progress). False means read-write.
+	ReadOnly bool
 }
 
 // Disk is a frontier kept in an embedded key-value store (Pebble) in a
@@ -159,6 +178,9 @@ type DiskOptions struct {
 // again and claimable at once. Callers that stop cleanly call Checkpoint
 // and then Close.
 //
+// A Disk opened with DiskOptions.ReadOnly shows a state without changing
+// it, for example while a crawl is stopped.
+//
 // Use OpenDisk; the zero value is not usable. Disk is safe for concurrent
 // use by multiple goroutines: every method takes one mutex, and storage
 // reads and the checkpoint's synced write happen under it. After a storage
@@ -169,11 +191,12 @@ type DiskOptions struct {
 // default exits the process); the state on disk stays at its last
 // checkpoint.
 //
-// Memory: per-host state for each host with work or a stored interval,
-// HeadCache entries, the SeenCache, the live leases, the changes since the
-// last checkpoint (so checkpoint regularly), and Pebble's block cache and
-// memtables (CacheSize + 2×MemTableSize). With the defaults, 10 million
-// URLs over 10,000 hosts run in about 220 MB.
+// Memory: per-host state for each host with work or whose next-allowed
+// time has not passed (an idle host is then forgotten, with its stored
+// interval), HeadCache entries, the SeenCache, the live leases, the
+// changes since the last checkpoint (so checkpoint regularly), and
+// Pebble's block cache and memtables (CacheSize + 2×MemTableSize). With
+// the defaults, 10 million URLs over 10,000 hosts run in about 220 MB.
 type Disk struct {
 	dir       string
 	perHost   int
@@ -182,9 +205,10 @@ type Disk struct {
 	now       func() time.Time
 	headCache int
 
-	lockFile *os.File
+	readOnly bool
+	lockFile *os.File // nil for a read-only open of a state without one
 	db       *pebble.DB
-	journal  *os.File
+	journal  *os.File               // nil for a read-only open of a state without one
 	accept   func(meta []byte) bool // FrontierOptions.AcceptFlush
 
 	mu       sync.Mutex
@@ -257,20 +281,22 @@ func (c *seenCache) add(fp uint64) {
 }
 
 // OpenDisk opens the frontier state in dir, creating dir and an empty
-// state if dir does not exist or is empty, and configures it with opts
-// (see FrontierOptions and DiskOptions for the zero values). It fails
-// with an error wrapping ErrLocked if the state is open elsewhere,
-// ErrIncompatible if dir holds something else or another format version,
-// and ErrCorrupt if the state is damaged.
+// state if dir does not exist or is empty (unless opts.ReadOnly), and
+// configures it with opts (see FrontierOptions and DiskOptions for the
+// zero values). It fails with an error wrapping ErrLocked if the state is
+// open elsewhere, ErrIncompatible if dir holds something else or another
+// format version, and ErrCorrupt if the state is damaged.
 //
 // FrontierOptions are not stored: the caller passes them on every open.
 // Per-host intervals set with SetHostInterval and host back-offs from
-// Retry are stored; the time of each host's last claim is not, and a
-// reopened state counts it as the open time, so that a host is not hit
-// again too soon after requests that the last checkpoint missed.
+// Retry and Release are stored for as long as their host is remembered;
+// the time of each host's last claim is not, and a reopened state counts
+// it as the open time, so that a host is not hit again too soon after
+// requests that the last checkpoint missed.
 func OpenDisk(dir string, opts DiskOptions) (*Disk, error) {
 	d := &Disk{
 		dir:       dir,
+		readOnly:  opts.ReadOnly,
 		perHost:   opts.PerHost,
 		interval:  max(opts.Interval, 0),
 		ttl:       opts.LeaseTTL,
@@ -300,19 +326,27 @@ func OpenDisk(dir string, opts DiskOptions) (*Disk, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("store: open state %s: %w", dir, err)
-	}
-	if err := d.lock(); err != nil {
-		return nil, err
-	}
-	if d.journal, err = os.OpenFile(filepath.Join(dir, journalName), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
-		d.lockFile.Close()
-		return nil, fmt.Errorf("store: open state %s: %w", dir, err)
+	if d.readOnly {
+		if !existing {
+			return nil, fmt.Errorf("store: open state %s read-only: %w: no store in it", dir, fs.ErrNotExist)
+		}
+		if err := d.openReadOnly(); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("store: open state %s: %w", dir, err)
+		}
+		if err := d.lock(); err != nil {
+			return nil, err
+		}
+		if d.journal, err = os.OpenFile(filepath.Join(dir, journalName), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+			d.lockFile.Close()
+			return nil, fmt.Errorf("store: open state %s: %w", dir, err)
+		}
 	}
 	if err := d.openDB(existing, opts); err != nil {
-		d.journal.Close()
-		d.lockFile.Close()
+		d.closeFiles()
 		return nil, err
 	}
 	err = d.load()
@@ -325,11 +359,25 @@ func OpenDisk(dir string, opts DiskOptions) (*Disk, error) {
 			d.batch.Close()
 		}
 		d.db.Close()
-		d.journal.Close()
-		d.lockFile.Close()
+		d.closeFiles()
 		return nil, err
 	}
 	return d, nil
+}
+
+// closeFiles closes the journal and the lock file, releasing the lock,
+// and returns the first error.
+func (d *Disk) closeFiles() error {
+	var err error
+	if d.journal != nil {
+		err = d.journal.Close()
+	}
+	if d.lockFile != nil {
+		if cerr := d.lockFile.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }
 
 // inspectDir reports whether dir holds a store, and fails with
@@ -368,13 +416,20 @@ func inspectDir(dir string) (existing bool, err error) {
 	return existing, nil
 }
 
-// lock takes the flock on the state directory's lock file.
+// lock takes the flock on the state directory's lock file, creating it.
 func (d *Disk) lock() error {
 	f, err := os.OpenFile(filepath.Join(d.dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("store: open state %s: %w", d.dir, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	return d.lockFrom(f, syscall.LOCK_EX)
+}
+
+// lockFrom takes the flock how (LOCK_EX or LOCK_SH) on f, the lock file,
+// and reads the checkpoint witness from it. It keeps f as d.lockFile, or
+// closes it on failure.
+func (d *Disk) lockFrom(f *os.File, how int) error {
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return fmt.Errorf("store: open state %s: %w", d.dir, ErrLocked)
@@ -416,6 +471,7 @@ func (d *Disk) openDB(existing bool, opts DiskOptions) error {
 		MemTableStopWritesThreshold: 2,
 		FormatMajorVersion:          pebble.FormatValueSeparation,
 		ErrorIfNotExists:            existing,
+		ReadOnly:                    d.readOnly,
 		Logger:                      quietLogger{},
 		// Pebble's default is to log corruption as fatal; the reader that
 		// meets it gets the error, wrapped with ErrCorrupt, instead.
@@ -425,6 +481,11 @@ func (d *Disk) openDB(existing bool, opts DiskOptions) error {
 		// Without Bloom filters every seen-set lookup of a new key
 		// descends all levels; with them Push runs several times faster.
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	if d.readOnly {
+		// Pebble's ReadOnly still creates and truncates its LOCK file and
+		// takes a write lock on it: see readOnlyFS.
+		po.FS = readOnlyFS{vfs.Default}
 	}
 	db, err := pebble.Open(d.dir, po)
 	if err != nil {
@@ -457,7 +518,9 @@ func isCorruption(err error) bool {
 }
 
 // load checks the format version, initializes a new store, and reads the
-// counters, meta and host records into memory. It creates d.batch.
+// counters, meta and host records into memory. It creates d.batch. A
+// read-only open writes nothing: it takes a store that a crash left
+// without its first records for an empty state.
 func (d *Disk) load() error {
 	version, err := d.dbGet(keyVersion)
 	if err != nil {
@@ -493,8 +556,10 @@ func (d *Disk) load() error {
 	epoch++
 	d.lastID = epoch << epochShift
 	init.Set(keyEpoch, binary.AppendUvarint(nil, epoch), nil)
-	if err := init.Commit(pebble.Sync); err != nil {
-		return d.openErr(err)
+	if !d.readOnly {
+		if err := init.Commit(pebble.Sync); err != nil {
+			return d.openErr(err)
+		}
 	}
 
 	// From here on reads go through the pending batch, which the journal
@@ -504,8 +569,10 @@ func (d *Disk) load() error {
 	if err != nil {
 		return d.openErr(err)
 	}
-	if err := d.decodeCounts(counts); err != nil {
-		return d.openErr(err)
+	if counts != nil || !d.readOnly {
+		if err := d.decodeCounts(counts); err != nil {
+			return d.openErr(err)
+		}
 	}
 	if err := d.replay(); err != nil {
 		return d.openErr(err)
@@ -534,6 +601,9 @@ func (d *Disk) load() error {
 // the next Flush or Checkpoint drops the frames it did not keep.
 func (d *Disk) replay() error {
 	d.jlen = batchrepr.HeaderLen
+	if d.journal == nil {
+		return nil // read-only, and no journal was ever written
+	}
 	fi, err := d.journal.Stat()
 	if err != nil {
 		return err
@@ -608,7 +678,10 @@ func (d *Disk) replay() error {
 //
 // A host's last claim time is not stored: a reopened state takes the
 // open time as every host's last claim, so a host whose requests just
-// before a crash were not checkpointed is not hit again too soon.
+// before a crash were not checkpointed is not hit again too soon. A host
+// with a record and no work is then idle: it is forgotten, and its record
+// deleted, once its next-allowed time (the open time plus its interval,
+// or its back-off) has passed.
 func (d *Disk) loadHosts() error {
 	now := nanos(d.now())
 	err := d.scan([]byte{tagHost}, func(k, v []byte) ([]byte, error) {
@@ -754,9 +827,11 @@ func (d *Disk) Push(ctx context.Context, entries []Entry) (added int, err error)
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
+	if err := d.writable(); err != nil {
 		return 0, err
 	}
+	// A host whose idle time is over comes back as a new host.
+	d.forgetIdle(nanos(d.now()))
 	for i, fp := range fps {
 		first, err := d.markSeen(fp)
 		if err != nil {
@@ -800,7 +875,7 @@ func (d *Disk) MarkSeen(ctx context.Context, key string) (first bool, err error)
 	fp := Fingerprint(key)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
+	if err := d.writable(); err != nil {
 		return false, err
 	}
 	first, err = d.markSeen(fp)
@@ -846,7 +921,7 @@ func (d *Disk) markSeen(fp uint64) (bool, error) {
 func (d *Disk) Claim(ctx context.Context, max int) (leases []Lease, next time.Time, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
+	if err := d.writable(); err != nil {
 		return nil, time.Time{}, err
 	}
 	nowT := d.now()
@@ -1016,13 +1091,14 @@ scan:
 }
 
 // Ack settles a lease with its outcome: the entry is done, its outcome is
-// recorded under its key, and its host slot is free. It returns
+// recorded under its key, and its host slot is free; with o.HostBackoff
+// set, the host makes no claim before then. It returns
 // ErrStaleLease for a lease that is unknown, already settled, or expired
 // and reaped.
 func (d *Disk) Ack(ctx context.Context, l Lease, o Outcome) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
+	if err := d.writable(); err != nil {
 		return err
 	}
 	rec, err := d.settle(l)
@@ -1050,6 +1126,12 @@ func (d *Disk) Ack(ctx context.Context, l Lease, o Outcome) error {
 		d.fetched++
 	}
 	d.statuses[o.Status]++
+	if at := nanos(o.HostBackoff); at > rec.host.backoff {
+		rec.host.backoff = at
+		if err := d.putHost(rec.host); err != nil {
+			return err
+		}
+	}
 	d.refresh(rec.host)
 	d.park(rec.host)
 	return nil
@@ -1074,7 +1156,7 @@ func (d *Disk) Release(ctx context.Context, l Lease, notBefore time.Time) error 
 func (d *Disk) requeue(l Lease, notBefore time.Time, hostBackoff, attempt bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
+	if err := d.writable(); err != nil {
 		return err
 	}
 	rec, err := d.settle(l)
@@ -1121,24 +1203,22 @@ func (d *Disk) delay(h *dhost, e *Entry, at int64) error {
 
 // SetHostInterval sets the least time between two claims from host to d,
 // or to FrontierOptions.Interval if that is larger (robots.txt
-// Crawl-delay), as Memory.SetHostInterval does. The interval is stored
-// with the host.
+// Crawl-delay), as Memory.SetHostInterval does: it lasts while the host
+// has work and then until its next-allowed time passes, and changes
+// nothing for a host without work and without a claim to space from.
+// The interval is stored with the host until the host is forgotten.
 func (d *Disk) SetHostInterval(ctx context.Context, host string, iv time.Duration) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
+	if err := d.writable(); err != nil {
 		return err
 	}
-	custom := iv
-	iv = max(iv, d.interval)
+	d.forgetIdle(nanos(d.now()))
 	h, ok := d.hosts[host]
 	if !ok {
-		if iv == d.interval {
-			return nil // nothing to remember
-		}
-		h = d.host(host)
+		return nil // nothing to space from: see Memory.SetHostInterval
 	}
-	h.interval, h.custom = iv, custom
+	h.interval, h.custom = max(iv, d.interval), iv
 	if err := d.putHost(h); err != nil {
 		return err
 	}
@@ -1261,7 +1341,7 @@ func (d *Disk) LoadRobots(origin string) (body []byte, fetched time.Time, ok boo
 func (d *Disk) StoreRobots(origin string, body []byte, fetched time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
+	if err := d.writable(); err != nil {
 		return err
 	}
 	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(body)), uint64(fetched.UnixNano()))
@@ -1280,7 +1360,7 @@ func (d *Disk) Checkpoint(ctx context.Context, meta []byte) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
+	if err := d.writable(); err != nil {
 		return err
 	}
 	prev := d.lastCkpt
@@ -1330,7 +1410,7 @@ func (d *Disk) Checkpoint(ctx context.Context, meta []byte) error {
 func (d *Disk) Flush(meta []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.usable(); err != nil {
+	if err := d.writable(); err != nil {
 		return err
 	}
 	// The counters and meta go in as records too: a replayed prefix of the
@@ -1444,8 +1524,9 @@ func (d *Disk) LastCheckpoint() time.Time {
 }
 
 // Close discards the changes made since the last Checkpoint or Flush
-// (callers that stop cleanly Checkpoint first), closes the store and releases the state
-// directory's lock. Every later call but Outcomes, Statuses, Meta and
+// (callers that stop cleanly Checkpoint first), closes the store and
+// releases the state directory's lock; a read-only Disk writes nothing.
+// Every later call but Outcomes, Statuses, Meta, FlushMeta, Replayed and
 // LastCheckpoint returns ErrClosed, Close included.
 func (d *Disk) Close() error {
 	d.mu.Lock()
@@ -1458,10 +1539,7 @@ func (d *Disk) Close() error {
 	if cerr := d.closeDB(); err == nil {
 		err = cerr
 	}
-	if cerr := d.journal.Close(); err == nil {
-		err = cerr
-	}
-	if cerr := d.lockFile.Close(); err == nil {
+	if cerr := d.closeFiles(); err == nil {
 		err = cerr
 	}
 	d.batch, d.db = nil, nil
@@ -1487,6 +1565,19 @@ func (d *Disk) usable() error {
 		return ErrClosed
 	}
 	return d.err
+}
+
+// writable returns what usable does, or else ErrReadOnly for a read-only
+// Disk: methods that change the state check it. writable requires that
+// d.mu is held.
+func (d *Disk) writable() error {
+	if err := d.usable(); err != nil {
+		return err
+	}
+	if d.readOnly {
+		return ErrReadOnly
+	}
+	return nil
 }
 
 // fail records err, from operation op, as the Disk's sticky error and
@@ -1583,10 +1674,11 @@ func (d *Disk) refresh(h *dhost) {
 	}
 }
 
-// park files h, if it has no work, for forgetting, as Memory.park does.
+// park files h, if it has no work, for forgetting, as Memory.park does:
+// a raised interval is forgotten with the host, and its record deleted.
 // park requires that d.mu is held.
 func (d *Disk) park(h *dhost) {
-	if h.active || h.idleIdx >= 0 || h.interval > d.interval {
+	if h.active || h.idleIdx >= 0 {
 		return
 	}
 	if at := h.nextAllowed(); at > nanos(d.now()) {
@@ -1731,97 +1823,6 @@ func corruptf(format string, a ...any) error {
 // seenKey appends the seen-set key of fp to b.
 func seenKey(b []byte, fp uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, tagSeen), fp)
-}
-
-// encodeEntry appends e's stored form to b: a flags byte (1: Key equals
-// URL), URL, Key unless equal, Depth, Parent and Attempt. Host is in the
-// key.
-func encodeEntry(b []byte, e *Entry) []byte {
-	same := e.Key == e.URL
-	flags := byte(0)
-	if same {
-		flags = 1
-	}
-	b = append(b, flags)
-	b = appendString(b, e.URL)
-	if !same {
-		b = appendString(b, e.Key)
-	}
-	b = binary.AppendVarint(b, int64(e.Depth))
-	b = appendString(b, e.Parent)
-	return binary.AppendVarint(b, int64(e.Attempt))
-}
-
-// decodeEntry decodes an entry of host stored by encodeEntry.
-func decodeEntry(b []byte, host string) (Entry, error) {
-	if len(b) == 0 || b[0] > 1 {
-		return Entry{}, corruptf("bad entry record")
-	}
-	r := reader{b: b[1:]}
-	e := Entry{Host: host}
-	e.URL = r.string()
-	if b[0] == 1 {
-		e.Key = e.URL
-	} else {
-		e.Key = r.string()
-	}
-	e.Depth = int(r.varint())
-	e.Parent = r.string()
-	e.Attempt = int(r.varint())
-	if r.err != nil || len(r.b) > 0 {
-		return Entry{}, corruptf("bad entry record")
-	}
-	return e, nil
-}
-
-func appendString(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-}
-
-// reader decodes varints and strings; the first failure sticks in err.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = ErrCorrupt
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = ErrCorrupt
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) string() string {
-	n := r.uvarint()
-	if r.err != nil {
-		return ""
-	}
-	if n > uint64(len(r.b)) {
-		r.err = ErrCorrupt
-		return ""
-	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
 }
 
 // dhost is the politeness state of one host and the in-RAM part of its

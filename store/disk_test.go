@@ -113,6 +113,14 @@ func (c *checkpointing) Retry(ctx context.Context, l store.Lease, nb time.Time, 
 	return c.ckpt(c.Disk.Retry(ctx, l, nb, hb))
 }
 
+func (c *checkpointing) Release(ctx context.Context, l store.Lease, nb time.Time) error {
+	return c.ckpt(c.Disk.Release(ctx, l, nb))
+}
+
+func (c *checkpointing) SetHostInterval(ctx context.Context, host string, d time.Duration) error {
+	return c.ckpt(c.Disk.SetHostInterval(ctx, host, d))
+}
+
 // ent returns an entry for http://host/path with the URL as its key.
 func ent(host, path string) store.Entry {
 	u := "http://" + host + "/" + path
@@ -271,14 +279,14 @@ func TestDiskReopenHostState(t *testing.T) {
 	opts := store.FrontierOptions{Interval: time.Second, LeaseTTL: time.Hour, Now: clock.Now}
 	dir := t.TempDir()
 	d := openDisk(t, dir, opts)
-	if err := d.SetHostInterval(ctx, "slow.test", 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
 	mustPush(t, d, 6, ent("fast.test", "1"), ent("fast.test", "2"), ent("slow.test", "1"), ent("slow.test", "2"),
 		ent("busy.test", "1"), ent("busy.test", "2"))
 	ls, _ := mustClaim(t, d, 10)
 	if len(ls) != 3 {
 		t.Fatalf("claimed %v, want one per host", leaseKeys(ls))
+	}
+	if err := d.SetHostInterval(ctx, "slow.test", 10*time.Second); err != nil {
+		t.Fatal(err)
 	}
 	for _, l := range ls {
 		var err error

@@ -54,6 +54,6 @@ func ExampleCSV() {
 		fmt.Println(err)
 	}
 	// Output:
-	// url,final_url,status,depth,parent,content_type,bytes,truncated,title,links,fetched_at,duration_ms,attempts,error,skipped
-	// http://a.test/,,200,0,,,,,"Hello, world",,,,,,
+	// url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,links,fetched_at,duration_ms,attempts,error,skipped
+	// http://a.test/,,,200,0,,,,,"Hello, world",,,,,,
 }

@@ -13,9 +13,13 @@ import (
 const never = math.MinInt64
 
 // Memory is an in-memory frontier: one FIFO queue per host, an exact
-// 64-bit seen-set (10 to 20 bytes per key), and leases that expire. It implements the frontier
-// semantics shared by every backend (see package storetest), but keeps
-// nothing across processes.
+// 64-bit seen-set (10 to 20 bytes per key), and leases that expire. It
+// implements the frontier semantics shared by every backend (see package
+// storetest), but keeps nothing across processes. Besides the seen-set
+// and the queued entries, it keeps the state of each host that has work
+// or whose next-allowed time has not passed; a host without work is
+// forgotten, interval included, once that time passes (see
+// SetHostInterval).
 //
 // Use NewMemory; the zero value is not usable. Memory is safe for
 // concurrent use by multiple goroutines: every method takes one mutex and
@@ -88,6 +92,8 @@ func (m *Memory) Push(ctx context.Context, entries []Entry) (added int, err erro
 	if m.closed {
 		return 0, ErrClosed
 	}
+	// A host whose idle time is over comes back as a new host.
+	m.forgetIdle(nanos(m.now()))
 	for i, fp := range fps {
 		if !m.seen.add(fp) {
 			m.dups++
@@ -192,7 +198,7 @@ func (m *Memory) Claim(ctx context.Context, max int) (leases []Lease, next time.
 }
 
 // Ack settles a lease with its outcome: the entry is done and its host slot
-// is free. It returns ErrStaleLease for a lease that is unknown, already
+// is free; with o.HostBackoff set, the host makes no claim before then. It returns ErrStaleLease for a lease that is unknown, already
 // settled, or expired and reaped.
 func (m *Memory) Ack(ctx context.Context, l Lease, o Outcome) error {
 	m.mu.Lock()
@@ -212,6 +218,9 @@ func (m *Memory) Ack(ctx context.Context, l Lease, o Outcome) error {
 		m.failed++
 	default:
 		m.fetched++
+	}
+	if at := nanos(o.HostBackoff); at > rec.host.backoff {
+		rec.host.backoff = at
 	}
 	m.refresh(rec.host)
 	m.park(rec.host)
@@ -268,21 +277,25 @@ func (m *Memory) requeue(l Lease, notBefore time.Time, hostBackoff, attempt bool
 // or to FrontierOptions.Interval if that is larger (robots.txt
 // Crawl-delay). It applies to the claim already made: the host's
 // next-allowed time is its last claim plus the new interval.
+//
+// The interval lasts while the host has queued or in-flight entries and
+// then until its next-allowed time passes; then the host is forgotten and
+// its interval is FrontierOptions.Interval again. So setting the interval
+// of a host that has no work and no claim to space from changes nothing.
+// Callers set it while they hold a lease of the host, and set it again
+// when a later lease's Interval shows that it was forgotten.
 func (m *Memory) SetHostInterval(ctx context.Context, host string, d time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
 	}
-	d = max(d, m.interval)
+	m.forgetIdle(nanos(m.now()))
 	h, ok := m.hosts[host]
 	if !ok {
-		if d == m.interval {
-			return nil // nothing to remember
-		}
-		h = m.host(host)
+		return nil // nothing to space from: see above
 	}
-	h.interval = d
+	h.interval = max(d, m.interval)
 	if h.idleIdx >= 0 {
 		heap.Remove(&m.idle, h.idleIdx)
 	}
@@ -380,10 +393,11 @@ func (m *Memory) refresh(h *host) {
 
 // park files h, if it has no work, for forgetting: at once if nothing
 // about it matters any more, else in m.idle until its next-allowed time
-// passes. A host whose interval was raised is kept for good.
+// passes. A raised interval is forgotten with the host: it matters only
+// until then (see SetHostInterval).
 // park requires that m.mu is held.
 func (m *Memory) park(h *host) {
-	if h.active || h.idleIdx >= 0 || h.interval > m.interval {
+	if h.active || h.idleIdx >= 0 {
 		return
 	}
 	if at := h.nextAllowed(); at > nanos(m.now()) {

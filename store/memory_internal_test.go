@@ -52,12 +52,16 @@ func TestFIFO(t *testing.T) {
 }
 
 // TestMemoryForgetsIdleHosts checks that a host without work is dropped
-// once its next-allowed time has passed, and not before.
+// once its next-allowed time has passed, and not before, whatever its
+// interval.
 func TestMemoryForgetsIdleHosts(t *testing.T) {
 	ctx := context.Background()
-	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := start
 	m := NewMemory(FrontierOptions{Interval: time.Second, Now: func() time.Time { return now }})
-	settle := func(host string) {
+	// settle pushes, claims and acks an entry of host, setting the host's
+	// interval to iv, if not zero, while the lease is held.
+	settle := func(host string, iv time.Duration) {
 		t.Helper()
 		if _, err := m.Push(ctx, []Entry{{Key: host + "/" + fmt.Sprint(now.UnixNano()), Host: host}}); err != nil {
 			t.Fatal(err)
@@ -65,6 +69,11 @@ func TestMemoryForgetsIdleHosts(t *testing.T) {
 		ls, _, err := m.Claim(ctx, 1)
 		if err != nil || len(ls) != 1 {
 			t.Fatalf("Claim = %d leases, %v; want 1", len(ls), err)
+		}
+		if iv != 0 {
+			if err := m.SetHostInterval(ctx, host, iv); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := m.Ack(ctx, ls[0], Outcome{}); err != nil {
 			t.Fatal(err)
@@ -79,21 +88,40 @@ func TestMemoryForgetsIdleHosts(t *testing.T) {
 			t.Fatalf("%d hosts remembered (%d idle), want %d", len(m.hosts), len(m.idle), n)
 		}
 	}
-	settle("a")
-	if err := m.SetHostInterval(ctx, "b", time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	settle("b")
+	settle("a", 0)
+	settle("b", time.Minute)
 	wantHosts(2)
 	now = now.Add(999 * time.Millisecond)
 	wantHosts(2)
 	now = now.Add(time.Millisecond)
-	wantHosts(1) // a forgotten; b has its own interval and stays
+	wantHosts(1) // a forgotten; b waits out its own interval
 	if h := m.hosts["b"]; h == nil || h.interval != time.Minute {
 		t.Fatalf("host b = %+v, want it kept with its 1m interval", h)
 	}
+	now = start.Add(time.Minute - time.Millisecond)
+	wantHosts(1)
+	now = now.Add(time.Millisecond)
+	wantHosts(0) // b forgotten, interval and all
+
+	// An unknown host has no claim to space from: nothing to remember.
+	if err := m.SetHostInterval(ctx, "c", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	wantHosts(0)
+
+	// Lowered while idle, an interval stops holding its host.
+	settle("b", time.Minute)
+	now = now.Add(2 * time.Second)
+	wantHosts(1)
+	if err := m.SetHostInterval(ctx, "b", 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.hosts) != 0 || len(m.idle) != 0 {
+		t.Fatalf("%d hosts remembered (%d idle) after b's interval was lowered, want 0", len(m.hosts), len(m.idle))
+	}
+
 	// A host that comes back while idle leaves the idle heap.
-	settle("a")
+	settle("a", 0)
 	now = now.Add(500 * time.Millisecond)
 	if _, err := m.Push(ctx, []Entry{{Key: "a/again", Host: "a"}}); err != nil {
 		t.Fatal(err)
@@ -102,14 +130,73 @@ func TestMemoryForgetsIdleHosts(t *testing.T) {
 		t.Fatalf("idle heap holds %d hosts, want 0", len(m.idle))
 	}
 	now = now.Add(time.Hour)
-	wantHosts(2)
-	// Lowered back to the default, b's interval no longer needs keeping.
-	if err := m.SetHostInterval(ctx, "b", 0); err != nil {
-		t.Fatal(err)
-	}
-	wantHosts(1)
+	wantHosts(1) // claims a/again
 	if m.hosts["a"] == nil {
 		t.Fatal("host a, which has a lease, was forgotten")
+	}
+}
+
+// TestMemoryForgetsRaisedIntervals checks that hosts whose interval was
+// raised (robots.txt Crawl-delay) are not kept after they went idle and
+// their next-allowed time passed: memory does not grow with every host
+// that ever had a Crawl-delay.
+func TestMemoryForgetsRaisedIntervals(t *testing.T) {
+	const n, delay = 10_000, 10 * time.Second
+	ctx := context.Background()
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := NewMemory(FrontierOptions{Interval: time.Second, Now: func() time.Time { return now }})
+	settleRaised(t, m, n, delay)
+	claim := func() {
+		t.Helper()
+		if ls, _, err := m.Claim(ctx, 1); err != nil || len(ls) != 0 {
+			t.Fatalf("Claim = %d leases, %v; want none", len(ls), err)
+		}
+	}
+	now = now.Add(delay - time.Millisecond)
+	claim()
+	if len(m.hosts) != n {
+		t.Fatalf("before their next-allowed time, %d hosts in RAM, want %d", len(m.hosts), n)
+	}
+	now = now.Add(time.Millisecond)
+	claim()
+	if len(m.hosts) != 0 || len(m.idle) != 0 {
+		t.Fatalf("after their next-allowed time, %d hosts in RAM (%d idle), want 0", len(m.hosts), len(m.idle))
+	}
+}
+
+// frontier is what settleRaised needs of Memory and Disk.
+type frontier interface {
+	Push(ctx context.Context, entries []Entry) (int, error)
+	Claim(ctx context.Context, max int) ([]Lease, time.Time, error)
+	Ack(ctx context.Context, l Lease, o Outcome) error
+	SetHostInterval(ctx context.Context, host string, d time.Duration) error
+}
+
+// settleRaised pushes one entry for each of n hosts, claims them all,
+// sets each host's interval to iv while its lease is held, as a crawler
+// that read a Crawl-delay does, and acks them.
+func settleRaised(t *testing.T, f frontier, n int, iv time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	entries := make([]Entry, n)
+	for i := range entries {
+		h := fmt.Sprintf("h%d.test", i)
+		entries[i] = Entry{URL: "http://" + h + "/", Key: "http://" + h + "/", Host: h}
+	}
+	if added, err := f.Push(ctx, entries); err != nil || added != n {
+		t.Fatalf("Push = %d, %v; want %d", added, err, n)
+	}
+	ls, _, err := f.Claim(ctx, n)
+	if err != nil || len(ls) != n {
+		t.Fatalf("Claim = %d leases, %v; want %d", len(ls), err, n)
+	}
+	for _, l := range ls {
+		if err := f.SetHostInterval(ctx, l.Host, iv); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Ack(ctx, l, Outcome{Status: 200}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

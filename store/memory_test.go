@@ -117,6 +117,12 @@ func (d *durable) Retry(ctx context.Context, l store.Lease, notBefore time.Time,
 	return err
 }
 
+func (d *durable) Release(ctx context.Context, l store.Lease, notBefore time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Memory.Release(ctx, d.inner(l), notBefore) // the entry is kept as it was
+}
+
 func (d *durable) reopen(t *testing.T, opts store.FrontierOptions) *durable {
 	t.Helper()
 	d.Close()

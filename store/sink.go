@@ -176,20 +176,30 @@ func (s *JSONL) Flush() error {
 
 // csvHeader is the header row CSV writes, naming its columns.
 var csvHeader = []string{
-	"url", "final_url", "status", "depth", "parent", "content_type", "bytes",
-	"truncated", "title", "links", "fetched_at", "duration_ms", "attempts",
-	"error", "skipped",
+	"url", "final_url", "location", "status", "depth", "parent", "content_type",
+	"bytes", "truncated", "title", "links", "fetched_at", "duration_ms",
+	"attempts", "error", "skipped",
 }
 
 // CSV writes records as comma-separated values (RFC 4180 quoting, "\n"
 // line ends) under a header row:
 //
-//	url,final_url,status,depth,parent,content_type,bytes,truncated,title,links,fetched_at,duration_ms,attempts,error,skipped
+//	url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,links,fetched_at,duration_ms,attempts,error,skipped
 //
 // Zero numbers, false and the zero time are written as empty fields, as
 // JSONL omits them (depth is always written); fetched_at is RFC 3339 with
 // nanoseconds. Record fields without a column (Canonical, Description,
 // Lang, Data) are not written.
+//
+// Spreadsheets take a cell that starts with =, +, -, @, a tab or a
+// carriage return for a formula, which a crawled page could use to run
+// one on the machine of whoever opens the output (CSV injection). So a
+// text cell (url, final_url, location, parent, content_type, title,
+// error, skipped) that would start with one of them is written with a
+// leading ' (as OWASP recommends), which spreadsheets read as "this cell
+// is text" and do not show; other readers see it. A title "=1+2" is
+// written as '=1+2 and "-1" as '-1. The columns that trawl itself
+// formats (numbers, truncated, fetched_at) are written as they are.
 //
 // Use NewCSV; the zero value is not usable. CSV is safe for concurrent
 // use; writes are buffered: call Flush when done. The first write error is
@@ -271,9 +281,10 @@ func (s *CSV) Put(ctx context.Context, r Record) error {
 		fetchedAt = r.FetchedAt.Format(time.RFC3339Nano)
 	}
 	row := []string{
-		r.URL, r.FinalURL, num(int64(r.Status)), strconv.Itoa(r.Depth), r.Parent,
-		r.ContentType, num(r.Bytes), truncated, r.Title, num(int64(r.Links)),
-		fetchedAt, num(r.DurationMS), num(int64(r.Attempts)), r.Error, r.Skipped,
+		textCell(r.URL), textCell(r.FinalURL), textCell(r.Location), num(int64(r.Status)),
+		strconv.Itoa(r.Depth), textCell(r.Parent), textCell(r.ContentType), num(r.Bytes),
+		truncated, textCell(r.Title), num(int64(r.Links)), fetchedAt, num(r.DurationMS),
+		num(int64(r.Attempts)), textCell(r.Error), textCell(r.Skipped),
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -284,6 +295,20 @@ func (s *CSV) Put(ctx context.Context, r Record) error {
 		s.err = fmt.Errorf("store: csv: write: %w", err)
 	}
 	return s.err
+}
+
+// textCell returns s as a CSV cell that spreadsheets do not take for a
+// formula: with a leading ' if s starts with =, +, -, @, tab or carriage
+// return (see CSV).
+func textCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
 }
 
 // Flush writes any buffered rows to the underlying writer.

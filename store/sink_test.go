@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -35,7 +36,7 @@ var sinkCases = []struct {
 		name: "minimal",
 		rec:  store.Record{URL: "http://a.test/"},
 		json: `{"url":"http://a.test/","depth":0}`,
-		csv:  `http://a.test/,,,0,,,,,,,,,,,`,
+		csv:  `http://a.test/,,,,0,,,,,,,,,,,`,
 	},
 	{
 		name: "fetched",
@@ -49,30 +50,36 @@ var sinkCases = []struct {
 			`"parent":"http://a.test/","content_type":"text/html; charset=utf-8","bytes":10240,"truncated":true,` +
 			`"title":"Grüße – 日本語 <b>&amp;","canonical":"https://a.test/x","lang":"de","links":20,` +
 			`"fetched_at":"2025-03-04T05:06:07.89Z","duration_ms":12,"attempts":1,"data":{"price":3.5,"tags":["a"]}}`,
-		csv: `http://a.test/x?a=1&b=2,https://a.test/x?a=1&b=2,200,1,http://a.test/,text/html; charset=utf-8,10240,true,` +
+		csv: `http://a.test/x?a=1&b=2,https://a.test/x?a=1&b=2,,200,1,http://a.test/,text/html; charset=utf-8,10240,true,` +
 			`Grüße – 日本語 <b>&amp;,20,2025-03-04T05:06:07.89Z,12,1,,`,
 	},
 	{
 		name: "quoting",
 		rec:  store.Record{URL: "http://a.test/q", Status: 404, Depth: 2, Title: "a, \"b\"\nc\r\nd", Description: "not in csv"},
 		json: `{"url":"http://a.test/q","status":404,"depth":2,"title":"a, \"b\"\nc\r\nd","description":"not in csv"}`,
-		csv:  "http://a.test/q,,404,2,,,,,\"a, \"\"b\"\"\nc\r\nd\",,,,,,",
+		csv:  "http://a.test/q,,,404,2,,,,,\"a, \"\"b\"\"\nc\r\nd\",,,,,,",
 	},
 	{
 		name: "error",
 		rec:  store.Record{URL: "http://b.test/", Depth: 3, Parent: "http://a.test/", Attempts: 3, Error: "fetch http://b.test/: timeout"},
 		json: `{"url":"http://b.test/","depth":3,"parent":"http://a.test/","attempts":3,"error":"fetch http://b.test/: timeout"}`,
-		csv:  `http://b.test/,,,3,http://a.test/,,,,,,,,3,fetch http://b.test/: timeout,`,
+		csv:  `http://b.test/,,,,3,http://a.test/,,,,,,,,3,fetch http://b.test/: timeout,`,
 	},
 	{
 		name: "skipped",
 		rec:  store.Record{URL: "http://c.test/private", Depth: 1, Skipped: "robots"},
 		json: `{"url":"http://c.test/private","depth":1,"skipped":"robots"}`,
-		csv:  `http://c.test/private,,,1,,,,,,,,,,,robots`,
+		csv:  `http://c.test/private,,,,1,,,,,,,,,,,robots`,
+	},
+	{
+		name: "redirect",
+		rec:  store.Record{URL: "http://a.test/old", Location: "http://a.test/new", Status: 301, Depth: 1, Parent: "http://a.test/"},
+		json: `{"url":"http://a.test/old","location":"http://a.test/new","status":301,"depth":1,"parent":"http://a.test/"}`,
+		csv:  `http://a.test/old,,http://a.test/new,301,1,http://a.test/,,,,,,,,,,`,
 	},
 }
 
-const csvHeader = "url,final_url,status,depth,parent,content_type,bytes,truncated,title,links,fetched_at,duration_ms,attempts,error,skipped"
+const csvHeader = "url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,links,fetched_at,duration_ms,attempts,error,skipped"
 
 func TestJSONL(t *testing.T) {
 	for _, tc := range sinkCases {
@@ -113,7 +120,8 @@ func TestCSV(t *testing.T) {
 			if err != nil {
 				t.Fatalf("output does not parse as CSV: %v", err)
 			}
-			if len(rows) != 2 || rows[1][0] != tc.rec.URL || rows[1][8] != strings.ReplaceAll(tc.rec.Title, "\r\n", "\n") {
+			if len(rows) != 2 || rows[1][0] != tc.rec.URL || rows[1][2] != tc.rec.Location ||
+				rows[1][9] != strings.ReplaceAll(tc.rec.Title, "\r\n", "\n") {
 				t.Errorf("parsed back as %q", rows)
 			}
 		})
@@ -127,6 +135,77 @@ func TestCSVHeaderOnly(t *testing.T) {
 	}
 	if got, want := out.String(), csvHeader+"\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestCSVFormulaInjection checks that text cells a spreadsheet would take
+// for a formula are written with a leading ', and that JSONL, which is no
+// spreadsheet format, writes them as they are.
+func TestCSVFormulaInjection(t *testing.T) {
+	titles := []struct {
+		title, want string
+	}{
+		{`=HYPERLINK("http://x","y")`, `'=HYPERLINK("http://x","y")`},
+		{"+1", "'+1"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"},
+		{"\rx", "'\rx"},
+		{"a=b", "a=b"},
+		{"'=already quoted", "'=already quoted"},
+		{"", ""},
+		{"＝1+2", "＝1+2"}, // full-width: no formula
+	}
+	for _, tc := range titles {
+		t.Run(fmt.Sprintf("%q", tc.title), func(t *testing.T) {
+			rec := store.Record{URL: "http://a.test/", Title: tc.title}
+			var csvOut, jsonOut bytes.Buffer
+			c, j := store.NewCSV(&csvOut), store.NewJSONL(&jsonOut)
+			for _, s := range []sink{c, j} {
+				if err := s.Put(context.Background(), rec); err != nil {
+					t.Fatalf("Put: %v", err)
+				}
+				if err := s.Flush(); err != nil {
+					t.Fatalf("Flush: %v", err)
+				}
+			}
+			rows, err := csv.NewReader(&csvOut).ReadAll()
+			if err != nil {
+				t.Fatalf("output does not parse as CSV: %v", err)
+			}
+			if got := rows[1][9]; got != tc.want {
+				t.Errorf("title cell = %q, want %q", got, tc.want)
+			}
+			var back store.Record
+			if err := json.Unmarshal(jsonOut.Bytes(), &back); err != nil {
+				t.Fatalf("JSONL line does not parse: %v", err)
+			}
+			if back.Title != tc.title {
+				t.Errorf("JSONL title = %q, want %q unchanged", back.Title, tc.title)
+			}
+		})
+	}
+
+	// Every text column is escaped; numbers are not.
+	rec := store.Record{
+		URL: "=u", FinalURL: "+f", Location: "-l", Status: 200, Depth: 1, Parent: "@p",
+		ContentType: "\tc", Bytes: 5, Title: "\rt", Error: "=e", Skipped: "-s",
+	}
+	var out bytes.Buffer
+	s := store.NewCSV(&out)
+	if err := s.Put(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"'=u", "'+f", "'-l", "200", "1", "'@p", "'\tc", "5", "", "'\rt", "", "", "", "", "'=e", "'-s"}
+	if got := rows[1]; !slices.Equal(got, want) {
+		t.Errorf("row = %q, want %q", got, want)
 	}
 }
 
@@ -184,12 +263,16 @@ func TestSinkConcurrent(t *testing.T) {
 			if strings.Join(rows[0], ",") != csvHeader {
 				t.Fatalf("first row %q, want the header", rows[0])
 			}
+			col := map[string]int{}
+			for i, name := range rows[0] {
+				col[name] = i
+			}
 			var rs []store.Record
 			for _, row := range rows[1:] {
 				var r store.Record
-				fmt.Sscan(row[2], &r.Status)
-				fmt.Sscan(row[3], &r.Depth)
-				r.URL, r.Title = row[0], row[8]
+				fmt.Sscan(row[col["status"]], &r.Status)
+				fmt.Sscan(row[col["depth"]], &r.Depth)
+				r.URL, r.Title = row[col["url"]], row[col["title"]]
 				rs = append(rs, r)
 			}
 			return rs

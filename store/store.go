@@ -62,6 +62,11 @@ type Outcome struct {
 	Error string `json:"error,omitempty"`
 	// Skipped is why the URL was not fetched (for example "robots").
 	Skipped string `json:"skipped,omitempty"`
+	// HostBackoff, if not zero, is a time before which the entry's host
+	// makes no claim: a server's request for a pause (Retry-After) that
+	// was too long to wait for with the URL, but is honoured for a while
+	// by its host.
+	HostBackoff time.Time `json:"host_backoff,omitzero"`
 }
 
 // FrontierStats is a snapshot of a frontier's counters.

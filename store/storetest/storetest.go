@@ -38,6 +38,7 @@ type Frontier interface {
 	Claim(ctx context.Context, max int) (leases []store.Lease, next time.Time, err error)
 	Ack(ctx context.Context, l store.Lease, o store.Outcome) error
 	Retry(ctx context.Context, l store.Lease, notBefore time.Time, hostBackoff bool) error
+	Release(ctx context.Context, l store.Lease, notBefore time.Time) error
 	SetHostInterval(ctx context.Context, host string, d time.Duration) error
 	Stats(ctx context.Context) (store.FrontierStats, error)
 	Close() error
@@ -106,10 +107,15 @@ func Run(t *testing.T, b Backend) {
 		{"FIFO", testFIFO},
 		{"Interval", testInterval},
 		{"SetHostInterval", testSetHostInterval},
+		{"LeaseInterval", testLeaseInterval},
+		{"IdleHostForgotten", testIdleHostForgotten},
 		{"AckStale", testAckStale},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"Retry", testRetry},
 		{"RetryHostBackoff", testRetryHostBackoff},
+		{"AckHostBackoff", testAckHostBackoff},
+		{"Release", testRelease},
+		{"EntryFields", testEntryFields},
 		{"Stats", testStats},
 		{"Closed", testClosed},
 		{"Concurrent", testConcurrent},
@@ -206,6 +212,28 @@ func (e *env) retry(l store.Lease, notBefore time.Time, hostBackoff bool) {
 	e.t.Helper()
 	if err := e.f.Retry(e.ctx, l, notBefore, hostBackoff); err != nil {
 		e.t.Fatalf("Retry(%s): %v", l.Key, err)
+	}
+}
+
+func (e *env) release(l store.Lease, notBefore time.Time) {
+	e.t.Helper()
+	if err := e.f.Release(e.ctx, l, notBefore); err != nil {
+		e.t.Fatalf("Release(%s): %v", l.Key, err)
+	}
+}
+
+func (e *env) setInterval(host string, d time.Duration) {
+	e.t.Helper()
+	if err := e.f.SetHostInterval(e.ctx, host, d); err != nil {
+		e.t.Fatalf("SetHostInterval(%s, %v): %v", host, d, err)
+	}
+}
+
+// wantInterval fails unless l.Interval is want.
+func (e *env) wantInterval(l store.Lease, want time.Duration) {
+	e.t.Helper()
+	if l.Interval != want {
+		e.t.Fatalf("lease of %s has Interval %v, want %v", l.Key, l.Interval, want)
 	}
 }
 
@@ -407,18 +435,15 @@ func testInterval(t *testing.T, b Backend) {
 func testSetHostInterval(t *testing.T, b Backend) {
 	const iv = time.Second
 	e := open(t, b, store.FrontierOptions{PerHost: 4, Interval: iv})
-	if err := e.f.SetHostInterval(e.ctx, "a.test", 5*iv); err != nil {
-		t.Fatalf("SetHostInterval: %v", err)
-	}
-	// Lower than Interval: no effect.
-	if err := e.f.SetHostInterval(e.ctx, "b.test", 100*time.Millisecond); err != nil {
-		t.Fatalf("SetHostInterval: %v", err)
-	}
 	for _, h := range []string{"a.test", "b.test", "c.test"} {
 		e.push(3, entry(h, "1"), entry(h, "2"), entry(h, "3"))
 	}
 	_, next := e.claimN(10, 3)
 	e.wantNext(next, Start.Add(iv))
+	// Set with a lease in flight, as a crawler that just read robots.txt
+	// does: the next claim is spaced from the one made.
+	e.setInterval("a.test", 5*iv)
+	e.setInterval("b.test", 100*time.Millisecond) // lower than Interval: no effect
 
 	e.clock.Advance(iv)
 	ls, next := e.claimN(10, 2)
@@ -441,6 +466,71 @@ func testSetHostInterval(t *testing.T, b Backend) {
 	}
 }
 
+// testLeaseInterval checks that a lease carries its host's interval: the
+// default, or the one SetHostInterval raised it to.
+func testLeaseInterval(t *testing.T, b Backend) {
+	const iv = time.Second
+	e := open(t, b, store.FrontierOptions{PerHost: 2, Interval: iv})
+	e.push(3, entry("a.test", "1"), entry("a.test", "2"), entry("a.test", "3"))
+	e.push(1, entry("b.test", "1"))
+	ls, _ := e.claimN(10, 2)
+	for _, l := range ls {
+		e.wantInterval(l, iv)
+	}
+	e.setInterval("a.test", 5*iv)
+	for _, l := range ls {
+		e.ack(l)
+	}
+	e.clock.Advance(5 * iv)
+	ls, _ = e.claimN(10, 1)
+	e.wantInterval(ls[0], 5*iv)
+
+	// Lowered below Interval, it is Interval again.
+	e.setInterval("a.test", 100*time.Millisecond)
+	e.clock.Advance(iv)
+	ls, _ = e.claimN(10, 1)
+	e.wantInterval(ls[0], iv)
+
+	// Without an Interval, leases say zero.
+	e0 := open(t, b, store.FrontierOptions{})
+	e0.push(1, entry("a.test", "1"))
+	ls, _ = e0.claimN(10, 1)
+	e0.wantInterval(ls[0], 0)
+}
+
+// testIdleHostForgotten checks that a raised interval lasts while its
+// host is idle, until the host's next-allowed time passes, and no longer:
+// then the host is forgotten, so that a frontier does not keep every host
+// that ever had a Crawl-delay.
+func testIdleHostForgotten(t *testing.T, b Backend) {
+	const iv, raised = time.Second, 10 * time.Second
+	e := open(t, b, store.FrontierOptions{Interval: iv})
+	e.push(1, entry("a.test", "1"))
+	ls, _ := e.claimN(10, 1)
+	e.setInterval("a.test", raised)
+	e.ack(ls[0]) // idle, next allowed at Start+10s
+
+	// Before that time, new work still waits for the raised interval.
+	e.clock.Advance(raised - iv)
+	e.push(1, entry("a.test", "2"))
+	_, next := e.claimN(10, 0)
+	e.wantNext(next, Start.Add(raised))
+	e.clock.Advance(iv)
+	ls, _ = e.claimN(10, 1)
+	e.wantInterval(ls[0], raised)
+	e.ack(ls[0]) // idle, next allowed at Start+20s
+
+	// After it, the host is new: claimable at once, spaced by Interval.
+	e.clock.Advance(raised)
+	e.push(1, entry("a.test", "3"))
+	ls, _ = e.claimN(10, 1)
+	e.wantInterval(ls[0], iv)
+	e.ack(ls[0])
+	e.push(1, entry("a.test", "4"))
+	_, next = e.claimN(10, 0)
+	e.wantNext(next, Start.Add(2*raised+iv))
+}
+
 func testAckStale(t *testing.T, b Backend) {
 	e := open(t, b, store.FrontierOptions{})
 	e.push(2, entry("a.test", "1"), entry("a.test", "2"))
@@ -451,6 +541,9 @@ func testAckStale(t *testing.T, b Backend) {
 	}
 	if err := e.f.Retry(e.ctx, ls[0], time.Time{}, false); !errors.Is(err, store.ErrStaleLease) {
 		t.Fatalf("Retry after Ack = %v, want ErrStaleLease", err)
+	}
+	if err := e.f.Release(e.ctx, ls[0], time.Time{}); !errors.Is(err, store.ErrStaleLease) {
+		t.Fatalf("Release after Ack = %v, want ErrStaleLease", err)
 	}
 	unknown := store.Lease{Entry: entry("a.test", "2"), ID: ls[0].ID + 1000, Expires: Start.Add(time.Hour)}
 	if err := e.f.Ack(e.ctx, unknown, store.Outcome{}); !errors.Is(err, store.ErrStaleLease) {
@@ -577,6 +670,141 @@ func testRetryHostBackoff(t *testing.T, b Backend) {
 	}
 }
 
+// testAckHostBackoff checks that an Ack with Outcome.HostBackoff settles
+// the entry and keeps its host from claiming before then, even with no
+// work queued at the time of the Ack.
+func testAckHostBackoff(t *testing.T, b Backend) {
+	const wait = 30 * time.Second
+	e := open(t, b, store.FrontierOptions{PerHost: 2})
+	e.push(1, entry("a.test", "1"))
+	ls, _ := e.claimN(1, 1)
+	if err := e.f.Ack(context.Background(), ls[0], store.Outcome{Status: 429, HostBackoff: Start.Add(wait)}); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.stats(); st.Done != 1 || st.Queued != 0 {
+		t.Fatalf("after Ack: %+v, want 1 done, nothing queued", st)
+	}
+	e.clock.Advance(time.Second)
+	e.push(2, entry("a.test", "2"), entry("b.test", "1"))
+	ls, next := e.claimN(10, 1)
+	if ls[0].Host != "b.test" {
+		t.Fatalf("claimed %s while a.test backs off", ls[0].Key)
+	}
+	e.wantNext(next, Start.Add(wait))
+	e.clock.Advance(wait - 2*time.Second)
+	e.claimN(10, 0)
+	e.clock.Advance(time.Second)
+	if ls, _ = e.claimN(10, 1); ls[0].Key != entry("a.test", "2").Key {
+		t.Fatalf("after the backoff claimed %v, want a.test/2", keys(ls))
+	}
+}
+
+// testRelease checks that a released lease's entry is queued again as it
+// was, not counted as a retry, and that neither it nor anything else of
+// its host is claimed before notBefore.
+func testRelease(t *testing.T, b Backend) {
+	const iv, wait = time.Second, 30 * time.Second
+	e := open(t, b, store.FrontierOptions{PerHost: 2, Interval: iv})
+	a1, a2, b1 := entry("a.test", "1"), entry("a.test", "2"), entry("b.test", "1")
+	e.push(3, a1, a2, b1)
+	ls, _ := e.claimN(10, 2)
+	var la store.Lease
+	for _, l := range ls {
+		if l.Host == "a.test" {
+			la = l
+		}
+	}
+	if la.Key != a1.Key {
+		t.Fatalf("Claim served %v, want %s and %s", keys(ls), a1.Key, b1.Key)
+	}
+	e.release(la, Start.Add(wait))
+	e.wantStats(store.FrontierStats{Queued: 2, InFlight: 1, Seen: 3, Hosts: 2})
+
+	// The released lease is stale.
+	if err := e.f.Ack(e.ctx, la, store.Outcome{Status: 200}); !errors.Is(err, store.ErrStaleLease) {
+		t.Fatalf("Ack after Release = %v, want ErrStaleLease", err)
+	}
+	if err := e.f.Retry(e.ctx, la, time.Time{}, false); !errors.Is(err, store.ErrStaleLease) {
+		t.Fatalf("Retry after Release = %v, want ErrStaleLease", err)
+	}
+	if err := e.f.Release(e.ctx, la, time.Time{}); !errors.Is(err, store.ErrStaleLease) {
+		t.Fatalf("second Release = %v, want ErrStaleLease", err)
+	}
+
+	// a.test's interval is over, but the host makes no claim, of a1 or
+	// of a2, before notBefore.
+	e.clock.Advance(iv)
+	_, next := e.claimN(10, 0)
+	e.wantNext(next, Start.Add(wait))
+	e.clock.Advance(wait - iv - time.Millisecond)
+	_, next = e.claimN(10, 0)
+	e.wantNext(next, Start.Add(wait))
+
+	e.clock.Advance(time.Millisecond)
+	ls, next = e.claimN(10, 1)
+	if ls[0].Entry != a1 {
+		t.Fatalf("at notBefore claimed %+v, want %+v unchanged (Attempt 0)", ls[0].Entry, a1)
+	}
+	if ls[0].ID == la.ID {
+		t.Fatalf("re-claimed entry kept lease ID %d", la.ID)
+	}
+	e.wantNext(next, Start.Add(wait+iv))
+	e.ack(ls[0])
+	e.clock.Advance(iv)
+	ls, _ = e.claimN(10, 1)
+	if ls[0].Key != a2.Key {
+		t.Fatalf("claimed %s, want %s", ls[0].Key, a2.Key)
+	}
+	e.ack(ls[0])
+	e.wantStats(store.FrontierStats{InFlight: 1, Seen: 3, Done: 2, Hosts: 1})
+}
+
+// testEntryFields checks that every field of an entry comes back from
+// Claim as it was pushed, after Retry (with Attempt+1) and Release, and
+// after Reopen.
+func testEntryFields(t *testing.T, b Backend) {
+	e := open(t, b, store.FrontierOptions{PerHost: 3})
+	full := store.Entry{
+		URL: "http://a.test/x?b=1&a=2", Key: "http://a.test/x?a=2&b=1", Host: "a.test",
+		Depth: 3, Parent: "http://a.test/", Redirects: 2,
+	}
+	plain := entry("a.test", "plain")
+	later := full
+	later.URL, later.Key, later.Redirects = "http://a.test/later", "http://a.test/later", 1
+	e.push(2, full, plain)
+	wantClaim := func(when string, want ...store.Entry) {
+		t.Helper()
+		ls, _ := e.claimN(10, len(want))
+		got := map[string]store.Entry{}
+		for _, l := range ls {
+			got[l.Key] = l.Entry
+		}
+		for _, w := range want {
+			if got[w.Key] != w {
+				t.Fatalf("%s claimed %+v, want %+v", when, got[w.Key], w)
+			}
+		}
+		for _, l := range ls {
+			switch l.Key {
+			case full.Key:
+				e.retry(l, time.Time{}, false)
+			case plain.Key:
+				e.release(l, time.Time{})
+			}
+		}
+	}
+	wantClaim("after Push", full, plain)
+	full.Attempt++
+	wantClaim("after Retry and Release", full, plain)
+	full.Attempt++
+	if b.Reopen == nil {
+		return
+	}
+	e.push(1, later)
+	e.f = b.Reopen(t, e.f, e.opts)
+	wantClaim("after Reopen", full, plain, later)
+}
+
 func testStats(t *testing.T, b Backend) {
 	e := open(t, b, store.FrontierOptions{PerHost: 2})
 	e.wantStats(store.FrontierStats{})
@@ -630,6 +858,7 @@ func testClosed(t *testing.T, b Backend) {
 		{"Claim", func() error { _, _, err := e.f.Claim(ctx, 1); return err }},
 		{"Ack", func() error { return e.f.Ack(ctx, ls[0], store.Outcome{}) }},
 		{"Retry", func() error { return e.f.Retry(ctx, ls[0], time.Time{}, false) }},
+		{"Release", func() error { return e.f.Release(ctx, ls[0], time.Time{}) }},
 		{"SetHostInterval", func() error { return e.f.SetHostInterval(ctx, "a.test", time.Second) }},
 		{"Stats", func() error { _, err := e.f.Stats(ctx); return err }},
 		{"Close", e.f.Close},
