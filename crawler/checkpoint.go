@@ -74,6 +74,11 @@ type flushSink interface {
 	Flush() error
 }
 
+// ErrOutputNotEmpty is returned by Run when a new crawl with a
+// checkpointing frontier would cut an output that already holds data;
+// set Config.Overwrite to start it anyway.
+var ErrOutputNotEmpty = errors.New("crawler: the output already holds data and the crawl state is new")
+
 // ErrStateMismatch is returned by Run when the frontier's saved state
 // belongs to a crawl with other seeds or scope; set Config.ResumeAnyway to
 // continue it regardless.
@@ -101,6 +106,10 @@ type Progress struct {
 	Tail     *store.Span `json:"tail,omitempty"`
 	Admitted int         `json:"admitted"` // URLs admitted against MaxPages
 	Updated  time.Time   `json:"updated"`  // this checkpoint or flush
+	// ScopeAdded are the scope keys that seeds' redirects brought in
+	// (http://example.com/ -> https://www.example.com/), so that a
+	// resumed crawl, whose seeds are done, keeps following them.
+	ScopeAdded []string `json:"scope_added,omitempty"`
 }
 
 // CrawlID is what makes a resumed crawl the same crawl: seeds and the
@@ -195,6 +204,9 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 		st.Tail = nil
 		r.state = st
 		r.admitted.Store(int64(st.Admitted))
+		for _, k := range st.ScopeAdded {
+			r.widen(k)
+		}
 		fs, err := r.frontier.Stats(ctx)
 		if err != nil {
 			return fmt.Errorf("crawler: frontier stats: %w", err)
@@ -205,6 +217,13 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 		pos := max(r.state.Output, 0)
 		if st == nil {
 			pos = 0 // a new crawl starts a new output
+			span, err := r.syncSink.Mark()
+			if err != nil {
+				return fmt.Errorf("crawler: output: %w", err)
+			}
+			if span.To > 0 && !r.cfg.Overwrite {
+				return fmt.Errorf("%w: it has %d bytes, which starting the crawl would cut (use Overwrite to start anyway)", ErrOutputNotEmpty, span.To)
+			}
 		}
 		if err := r.syncSink.Rewind(pos); err != nil {
 			return fmt.Errorf("crawler: rewind output to the checkpoint: %w", err)
@@ -398,6 +417,7 @@ func (r *run) commit(ctx context.Context, sync bool) (err error) {
 		}
 	}
 	r.state.Admitted = int(r.admitted.Load())
+	r.state.ScopeAdded = r.widened()
 	r.state.Updated = time.Now().UTC()
 	var meta []byte
 	if sync {

@@ -25,6 +25,24 @@ const (
 	DefaultRetries = 2
 
 	DefaultCheckpointInterval = time.Second
+
+	// DefaultMaxRetryWait is the longest pause before a retry that a
+	// crawl waits for: a server asking for more (Retry-After: 3600) gets
+	// its answer recorded instead of holding the URL, and its host, for
+	// an hour.
+	DefaultMaxRetryWait = time.Minute
+	// DefaultMaxCrawlDelay caps a robots.txt Crawl-delay: a site asking
+	// for a day between requests is crawled at one request every 30 s.
+	DefaultMaxCrawlDelay = 30 * time.Second
+	// DefaultMaxRedirects is how many redirects are followed from a link.
+	DefaultMaxRedirects = 10
+	// DefaultMaxURLLength is the longest URL, in bytes as written, that is
+	// fetched: the sitemaps protocol's limit, which few real pages reach
+	// and traps (session IDs, calendars) exceed.
+	DefaultMaxURLLength = 2048
+	// DefaultMaxLinks is how many distinct out-links of one page are
+	// followed.
+	DefaultMaxLinks = 10000
 )
 
 // Scope says which discovered links are followed.
@@ -100,9 +118,50 @@ type Config struct {
 	// waits twice as long, with jitter. A server's Retry-After wins when
 	// longer. Zero means one second.
 	RetryBackoff time.Duration
-	// MaxRedirects is how many redirects one fetch follows. Zero means 10;
-	// negative means redirects are not followed.
+	// MaxRetryWait is the longest wait before a retry that the crawl
+	// accepts. A Retry-After (or back-off) longer than that is not waited
+	// for: the URL ends with the record of its last answer (its 429 or
+	// 503 status, its attempts and an error saying the server asked for a
+	// longer pause), and its host pauses MaxRetryWait, not longer. Zero
+	// means DefaultMaxRetryWait; negative means no limit (a Retry-After
+	// is still capped at fetch.MaxRetryAfter).
+	MaxRetryWait time.Duration
+	// MaxRedirects is how many redirects are followed from one link or
+	// seed. Each redirect is recorded hop by hop: the source's record has
+	// its 3xx status and Location, and the target is queued as a URL of
+	// its own (same depth, the source as parent), which passes scope,
+	// filters, robots.txt and politeness like any other. The source of
+	// the hop past the limit is recorded with an error. Zero means
+	// DefaultMaxRedirects; negative means redirects are recorded but
+	// their targets not queued.
 	MaxRedirects int
+	// MaxCrawlDelay caps a robots.txt Crawl-delay; the Stats list the
+	// hosts whose delay was capped. Zero means DefaultMaxCrawlDelay;
+	// negative means no cap.
+	MaxCrawlDelay time.Duration
+	// MaxTime stops the crawl cleanly once it has run that long: records
+	// stay whole, URLs in flight are abandoned (and fetched again by a
+	// resumed crawl with a checkpointing frontier), Run returns a nil
+	// error and Stats.Stopped says StopMaxTime. Zero means no limit.
+	MaxTime time.Duration
+	// MaxURLLength is the longest URL, in bytes as written, that is
+	// followed; a longer in-scope link is recorded as skipped
+	// SkipURLTooLong. Zero means DefaultMaxURLLength; negative means no
+	// limit.
+	MaxURLLength int
+	// MaxLinks is how many distinct out-links of one page are followed;
+	// the rest are counted in Stats.LinksDropped. Zero means
+	// DefaultMaxLinks; negative means no limit.
+	MaxLinks int
+
+	// AllowPrivate lets the crawl connect to loopback, private,
+	// link-local, CGNAT, multicast and unspecified addresses. By default
+	// the default Fetcher refuses them (an SSRF guard, checked on the
+	// address actually dialed, so redirects and DNS rebinding are covered)
+	// except for the seeds' hosts and the hosts in Resolve; a refused URL
+	// is recorded as skipped SkipBlockedAddress. See fetch.Config.AllowPrivate.
+	// Ignored when Fetcher or Transport is set.
+	AllowPrivate bool
 
 	// Scope picks which links are followed. The zero value is ScopeHost.
 	Scope Scope
@@ -156,6 +215,12 @@ type Config struct {
 	// ResumeAnyway continues a saved crawl even though its seeds or scope
 	// differ from this one's.
 	ResumeAnyway bool
+	// Overwrite lets a new crawl with a checkpointing frontier start on
+	// an output (SyncSink) that already holds data, which it cuts to
+	// nothing. Without it Run refuses with ErrOutputNotEmpty rather than
+	// lose that data. A resumed crawl cuts its output back to its last
+	// checkpoint either way.
+	Overwrite bool
 	// LeaseTTL is how long a claimed URL may stay in flight before the
 	// frontier hands it out again. Zero means 10 minutes.
 	LeaseTTL time.Duration
@@ -188,7 +253,19 @@ func (c Config) withDefaults() Config {
 		c.RetryBackoff = time.Second
 	}
 	if c.MaxRedirects == 0 {
-		c.MaxRedirects = 10
+		c.MaxRedirects = DefaultMaxRedirects
+	}
+	if c.MaxRetryWait == 0 {
+		c.MaxRetryWait = DefaultMaxRetryWait
+	}
+	if c.MaxCrawlDelay == 0 {
+		c.MaxCrawlDelay = DefaultMaxCrawlDelay
+	}
+	if c.MaxURLLength == 0 {
+		c.MaxURLLength = DefaultMaxURLLength
+	}
+	if c.MaxLinks == 0 {
+		c.MaxLinks = DefaultMaxLinks
 	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = 10 * time.Minute
@@ -216,6 +293,9 @@ func (c Config) validate() error {
 	if c.MaxPages < 0 {
 		errs = append(errs, fmt.Errorf("max pages %d is negative", c.MaxPages))
 	}
+	if c.MaxTime < 0 {
+		errs = append(errs, fmt.Errorf("max time %v is negative", c.MaxTime))
+	}
 	if c.Scope < ScopeHost || c.Scope > ScopeAny {
 		errs = append(errs, fmt.Errorf("unknown scope %d", int(c.Scope)))
 	}
@@ -234,17 +314,24 @@ func rateInterval(rate float64) time.Duration {
 }
 
 // newFetcher builds the default fetcher from cfg, keeping robots.txt files
-// in rc if it is not nil.
-func newFetcher(cfg Config, rc fetch.RobotsCache) *fetch.Client {
+// in rc if it is not nil and letting the address guard through to the
+// hosts the user named (seeds; Resolve's hosts are let through by fetch).
+//
+// It neither follows redirects nor limits the rate: the crawler records
+// redirects hop by hop and the frontier is the one gate of per-host
+// timing, so that every request to a host (robots.txt, pages, redirect
+// hops) is spaced by it once and no worker ever waits on a host.
+func newFetcher(cfg Config, rc fetch.RobotsCache, named []string) *fetch.Client {
 	return fetch.New(fetch.Config{
 		UserAgent:    cfg.UserAgent,
 		Timeout:      cfg.Timeout,
 		MaxBody:      cfg.MaxBody,
-		MaxRedirects: cfg.MaxRedirects,
-		Rate:         cfg.Rate,
+		MaxRedirects: -1,
 		Resolve:      cfg.Resolve,
 		Transport:    cfg.Transport,
 		RobotsCache:  rc,
+		AllowPrivate: cfg.AllowPrivate,
+		AllowHosts:   named,
 	})
 }
 

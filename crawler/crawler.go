@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,7 +189,11 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 		// A frontier that keeps robots.txt files (store.Disk) spares a
 		// resumed crawl fetching them again.
 		rc, _ := f.(fetch.RobotsCache)
-		own := newFetcher(c.cfg, rc)
+		named := make([]string, 0, len(seeds))
+		for _, e := range entries {
+			named = append(named, hostname(e.Host))
+		}
+		own := newFetcher(c.cfg, rc, named)
 		defer own.Close()
 		fetcher = own
 	}
@@ -220,6 +225,15 @@ func seedEntry(s string) (store.Entry, error) {
 		return store.Entry{}, fmt.Errorf("crawler: seed %q: %w", s, err)
 	}
 	return store.Entry{URL: u.String(), Key: key, Host: host}, nil
+}
+
+// hostname returns a host key ("example.com:8080", "[::1]") without its
+// port and brackets.
+func hostname(host string) string {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		host = host[:i]
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 }
 
 // hostSet is a concurrent set of scope keys (hosts or domains).

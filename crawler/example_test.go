@@ -59,7 +59,7 @@ func Example() {
 	// Products
 	// Trawl: Polite Web Crawling
 	// Welcome to the New Landing Page
-	// fetched 16, skipped map[depth:14 redirect-out-of-scope:1 robots:1]
+	// fetched 18, skipped map[depth:14 robots:1]
 }
 
 // Extract your own data from each page with its goquery document, and
@@ -141,6 +141,6 @@ func ExampleConfig_newFrontier() {
 	}
 	fmt.Printf("second run: resumed %d done, %d queued; fetched %d\n", again.Resumed.Done, again.Resumed.Queued, again.Fetched)
 	// Output:
-	// first run: fetched 16
-	// second run: resumed 18 done, 0 queued; fetched 0
+	// first run: fetched 18
+	// second run: resumed 19 done, 0 queued; fetched 0
 }

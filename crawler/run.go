@@ -1,13 +1,14 @@
 package crawler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,14 +22,19 @@ import (
 
 // Skip reasons written in records.
 const (
-	SkipRobots            = "robots"
-	SkipDepth             = "depth"
-	SkipMaxPages          = "max-pages"
-	SkipExcluded          = "excluded"
-	SkipRedirectScope     = "redirect-out-of-scope"
-	SkipRedirectRobots    = "redirect-robots"
-	SkipRedirectDuplicate = "redirect-duplicate"
+	SkipRobots         = "robots"          // robots.txt disallows it
+	SkipDepth          = "depth"           // deeper than MaxDepth
+	SkipMaxPages       = "max-pages"       // past the MaxPages budget
+	SkipExcluded       = "excluded"        // Include or Exclude filtered it out
+	SkipURLTooLong     = "url-too-long"    // longer than MaxURLLength
+	SkipBlockedAddress = "blocked-address" // the address guard refused its host's address
 )
+
+// StopMaxTime is Stats.Stopped for a crawl that Config.MaxTime ended.
+const StopMaxTime = "max-time"
+
+// errMaxTime is the cause of the context that Config.MaxTime ends.
+var errMaxTime = errors.New("crawler: max time reached")
 
 // run is the state of one crawl.
 type run struct {
@@ -36,8 +42,14 @@ type run struct {
 	fetcher  Fetcher
 	frontier Frontier
 	sink     Sink
-	scope    hostSet // allowed hosts (ScopeHost) or domains (ScopeDomain)
-	robotsOK hostSet // hosts whose Crawl-delay was handed to the frontier
+	scope    hostSet       // allowed hosts (ScopeHost) or domains (ScopeDomain)
+	interval time.Duration // the frontier's spacing of a host's requests unless raised
+
+	scopeMu    sync.Mutex
+	scopeAdded []string // scope keys seed redirects added, in order; kept in the state
+
+	capped  cappedDelays // hosts whose robots.txt Crawl-delay was capped
+	stopped atomic.Pointer[string]
 
 	counters counters
 	started  time.Time
@@ -63,7 +75,7 @@ type run struct {
 }
 
 func newRun(cfg Config, f Fetcher, fr Frontier) *run {
-	r := &run{cfg: cfg, fetcher: f, frontier: fr, sink: cfg.Sink, started: time.Now()}
+	r := &run{cfg: cfg, fetcher: f, frontier: fr, sink: cfg.Sink, started: time.Now(), interval: rateInterval(cfg.Rate)}
 	if r.sink == nil {
 		r.sink = SinkFunc(func(context.Context, store.Record) error { return nil })
 	}
@@ -89,11 +101,7 @@ func (r *run) scopeKey(host string) string {
 	if r.cfg.Scope != ScopeDomain {
 		return host
 	}
-	h := host
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
-		h = h[:i] // drop the port
-	}
-	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	h := hostname(host)
 	if d, err := publicsuffix.EffectiveTLDPlusOne(h); err == nil {
 		return d
 	}
@@ -104,12 +112,38 @@ func (r *run) inScope(host string) bool {
 	return r.cfg.Scope == ScopeAny || r.scope.has(r.scopeKey(host))
 }
 
+// widen brings host into the scope, for the redirect of a seed (say
+// http://example.com/ to https://www.example.com/), and remembers it for
+// the state, so that a resumed crawl keeps it.
+func (r *run) widen(host string) {
+	k := r.scopeKey(host)
+	if !r.scope.first(k) {
+		return
+	}
+	r.scopeMu.Lock()
+	r.scopeAdded = append(r.scopeAdded, k)
+	r.scopeMu.Unlock()
+}
+
+// widened returns the scope keys seed redirects added.
+func (r *run) widened() []string {
+	r.scopeMu.Lock()
+	defer r.scopeMu.Unlock()
+	return slices.Clone(r.scopeAdded)
+}
+
 // crawl seeds the frontier and runs the scheduler until the crawl is done.
-func (r *run) crawl(ctx context.Context, seeds []store.Entry) error {
+func (r *run) crawl(parent context.Context, seeds []store.Entry) error {
 	defer func() {
 		now := time.Now()
 		r.ended.Store(&now)
 	}()
+	ctx := parent
+	if r.cfg.MaxTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(parent, r.cfg.MaxTime, errMaxTime)
+		defer cancel()
+	}
 	for _, e := range seeds {
 		r.scope.add(r.scopeKey(e.Host))
 	}
@@ -122,7 +156,7 @@ func (r *run) crawl(ctx context.Context, seeds []store.Entry) error {
 			return err
 		}
 	}
-	if err := r.admit(ctx, seeds, ""); err != nil {
+	if err := r.admit(ctx, seeds); err != nil {
 		return err
 	}
 	if r.cp != nil {
@@ -131,6 +165,12 @@ func (r *run) crawl(ctx context.Context, seeds []store.Entry) error {
 		}
 	}
 	err := r.schedule(ctx)
+	if err != nil && parent.Err() == nil && context.Cause(ctx) == errMaxTime {
+		// A stop by the clock: a normal end, resumable like any other.
+		err = nil
+		stop := StopMaxTime
+		r.stopped.Store(&stop)
+	}
 	if r.cp != nil {
 		// A clean stop, cancelled or not: save what was done.
 		if cerr := r.checkpoint(ctx); cerr != nil && (err == nil || errors.Is(err, context.Canceled)) {
@@ -292,25 +332,43 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 	}
 
 	if !r.cfg.IgnoreRobots {
-		allowed, err := r.robotsAllow(ctx, u, l.Host)
+		start := time.Now()
+		rob, err := r.fetcher.Robots(ctx, u)
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil:
 				return nil
+			case errors.Is(err, fetch.ErrBlockedAddress):
+				rec.Skipped = SkipBlockedAddress
+				return r.settle(ctx, l, rec)
 			}
 			return r.retryOrFail(ctx, l, rec, err.Error(), 0, true)
 		}
-		if !allowed {
+		iv, err := r.crawlDelay(ctx, l, rob)
+		if err != nil {
+			return err
+		}
+		if !rob.Allowed(u) {
 			rec.Skipped = SkipRobots
 			return r.settle(ctx, l, rec)
 		}
+		if iv > 0 && !rob.FetchedAt().Before(start) {
+			// This turn's request to the host fetched its robots.txt:
+			// the page waits for the host's next turn in the frontier,
+			// not in this worker.
+			return r.release(ctx, l, time.Now().Add(iv))
+		}
 	}
 
-	resp, err := r.fetcher.Fetch(ctx, fetch.Request{URL: l.URL, CheckRedirect: r.checkRedirect(l)})
+	resp, err := r.fetcher.Fetch(ctx, fetch.Request{URL: l.URL})
 	if err != nil {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return nil
-		}
-		if fetch.Retryable(err) {
+		case errors.Is(err, fetch.ErrBlockedAddress):
+			rec.Skipped = SkipBlockedAddress
+			return r.settle(ctx, l, rec)
+		case fetch.Retryable(err):
 			return r.retryOrFail(ctx, l, rec, err.Error(), 0, false)
 		}
 		rec.Error = err.Error()
@@ -327,31 +385,90 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 	rec.FetchedAt = time.Now().UTC().Truncate(time.Millisecond)
 	rec.DurationMS = resp.Duration.Milliseconds()
 
-	if resp.Status == 429 || resp.Status >= 500 {
+	switch {
+	case resp.Status == 429 || resp.Status >= 500:
 		hostWide := resp.Status == 429 || resp.Status == 503 || resp.RetryAfter > 0
 		if l.Attempt < r.cfg.Retries {
 			return r.retryOrFail(ctx, l, rec, "", resp.RetryAfter, hostWide)
 		}
-		return r.settle(ctx, l, rec)
-	}
-	if resp.RedirectErr != nil {
+	case resp.RedirectErr != nil:
+		// A Fetcher that follows redirects itself stopped following.
 		rec.FinalURL = resp.RedirectTo
-		var skip *skipError
-		switch {
-		case errors.As(resp.RedirectErr, &skip):
-			rec.Skipped = skip.reason
-			if skip.reason == SkipRedirectDuplicate {
-				r.counters.duplicates.Add(1)
-			}
-		default:
-			rec.Error = resp.RedirectErr.Error()
-		}
-		return r.settle(ctx, l, rec)
-	}
-	if resp.Status >= 200 && resp.Status < 300 && parse.IsHTML(resp.ContentType, resp.Body) {
+		rec.Error = resp.RedirectErr.Error()
+	case resp.Status >= 300 && resp.Status < 400 && resp.Header.Get("Location") != "":
+		return r.redirect(ctx, l, rec, resp)
+	case resp.Status >= 200 && resp.Status < 300 && parse.IsHTML(resp.ContentType, resp.Body):
 		if err := r.page(ctx, l, rec, resp); err != nil {
 			return err
 		}
+	}
+	return r.settle(ctx, l, rec)
+}
+
+// crawlDelay hands the frontier the host's robots.txt Crawl-delay, capped
+// by MaxCrawlDelay, when the lease shows that the frontier spaces the host
+// otherwise (it forgets the intervals of idle hosts), and returns the
+// host's spacing.
+func (r *run) crawlDelay(ctx context.Context, l store.Lease, rob *fetch.Robots) (time.Duration, error) {
+	d := rob.CrawlDelay()
+	if limit := r.cfg.MaxCrawlDelay; limit >= 0 && d > limit {
+		r.capped.note(l.Host, d)
+		d = limit
+	}
+	want := max(d, r.interval)
+	if want == l.Interval {
+		return want, nil
+	}
+	if err := r.frontier.SetHostInterval(ctx, l.Host, d); err != nil {
+		if ctx.Err() != nil {
+			return want, nil
+		}
+		return 0, fmt.Errorf("crawler: set host interval: %w", err)
+	}
+	return want, nil
+}
+
+// release gives l back to the frontier unsettled, claimable at at.
+func (r *run) release(ctx context.Context, l store.Lease, at time.Time) error {
+	if err := r.frontier.Release(context.WithoutCancel(ctx), l, at); err != nil && !errors.Is(err, store.ErrStaleLease) {
+		return fmt.Errorf("crawler: release: %w", err)
+	}
+	return nil
+}
+
+// redirect records a 3xx answer hop by hop: rec, the source's record,
+// keeps its status and gets the absolute target as Location; the target
+// is considered like a link, as a URL of its own with its own record: the
+// same depth, the source as parent and one more redirect hop. A seed's
+// redirects may lead out of scope: they bring their target's host in.
+func (r *run) redirect(ctx context.Context, l store.Lease, rec *store.Record, resp *fetch.Response) error {
+	loc := resp.Header.Get("Location")
+	base, err := url.Parse(resp.FinalURL)
+	if err != nil {
+		base, _ = url.Parse(l.URL)
+	}
+	to, err := base.Parse(loc)
+	if err != nil {
+		rec.Error = fmt.Sprintf("bad redirect location %q: %v", loc, errors.Unwrap(err))
+		return r.settle(ctx, l, rec)
+	}
+	to.Fragment, to.RawFragment = "", ""
+	rec.Location = to.String()
+	switch {
+	case r.cfg.MaxRedirects < 0:
+		return r.settle(ctx, l, rec) // recorded, not followed
+	case l.Redirects >= r.cfg.MaxRedirects:
+		rec.Error = fmt.Sprintf("too many redirects: this one not followed after %d in a row (max redirects %d)", l.Redirects, r.cfg.MaxRedirects)
+		return r.settle(ctx, l, rec)
+	}
+	key, host, err := parse.Normalize(to)
+	if err != nil {
+		rec.Error = fmt.Sprintf("redirect not followed: %v", err)
+		return r.settle(ctx, l, rec)
+	}
+	e := store.Entry{URL: rec.Location, Key: key, Host: host, Depth: l.Depth, Parent: l.URL, Redirects: l.Redirects + 1}
+	if err := r.consider(ctx, []store.Entry{e}, l.Depth == 0); err != nil {
+		return err
 	}
 	return r.settle(ctx, l, rec)
 }
@@ -374,6 +491,10 @@ func (r *run) page(ctx context.Context, l store.Lease, rec *store.Record, resp *
 	rec.Links = len(doc.Links)
 
 	links := doc.Links
+	if n := r.cfg.MaxLinks; n >= 0 && len(links) > n {
+		r.counters.linksDropped.Add(int64(len(links) - n))
+		links = links[:n]
+	}
 	if r.cfg.OnPage != nil {
 		p := &Page{URL: final, Depth: l.Depth, Response: resp, HTML: doc, Links: links}
 		if err := r.cfg.OnPage(ctx, p); err != nil {
@@ -388,37 +509,55 @@ func (r *run) page(ctx context.Context, l store.Lease, rec *store.Record, resp *
 	return r.follow(ctx, l.Depth+1, resp.FinalURL, links)
 }
 
-// follow decides about the links found on a page: out of scope and
-// nofollow links are counted; filtered and too deep ones are recorded as
-// skipped (once per URL); the rest are admitted into the frontier.
+// follow decides about the links found on a page: nofollow links are
+// counted, the others considered for queueing.
 func (r *run) follow(ctx context.Context, depth int, parent string, links []parse.Link) error {
 	entries := make([]store.Entry, 0, len(links))
 	for _, ln := range links {
-		switch {
-		case ln.NoFollow:
+		if ln.NoFollow {
 			r.counters.noFollow.Add(1)
 			continue
-		case !r.inScope(ln.Host):
-			r.counters.outOfScope.Add(1)
-			continue
+		}
+		entries = append(entries, store.Entry{URL: ln.URL, Key: ln.Key, Host: ln.Host, Depth: depth, Parent: parent})
+	}
+	return r.consider(ctx, entries, false)
+}
+
+// consider decides about discovered URLs (a page's links, a redirect's
+// target): out of scope ones are counted, unless seedChain says they are
+// the redirect of a seed, which brings their host into scope; too long,
+// filtered and too deep ones are recorded as skipped (once per URL); the
+// rest are admitted into the frontier. A seed's redirect, like a seed, is
+// not filtered by Include and Exclude.
+func (r *run) consider(ctx context.Context, entries []store.Entry, seedChain bool) error {
+	n := 0
+	for _, e := range entries {
+		if !r.inScope(e.Host) {
+			if !seedChain {
+				r.counters.outOfScope.Add(1)
+				continue
+			}
+			r.widen(e.Host)
 		}
 		reason := ""
 		switch {
-		case !r.included(ln.Key):
+		case r.cfg.MaxURLLength >= 0 && len(e.URL) > r.cfg.MaxURLLength:
+			reason = SkipURLTooLong
+		case !seedChain && !r.included(e.Key):
 			reason = SkipExcluded
-		case r.cfg.MaxDepth < 0 || (r.cfg.MaxDepth > 0 && depth > r.cfg.MaxDepth):
+		case e.Depth > 0 && (r.cfg.MaxDepth < 0 || (r.cfg.MaxDepth > 0 && e.Depth > r.cfg.MaxDepth)):
 			reason = SkipDepth
 		}
-		e := store.Entry{URL: ln.URL, Key: ln.Key, Host: ln.Host, Depth: depth, Parent: parent}
 		if reason != "" {
 			if err := r.skip(ctx, e, reason); err != nil {
 				return err
 			}
 			continue
 		}
-		entries = append(entries, e)
+		entries[n] = e
+		n++
 	}
-	return r.admit(ctx, entries, parent)
+	return r.admit(ctx, entries[:n])
 }
 
 // included applies the Include and Exclude expressions to a link's key.
@@ -441,7 +580,7 @@ func (r *run) included(key string) bool {
 
 // admit pushes entries into the frontier, within the MaxPages budget;
 // new URLs past the budget are recorded as skipped.
-func (r *run) admit(ctx context.Context, entries []store.Entry, parent string) error {
+func (r *run) admit(ctx context.Context, entries []store.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -502,78 +641,34 @@ func (r *run) skip(ctx context.Context, e store.Entry, reason string) error {
 	return nil
 }
 
-// robotsAllow reports whether robots.txt lets us fetch u, and hands the
-// host's Crawl-delay to the frontier the first time it is known.
-func (r *run) robotsAllow(ctx context.Context, u *url.URL, host string) (bool, error) {
-	rob, err := r.fetcher.Robots(ctx, u)
-	if err != nil {
-		return false, err
-	}
-	if d := rob.CrawlDelay(); d > 0 && r.robotsOK.first(host) {
-		if err := r.frontier.SetHostInterval(ctx, host, d); err != nil {
-			return false, fmt.Errorf("crawler: set host interval: %w", err)
-		}
-	}
-	return rob.Allowed(u), nil
-}
-
-// skipError stops a redirect chain for a reason that is a skip, not a
-// failure.
-type skipError struct{ reason string }
-
-func (e *skipError) Error() string { return "redirect not followed: " + e.reason }
-
-// checkRedirect returns the hook that vets each redirect hop of l: the
-// target must be in scope, allowed by robots.txt and not seen before. A
-// seed's redirect brings its target host into scope, so that
-// http://example.com/ -> https://www.example.com/ crawls the latter.
-func (r *run) checkRedirect(l store.Lease) func(ctx context.Context, to *url.URL) error {
-	chain := []string{l.Key} // keys of this fetch's hops so far
-	return func(ctx context.Context, to *url.URL) error {
-		key, host, err := parse.Normalize(to)
-		if err != nil {
-			return fmt.Errorf("redirect to %s: %w", to, err)
-		}
-		if slices.Contains(chain, key) {
-			return fmt.Errorf("redirect loop: %s", to)
-		}
-		chain = append(chain, key)
-		if !r.inScope(host) {
-			if l.Depth != 0 {
-				return &skipError{SkipRedirectScope}
-			}
-			r.scope.add(r.scopeKey(host))
-		}
-		if !r.cfg.IgnoreRobots {
-			allowed, err := r.robotsAllow(ctx, to, host)
-			if err != nil {
-				return fmt.Errorf("redirect to %s: %w", to, err)
-			}
-			if !allowed {
-				return &skipError{SkipRedirectRobots}
-			}
-		}
-		first, err := r.frontier.MarkSeen(ctx, key)
-		if err != nil {
-			return fmt.Errorf("redirect to %s: %w", to, err)
-		}
-		// A retried fetch meets the targets its earlier attempt marked.
-		if !first && l.Attempt == 0 {
-			return &skipError{SkipRedirectDuplicate}
-		}
-		return nil
-	}
-}
-
 // retryOrFail puts l back for another attempt after a back-off, or, when
 // its attempts are used up, records it as failed with reason (or, for an
-// HTTP status, as fetched with that status).
+// HTTP status, as fetched with that status). A wait longer than
+// MaxRetryWait is not waited for: the URL is recorded as it is, and with
+// hostWide its host pauses MaxRetryWait.
 func (r *run) retryOrFail(ctx context.Context, l store.Lease, rec *store.Record, reason string, retryAfter time.Duration, hostWide bool) error {
 	if l.Attempt >= r.cfg.Retries {
 		rec.Error = reason
 		return r.settle(ctx, l, rec)
 	}
 	wait := max(backoff(r.cfg.RetryBackoff, l.Attempt), retryAfter)
+	if limit := r.cfg.MaxRetryWait; limit >= 0 && wait > limit {
+		switch {
+		case retryAfter > limit:
+			rec.Error = fmt.Sprintf("server asked to retry after %v, longer than the %v the crawl waits (max retry wait)", retryAfter, limit)
+			if reason != "" {
+				rec.Error = reason + "; " + rec.Error
+			}
+		default:
+			rec.Error = fmt.Sprintf("%s; not retried: the back-off of %v is longer than the %v the crawl waits (max retry wait)",
+				cmp.Or(reason, http.StatusText(rec.Status)), wait.Round(time.Millisecond), limit)
+		}
+		var pause time.Time
+		if hostWide {
+			pause = time.Now().Add(limit)
+		}
+		return r.settleUntil(ctx, l, rec, pause)
+	}
 	r.counters.retries.Add(1)
 	if err := r.frontier.Retry(context.WithoutCancel(ctx), l, time.Now().Add(wait), hostWide); err != nil && !errors.Is(err, store.ErrStaleLease) {
 		return fmt.Errorf("crawler: retry: %w", err)
@@ -591,7 +686,7 @@ func backoff(base time.Duration, attempt int) time.Duration {
 // commitMu so that no checkpoint falls between the two. It runs even when
 // ctx has just ended: the work is done and must not be repeated. With
 // group commit it returns the channel closed when the write is durable.
-func (r *run) write(ctx context.Context, l store.Lease, rec *store.Record) (durable <-chan struct{}, err error) {
+func (r *run) write(ctx context.Context, l store.Lease, rec *store.Record, pause time.Time) (durable <-chan struct{}, err error) {
 	ctx = context.WithoutCancel(ctx)
 	r.commitMu.RLock()
 	defer r.commitMu.RUnlock()
@@ -600,7 +695,7 @@ func (r *run) write(ctx context.Context, l store.Lease, rec *store.Record) (dura
 		return nil, fmt.Errorf("crawler: sink: %w", err)
 	}
 	r.counters.record(rec)
-	o := store.Outcome{Status: rec.Status, Error: rec.Error, Skipped: rec.Skipped}
+	o := store.Outcome{Status: rec.Status, Error: rec.Error, Skipped: rec.Skipped, HostBackoff: pause}
 	if err := r.frontier.Ack(ctx, l, o); err != nil && !errors.Is(err, store.ErrStaleLease) {
 		return nil, fmt.Errorf("crawler: ack: %w", err)
 	}
@@ -612,7 +707,13 @@ func (r *run) write(ctx context.Context, l store.Lease, rec *store.Record) (dura
 // flight. The wait ends early when ctx does: the last checkpoint, when
 // Run stops, covers it.
 func (r *run) settle(ctx context.Context, l store.Lease, rec *store.Record) error {
-	done, err := r.write(ctx, l, rec)
+	return r.settleUntil(ctx, l, rec, time.Time{})
+}
+
+// settleUntil is settle for a lease whose host must make no claim before
+// pause (unless it is zero).
+func (r *run) settleUntil(ctx context.Context, l store.Lease, rec *store.Record, pause time.Time) error {
+	done, err := r.write(ctx, l, rec, pause)
 	if err != nil || done == nil {
 		return err
 	}

@@ -20,9 +20,22 @@ type Stats struct {
 	Bytes   int64            // decoded body bytes kept, summed
 
 	Retries    int64 // attempts put back for a later try
-	OutOfScope int64 // links outside the scope: counted, not recorded
+	OutOfScope int64 // links and redirects outside the scope: counted, not recorded
 	NoFollow   int64 // nofollow links not followed: counted, not recorded
 	Duplicates int64 // links and redirects to URLs already seen
+	// LinksDropped counts the links past Config.MaxLinks on a page.
+	LinksDropped int64
+
+	// CrawlDelayCapped lists hosts whose robots.txt Crawl-delay was
+	// longer than Config.MaxCrawlDelay, with the delay they asked for
+	// (at most maxCappedListed hosts); CrawlDelayCappedHosts counts them
+	// all.
+	CrawlDelayCapped      map[string]time.Duration
+	CrawlDelayCappedHosts int64
+
+	// Stopped says why the crawl ended before running out of work
+	// without an error: StopMaxTime, or empty.
+	Stopped string
 
 	Queued   int // URLs waiting in the frontier at the snapshot
 	InFlight int // URLs being fetched at the snapshot
@@ -55,7 +68,7 @@ func (s Stats) PagesPerSecond() float64 {
 type counters struct {
 	fetched, errors, bytes        atomic.Int64
 	retries, outOfScope, noFollow atomic.Int64
-	duplicates                    atomic.Int64
+	duplicates, linksDropped      atomic.Int64
 
 	mu      sync.Mutex // guards skipped and status
 	skipped map[string]int64
@@ -84,15 +97,20 @@ func (c *counters) record(r *store.Record) {
 func (r *run) snapshot(ctx context.Context) Stats {
 	c := &r.counters
 	s := Stats{
-		Fetched:    c.fetched.Load(),
-		Errors:     c.errors.Load(),
-		Bytes:      c.bytes.Load(),
-		Retries:    c.retries.Load(),
-		OutOfScope: c.outOfScope.Load(),
-		NoFollow:   c.noFollow.Load(),
-		Duplicates: c.duplicates.Load(),
-		Started:    r.started,
-		Resumed:    r.resumed.Load(),
+		Fetched:      c.fetched.Load(),
+		Errors:       c.errors.Load(),
+		Bytes:        c.bytes.Load(),
+		Retries:      c.retries.Load(),
+		OutOfScope:   c.outOfScope.Load(),
+		NoFollow:     c.noFollow.Load(),
+		Duplicates:   c.duplicates.Load(),
+		LinksDropped: c.linksDropped.Load(),
+		Started:      r.started,
+		Resumed:      r.resumed.Load(),
+	}
+	s.CrawlDelayCapped, s.CrawlDelayCappedHosts = r.capped.snapshot()
+	if p := r.stopped.Load(); p != nil {
+		s.Stopped = *p
 	}
 	c.mu.Lock()
 	s.Skipped = maps.Clone(c.skipped)
@@ -111,4 +129,44 @@ func (r *run) snapshot(ctx context.Context) Stats {
 		}
 	}
 	return s
+}
+
+// maxCappedListed is how many hosts with a capped Crawl-delay Stats names.
+const maxCappedListed = 100
+
+// cappedDelays remembers the hosts whose Crawl-delay was capped: the first
+// maxCappedListed by name, and how many in all. It is safe for concurrent
+// use.
+type cappedDelays struct {
+	mu    sync.Mutex
+	hosts map[string]time.Duration
+	more  int64 // notes of hosts not in hosts, once the list was full
+}
+
+// note records that host asked for delay d. A listed host counts once; a
+// host past the list counts each time it is noted, which the crawler does
+// when the frontier takes up the host again.
+func (c *cappedDelays) note(host string, d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.hosts[host]; ok {
+		return
+	}
+	if len(c.hosts) >= maxCappedListed {
+		c.more++
+		return
+	}
+	if c.hosts == nil {
+		c.hosts = make(map[string]time.Duration)
+	}
+	c.hosts[host] = d
+}
+
+func (c *cappedDelays) snapshot() (map[string]time.Duration, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.hosts) == 0 {
+		return nil, 0
+	}
+	return maps.Clone(c.hosts), int64(len(c.hosts)) + c.more
 }
