@@ -149,3 +149,27 @@ func urlSet(t *testing.T, path string) map[string]bool {
 	}
 	return set
 }
+
+// TestCrashResumeSeedRedirect: the seed redirects to another domain, which
+// its redirect brings into scope. After kills and resumes, when the seed
+// itself is long done, the crawl must still follow that domain.
+func TestCrashResumeSeedRedirect(t *testing.T) {
+	site := fixtures.Synthetic{Pages: 1500, Links: 8, Size: 2000, Hosts: 3, Seed: 13, Latency: 3 * time.Millisecond, Alias: "old.example.test"}
+	srv := fixtures.NewServer(site.Handler())
+	defer srv.Close()
+	args := []string{"-q", "--rate", "0", "--per-host", "4", "-c", "8", "--scope", "domain"}
+	for _, h := range append(site.HostNames(), site.Alias) {
+		args = append(args, "--resolve", h+":80:"+srv.Addr())
+	}
+	dir := t.TempDir()
+	ref := filepath.Join(dir, "ref.jsonl")
+	if _, stderr, code := trawl(t, append(args, "--state", filepath.Join(dir, "ref-state"), "-o", ref, site.AliasRoot())...); code != 0 {
+		t.Fatalf("reference crawl: exit %d: %s", code, stderr)
+	}
+	want := urlSet(t, ref)
+	if len(want) < site.Pages {
+		t.Fatalf("reference crawl recorded %d URLs, want the seed and all %d pages", len(want), site.Pages)
+	}
+	srv.Reset()
+	crashResume(t, srv, want, args, 8, filepath.Join(dir, "kills"), site.AliasRoot())
+}

@@ -13,11 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +39,10 @@ import (
 
 const version = "0.1.0"
 
+// hostileHost is the host of the hostile demo site (trawl demo --site
+// hostile); its Crawl-delay twin is "slow." + hostileHost.
+const hostileHost = "hostile.trawl.test"
+
 // demoRate is the demo's per-host rate unless --rate is given: the
 // fixture site is local, so it may go faster than a real one.
 const demoRate = 10
@@ -53,7 +59,8 @@ const usageText = `trawl: a concurrent, polite web crawler.
 
 Usage:
   trawl [flags] URL...    crawl from the seed URLs, one JSON record per URL
-  trawl demo [flags]      crawl the embedded example site offline (no network)
+  trawl demo [flags]      crawl the embedded example site offline (no network);
+                          --site hostile crawls a misbehaving one
   trawl state DIR         show what a --state directory holds
   trawl bench [flags]     benchmark the crawler on a generated local site
 
@@ -72,14 +79,15 @@ Flags:
 
 // options are the parsed command line.
 type options struct {
-	cfg     crawler.Config
-	output  string
-	format  string
-	quiet   bool
-	demo    bool
-	seeds   []string
-	version bool
-	state   string
+	cfg      crawler.Config
+	output   string
+	format   string
+	quiet    bool
+	demo     bool
+	demoSite string // basic or hostile
+	seeds    []string
+	version  bool
+	state    string
 }
 
 func main() {
@@ -108,17 +116,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	if opts.demo {
-		srv := fixtures.NewServer(fixtures.SiteHandler(fixtures.Basic()))
+		handler, hosts, seed := fixtures.SiteHandler(fixtures.Basic()), []string{fixtures.WWW, fixtures.Blog}, "http://"+fixtures.WWW+"/"
+		if opts.demoSite == "hostile" {
+			handler, hosts, seed = fixtures.Hostile(), []string{hostileHost, "slow." + hostileHost}, "http://"+hostileHost+"/hostile/"
+		}
+		srv := fixtures.NewServer(handler)
 		defer srv.Close()
 		if opts.cfg.Resolve == nil {
 			opts.cfg.Resolve = map[string]string{}
 		}
-		for k, v := range srv.Resolve(fixtures.WWW, fixtures.Blog) {
+		for k, v := range srv.Resolve(hosts...) {
 			opts.cfg.Resolve[k] = v
 		}
-		opts.seeds = []string{"http://" + fixtures.WWW + "/"}
+		opts.seeds = []string{seed}
 		if !opts.quiet {
-			fmt.Fprintf(stderr, "trawl: demo site %s and %s served on %s\n", fixtures.WWW, fixtures.Blog, srv.Addr())
+			fmt.Fprintf(stderr, "trawl: demo site %s served on %s\n", strings.Join(hosts, " and "), srv.Addr())
 		}
 	}
 
@@ -198,6 +210,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(runErr, crawler.ErrStateMismatch):
 		fmt.Fprintf(stderr, "trawl: %v\n", strings.Replace(runErr.Error(), "use ResumeAnyway", "use --resume-anyway", 1))
 		return exitUsage
+	case errors.Is(runErr, crawler.ErrOutputNotEmpty):
+		fmt.Fprintf(stderr, "trawl: %s: %v\n", opts.output, strings.Replace(runErr.Error(), "use Overwrite", "use --overwrite", 1))
+		return exitUsage
 	case runErr != nil:
 		fmt.Fprintf(stderr, "trawl: %v\n", runErr)
 		return exitFailure
@@ -215,6 +230,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs := pflag.NewFlagSet("trawl", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
+	if opts.demo {
+		fs.StringVar(&opts.demoSite, "site", "basic", "demo `SITE`: basic (the example site) or hostile (a server misbehaving in every way trawl guards against)")
+	}
 	cfg := &opts.cfg
 	fs.StringVarP(&opts.output, "output", "o", "", "write records to `FILE` instead of stdout")
 	fs.StringVar(&opts.format, "format", "", "output `FORMAT`: jsonl or csv (default: from the -o extension, else jsonl)")
@@ -226,7 +244,13 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&cfg.Timeout, "timeout", crawler.DefaultTimeout, "limit for one fetch: connect, redirects, headers and body")
 	maxBody := fs.String("max-body", "10MiB", "keep at most this `SIZE` of a decoded body (e.g. 512KiB, 10MiB); longer bodies are truncated")
 	fs.IntVar(&cfg.Retries, "retries", crawler.DefaultRetries, "retries after a network error, 429 or 5xx (0 = none)")
-	fs.IntVar(&cfg.MaxRedirects, "max-redirects", 10, "redirects followed per fetch (0 = none)")
+	fs.IntVar(&cfg.MaxRedirects, "max-redirects", crawler.DefaultMaxRedirects, "redirects followed from one link, each recorded as its own URL (0 = none)")
+	fs.DurationVar(&cfg.MaxRetryWait, "max-retry-wait", crawler.DefaultMaxRetryWait, "longest Retry-After or back-off waited for; a server asking for more gets its answer recorded and its host paused this long (0 = no limit)")
+	fs.DurationVar(&cfg.MaxCrawlDelay, "max-crawl-delay", crawler.DefaultMaxCrawlDelay, "cap on a robots.txt Crawl-delay; the summary names the hosts capped (0 = no cap)")
+	fs.DurationVar(&cfg.MaxTime, "max-time", 0, "stop the crawl cleanly after this long; with --state it can be resumed (0 = no limit)")
+	fs.IntVar(&cfg.MaxURLLength, "max-url-length", crawler.DefaultMaxURLLength, "longest URL followed, in bytes; longer ones are recorded as skipped url-too-long (0 = no limit)")
+	fs.IntVar(&cfg.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most distinct links followed from one page; the summary counts the rest (0 = no limit)")
+	fs.BoolVar(&cfg.AllowPrivate, "allow-private", false, "allow connections to loopback, private and link-local addresses (by default only the seeds' hosts and --resolve hosts may be there)")
 	scope := fs.String("scope", "host", "follow links within `SCOPE`: host (the seeds' hosts), domain (their registrable domains) or any")
 	include := fs.StringArray("include", nil, "follow only links matching this regular `expression` (repeatable)")
 	exclude := fs.StringArray("exclude", nil, "do not follow links matching this regular `expression` (repeatable)")
@@ -235,6 +259,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&opts.state, "state", "", "keep the crawl's state in `DIR`: run the same command again to resume after a stop or crash (needs -o)")
 	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", crawler.DefaultCheckpointInterval, "with --state: sync the state to disk on this period; a crash of the machine redoes up to that much work, one of trawl only the URLs in flight (0 = sync before each worker goes on: slower)")
 	fs.BoolVar(&cfg.ResumeAnyway, "resume-anyway", false, "continue a --state crawl even though its seeds or scope differ")
+	fs.BoolVar(&cfg.Overwrite, "overwrite", false, "let a new --state crawl replace a non-empty -o file")
 	resolve := fs.StringArray("resolve", nil, "connect to `HOST:PORT:ADDR` instead of resolving HOST, like curl (repeatable)")
 	fs.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress line and no summary")
 	fs.BoolVar(&opts.version, "version", false, "print the version and exit")
@@ -261,6 +286,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 
 	// The demo site spans two hosts of one domain and is ours to load.
 	if opts.demo {
+		if opts.demoSite != "basic" && opts.demoSite != "hostile" {
+			return nil, fmt.Errorf("--site %q: want basic or hostile", opts.demoSite)
+		}
 		if !fs.Changed("scope") {
 			*scope = "domain"
 		}
@@ -288,6 +316,28 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	}
 	if cfg.MaxRedirects == 0 {
 		cfg.MaxRedirects = -1
+	}
+	for _, d := range []struct {
+		flag string
+		v    *time.Duration
+	}{{"--max-retry-wait", &cfg.MaxRetryWait}, {"--max-crawl-delay", &cfg.MaxCrawlDelay}, {"--max-time", &cfg.MaxTime}} {
+		switch {
+		case *d.v < 0:
+			return nil, fmt.Errorf("%s %v is negative", d.flag, *d.v)
+		case *d.v == 0 && d.flag != "--max-time":
+			*d.v = -1 // the library's "no limit"
+		}
+	}
+	for _, n := range []struct {
+		flag string
+		v    *int
+	}{{"--max-url-length", &cfg.MaxURLLength}, {"--max-links", &cfg.MaxLinks}} {
+		switch {
+		case *n.v < 0:
+			return nil, fmt.Errorf("%s %d is negative", n.flag, *n.v)
+		case *n.v == 0:
+			*n.v = -1 // the library's "no limit"
+		}
 	}
 	if cfg.Concurrency < 1 {
 		return nil, fmt.Errorf("--concurrency %d must be at least 1", cfg.Concurrency)
@@ -484,8 +534,11 @@ func showProgress(done <-chan struct{}, c *crawler.Crawler, w io.Writer) {
 // printSummary writes the end-of-crawl summary.
 func printSummary(w io.Writer, s crawler.Stats, interrupted bool) {
 	how := "done"
-	if interrupted {
+	switch {
+	case interrupted:
 		how = "interrupted"
+	case s.Stopped == crawler.StopMaxTime:
+		how = "stopped at --max-time"
 	}
 	var skipped int64
 	for _, n := range s.Skipped {
@@ -520,8 +573,25 @@ func printSummary(w io.Writer, s crawler.Stats, interrupted bool) {
 	if r := s.Resumed; r != nil {
 		fmt.Fprintf(w, "  resumed  %d done, %d queued (run %d)\n", r.Done, r.Queued, r.Runs+1)
 	}
-	fmt.Fprintf(w, "  links    %d out of scope, %d nofollow, %d duplicates; %d retries\n", s.OutOfScope, s.NoFollow, s.Duplicates, s.Retries)
-	if interrupted && s.Queued > 0 {
+	fmt.Fprintf(w, "  links    %d out of scope, %d nofollow, %d duplicates", s.OutOfScope, s.NoFollow, s.Duplicates)
+	if s.LinksDropped > 0 {
+		fmt.Fprintf(w, ", %d over --max-links", s.LinksDropped)
+	}
+	fmt.Fprintf(w, "; %d retries\n", s.Retries)
+	if n := s.CrawlDelayCappedHosts; n > 0 {
+		hosts := slices.Sorted(maps.Keys(s.CrawlDelayCapped))
+		const show = 5
+		parts := make([]string, 0, show)
+		for _, h := range hosts[:min(len(hosts), show)] {
+			parts = append(parts, fmt.Sprintf("%s asked %v", h, s.CrawlDelayCapped[h]))
+		}
+		more := ""
+		if n > int64(len(parts)) {
+			more = fmt.Sprintf(" and %d more", n-int64(len(parts)))
+		}
+		fmt.Fprintf(w, "  capped   robots.txt Crawl-delay of %d hosts at --max-crawl-delay: %s%s\n", n, strings.Join(parts, ", "), more)
+	}
+	if (interrupted || s.Stopped != "") && s.Queued > 0 {
 		fmt.Fprintf(w, "  left     %d queued, not fetched\n", s.Queued)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -106,7 +107,7 @@ func TestCSVOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(string(data), "url,final_url,status") {
+	if !strings.HasPrefix(string(data), "url,final_url,location,status") {
 		t.Errorf("CSV output starts %q", data[:min(len(data), 40)])
 	}
 }
@@ -127,6 +128,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--max-body", "lots", "http://x.test/"}, "--max-body"},
 		{[]string{"--resolve", "x.test", "http://x.test/"}, "--resolve"},
 		{[]string{"demo", "http://x.test/"}, "demo takes no URL"},
+		{[]string{"demo", "--site", "mars"}, "--site"},
+		{[]string{"--max-time", "-1s", "http://x.test/"}, "--max-time"},
+		{[]string{"--max-retry-wait", "-1s", "http://x.test/"}, "--max-retry-wait"},
+		{[]string{"--max-links", "-5", "http://x.test/"}, "--max-links"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -203,5 +208,119 @@ func TestInterrupt(t *testing.T) {
 	}
 	if n := len(readRecords(t, data)); n == 0 || n >= site.Pages {
 		t.Errorf("%d records after an early interrupt, want some but not all %d", n, site.Pages)
+	}
+}
+
+// TestHostileDemo crawls the hostile demo site: every behaviour ends in a
+// record, the crawl ends, and the summary names the capped Crawl-delay.
+func TestHostileDemo(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "hostile.jsonl")
+	_, stderr, code := trawl(t, "demo", "--site", "hostile", "--rate", "0", "--timeout", "2s",
+		"--max-crawl-delay", "200ms", "--max-retry-wait", "1s", "--max-links", "50", "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "capped   robots.txt Crawl-delay of 1 hosts") || !strings.Contains(stderr, "over --max-links") {
+		t.Errorf("summary does not name the capped Crawl-delay and the links over the cap:\n%s", stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := map[string]store.Record{}
+	for _, r := range readRecords(t, data) {
+		if _, dup := recs[r.URL]; dup {
+			t.Errorf("two records for %s", r.URL)
+		}
+		recs[r.URL] = r
+	}
+	base := "http://" + hostileHost + "/hostile/"
+	for _, href := range fixtures.HostileRobotsPrivate {
+		if r, ok := recs[base+"robots/"+href]; ok && r.Skipped != "robots" {
+			t.Errorf("robots/%s: got %+v, want skipped robots", href, r)
+		}
+	}
+	if r := recs[base+"429/3600"]; r.Status != 429 || !strings.Contains(r.Error, "asked to retry after 1h0m0s") {
+		t.Errorf("429/3600: got %+v, want its 429 recorded with the pause it asked for", r)
+	}
+	if r := recs["http://slow."+hostileHost+"/hostile/slow/2"]; r.Status != 200 {
+		t.Errorf("slow/2: got %+v, want 200 (the Crawl-delay of a day is capped)", r)
+	}
+}
+
+// TestMaxTime: --max-time stops a crawl cleanly, exits 0 and says why.
+func TestMaxTime(t *testing.T) {
+	site := fixtures.Synthetic{Pages: 2000, Links: 5, Size: 1000, Hosts: 1, Seed: 3, Latency: 20 * time.Millisecond}
+	srv := fixtures.NewServer(site.Handler())
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	_, stderr, code := trawl(t, "--rate", "0", "--max-time", "500ms", "--resolve", site.HostNames()[0]+":80:"+srv.Addr(), "-o", out, site.Root())
+	if code != 0 || !strings.Contains(stderr, "stopped at --max-time") || !strings.Contains(stderr, "left") {
+		t.Fatalf("exit %d, want 0 with a summary saying the crawl stopped at --max-time and what is left:\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(readRecords(t, data)); n == 0 || n >= site.Pages {
+		t.Errorf("%d records, want some but not all %d", n, site.Pages)
+	}
+}
+
+// TestOverwrite: a new --state refuses a non-empty -o file unless
+// --overwrite is given.
+func TestOverwrite(t *testing.T) {
+	site := fixtures.Synthetic{Pages: 5, Links: 2, Hosts: 1}
+	srv := fixtures.NewServer(site.Handler())
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	if err := os.WriteFile(out, []byte("precious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-q", "--rate", "0", "--resolve", site.HostNames()[0] + ":80:" + srv.Addr(), "--state", filepath.Join(dir, "state"), "-o", out, site.Root()}
+	_, stderr, code := trawl(t, args...)
+	if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "--overwrite") {
+		t.Errorf("exit %d, stderr %q; want 2 and one line naming --overwrite", code, stderr)
+	}
+	if data, _ := os.ReadFile(out); string(data) != "precious\n" {
+		t.Fatalf("output now %q, want it untouched", data)
+	}
+	if _, stderr, code := trawl(t, append([]string{"--overwrite"}, args...)...); code != 0 {
+		t.Fatalf("with --overwrite: exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(readRecords(t, data)); n != site.Pages {
+		t.Errorf("%d records, want %d", n, site.Pages)
+	}
+}
+
+// TestCSVFormulaCells: a page title that a spreadsheet would run as a
+// formula is written as text.
+func TestCSVFormulaCells(t *testing.T) {
+	srv := fixtures.NewServer(fixtures.Hostile())
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "out.csv")
+	if _, stderr, code := trawl(t, "-q", "--rate", "0", "--depth", "0", "--resolve", "bad.trawl.test:80:"+srv.Addr(), "-o", out, "http://bad.trawl.test/hostile/formula"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("CSV: %d rows, %v; want a header and one record", len(rows), err)
+	}
+	cell := map[string]string{}
+	for i, name := range rows[0] {
+		cell[name] = rows[1][i]
+	}
+	if got, want := cell["title"], "'"+fixtures.HostileFormulaTitle; got != want {
+		t.Errorf("title cell %q, want %q", got, want)
 	}
 }
