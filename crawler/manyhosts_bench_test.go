@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,13 +25,20 @@ import (
 // BenchmarkManyHosts crawls a site spread over many hosts (200,000 by
 // default; TRAWL_MANY_HOSTS sets another number), walking through them in
 // order with about 64 hosts active at a time, each with a robots.txt
-// fetched and 2 pages, and shows how memory grows with the hosts passed.
+// fetched (a quarter with a Crawl-delay) and one page, and shows how
+// memory grows with the hosts passed. One page per host keeps the queue
+// at about 64 URLs (the frontier serves hosts it never served first, so
+// a second page per host would wait in the queue until the walk ends),
+// so what grows is what the crawl keeps of hosts it is done with.
 // It reports the live heap and the process's RSS when 10%, 25%, 50%, 75%
 // and 95% of the pages are done, and the growth per host from 25% to 95%.
 // With the frontier on disk nothing should grow with the hosts; in memory,
 // only the seen-set, about 17 bytes per URL.
 //
 //	go test -run '^$' -bench ManyHosts -benchtime 1x ./crawler
+//
+// TRAWL_MANY_HOSTS_HEAP=PREFIX writes a heap profile at each share, to
+// PREFIX-memory-50.pprof and so on.
 func BenchmarkManyHosts(b *testing.B) {
 	hosts := 200_000
 	if v := os.Getenv("TRAWL_MANY_HOSTS"); v != "" {
@@ -40,7 +48,7 @@ func BenchmarkManyHosts(b *testing.B) {
 		}
 		hosts = n
 	}
-	site := fixtures.ManyHosts{Hosts: hosts, Width: 64, Pages: 2}
+	site := fixtures.ManyHosts{Hosts: hosts, Width: 64, Pages: 1}
 	// A plain server: fixtures.Server records every request, which would
 	// grow with the crawl in this process.
 	srv := httptest.NewServer(site.Handler())
@@ -105,6 +113,12 @@ func manyHosts(b *testing.B, site fixtures.ManyHosts, srv *httptest.Server, fron
 			case <-t.C:
 				if done.Load() >= pages*int64(marks[i])/100 {
 					samples[i] = sampleMem()
+					st := c.Stats()
+					b.Logf("%d%% of the pages: %d queued, %d in flight; live heap %.1f MB, RSS %.1f MB",
+						marks[i], st.Queued, st.InFlight, float64(samples[i].heap)/1e6, float64(samples[i].rss)/1e6)
+					if prefix := os.Getenv("TRAWL_MANY_HOSTS_HEAP"); prefix != "" {
+						writeHeapProfile(b, fmt.Sprintf("%s-%s-%d.pprof", prefix, frontier, marks[i]))
+					}
 					i++
 				}
 			}
@@ -143,6 +157,19 @@ func manyHosts(b *testing.B, site fixtures.ManyHosts, srv *httptest.Server, fron
 		b.ReportMetric(float64(samples[i].rss)/1e6, fmt.Sprintf("MB-RSS-%d%%", m))
 	}
 	b.ReportMetric(perHost(q.rss, l.rss), "B-RSS/host")
+}
+
+// writeHeapProfile writes the heap profile to path.
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Error(err)
+	}
 }
 
 // memSample is the process's resident set size and the live heap.
