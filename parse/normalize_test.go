@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -153,4 +154,54 @@ func TestNormalizeURLValues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzNormalize holds the URL normalizer to the properties that stored
+// fingerprints and robots.txt matching depend on: a key normalizes to
+// itself, parses back to a URL, holds its host key right after the scheme,
+// and spellings that differ only in the case of percent-escapes, encoded
+// unreserved characters, dot segments or an empty query share the key.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{
+		"http://example.com/a/b?x=1",
+		"HTTP://WWW.Example.COM:80/Path/%7euser/./a/../b?",
+		"https://[2001:DB8::1]:443/%2fx%2F?q=%e2%82%ac",
+		"http://bücher.example/straße?ä=1#frag",
+		"http://a.test/robots/%70rivate/leak",
+		"http://a.test/%2E%2E/x/%2e/y",
+		"http://a.test",
+		"http://a.test/a b/%zz/%",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		key, host, err := NormalizeString(raw)
+		if err != nil {
+			return
+		}
+		again, host2, err := NormalizeString(key)
+		if err != nil || again != key || host2 != host {
+			t.Fatalf("Normalize(%q) = %q, %q; normalizing the key gives %q, %q, %v", raw, key, host, again, host2, err)
+		}
+		scheme, rest, ok := strings.Cut(key, "://")
+		if !ok || (scheme != "http" && scheme != "https") || !strings.HasPrefix(rest, host) {
+			t.Fatalf("key %q: want scheme://%s...", key, host)
+		}
+		// Respell: escape the first unreserved letter of the path, and
+		// flip the case of escapes: the key must not change.
+		u, err := url.Parse(raw)
+		if err != nil || u.RawQuery != "" || u.Fragment != "" {
+			return
+		}
+		p := u.EscapedPath()
+		for i := 0; i < len(p); i++ {
+			if c := p[i]; 'a' <= c && c <= 'z' {
+				respelt := strings.Replace(raw, p, p[:i]+fmt.Sprintf("%%%02x", c)+p[i+1:], 1)
+				if k2, _, err := NormalizeString(respelt); err == nil && k2 != key {
+					t.Fatalf("%q and %q normalize to %q and %q", raw, respelt, key, k2)
+				}
+				break
+			}
+		}
+	})
 }
