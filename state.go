@@ -13,12 +13,13 @@ import (
 
 	"trawl/crawler"
 	"trawl/store"
+	"trawl/store/disk"
 )
 
 // openState returns the crawler's frontier constructor for --state DIR.
 func openState(dir string) func(store.FrontierOptions) (crawler.Frontier, error) {
 	return func(opts store.FrontierOptions) (crawler.Frontier, error) {
-		d, err := store.OpenDisk(dir, store.DiskOptions{FrontierOptions: opts})
+		d, err := disk.Open(dir, disk.Options{FrontierOptions: opts})
 		if err != nil {
 			return nil, err
 		}
@@ -28,7 +29,7 @@ func openState(dir string) func(store.FrontierOptions) (crawler.Frontier, error)
 
 // runState is "trawl state DIR": what a saved crawl holds. It opens the
 // state read-only and changes nothing in DIR; while a crawl has the state
-// open it fails (store.ErrLocked).
+// open it fails (disk.ErrLocked).
 func runState(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(stderr, "trawl: usage: trawl state DIR (see trawl --help)")
@@ -39,9 +40,9 @@ func runState(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "trawl: no crawl state: %v\n", err)
 		return exitFailure
 	}
-	d, err := store.OpenDisk(dir, store.DiskOptions{ReadOnly: true})
+	d, err := disk.Open(dir, disk.Options{ReadOnly: true})
 	if err != nil {
-		if errors.Is(err, store.ErrLocked) {
+		if errors.Is(err, disk.ErrLocked) {
 			err = fmt.Errorf("%w (is a crawl running on it?)", err)
 		}
 		fmt.Fprintf(stderr, "trawl: %v\n", err)

@@ -14,6 +14,7 @@ import (
 
 	"trawl/crawler"
 	"trawl/store"
+	"trawl/store/disk"
 )
 
 // stateFile is what TestStateChangesNothing compares of each file.
@@ -59,7 +60,7 @@ func hashTree(t *testing.T, dir string) map[string]stateFile {
 func savedState(t *testing.T, dir string) {
 	t.Helper()
 	ctx := context.Background()
-	d, err := store.OpenDisk(dir, store.DiskOptions{FrontierOptions: store.FrontierOptions{PerHost: 4}})
+	d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{PerHost: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func TestStateChangesNothing(t *testing.T) {
 func TestStateWhileCrawling(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "crawl.state")
 	savedState(t, dir)
-	d, err := store.OpenDisk(dir, store.DiskOptions{})
+	d, err := disk.Open(dir, disk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

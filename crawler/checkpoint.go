@@ -13,7 +13,7 @@ import (
 )
 
 // Checkpointer is a Frontier whose changes become durable only at a
-// checkpoint, such as store.Disk. With one, Run checkpoints every
+// checkpoint, such as disk.Frontier. With one, Run checkpoints every
 // Config.CheckpointInterval and when it stops, and resumes from the last
 // checkpoint when the frontier already holds one.
 //
@@ -30,7 +30,7 @@ type Checkpointer interface {
 }
 
 // Flusher is a Checkpointer with a cheap way to keep its changes between
-// checkpoints, such as store.Disk's journal: Flush makes every change
+// checkpoints, such as disk.Frontier's journal: Flush makes every change
 // since the last checkpoint survive a crash of the process (not
 // necessarily one of the machine), with meta. A reopened Flusher comes
 // back with the flushes after its last checkpoint that
@@ -349,7 +349,7 @@ func (r *run) gather(ctx context.Context) {
 }
 
 // pender is a Flusher that tells how much it holds since its last
-// checkpoint (store.Disk).
+// checkpoint (disk.Frontier).
 type pender interface{ Pending() int }
 
 // maxPending is the most changes, in bytes, that Run lets a Flusher hold

@@ -202,7 +202,7 @@ type Config struct {
 	Transport http.RoundTripper
 	// CheckpointInterval is how often a checkpointing frontier (see
 	// Checkpointer) is synced to disk together with the output. Between
-	// checkpoints, a frontier that can flush (store.Disk) journals each
+	// checkpoints, a frontier that can flush (disk.Frontier) journals each
 	// group of records before their workers go on, so that a crash of the
 	// process (kill -9) redoes at most the URLs in flight; a crash of the
 	// machine may redo up to an interval of work. Zero means one second.

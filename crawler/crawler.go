@@ -186,7 +186,7 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	}
 	fetcher := c.cfg.Fetcher
 	if fetcher == nil {
-		// A frontier that keeps robots.txt files (store.Disk) spares a
+		// A frontier that keeps robots.txt files (disk.Frontier) spares a
 		// resumed crawl fetching them again.
 		rc, _ := f.(fetch.RobotsCache)
 		named := make([]string, 0, len(seeds))

@@ -12,6 +12,7 @@ import (
 	"trawl/crawler"
 	"trawl/fixtures"
 	"trawl/store"
+	"trawl/store/disk"
 )
 
 // Crawl a site and collect the titles of its pages. The fixture server
@@ -95,7 +96,7 @@ func ExampleConfig_onPage() {
 }
 
 // Keep the crawl's state on disk, so that running the same crawl again
-// after a stop, a crash or kill -9 continues it: store.Disk is the
+// after a stop, a crash or kill -9 continues it: disk.Frontier is the
 // frontier, and a store.File under the sink lets a resumed crawl cut the
 // output back to what the state accounts for.
 func ExampleConfig_newFrontier() {
@@ -120,7 +121,7 @@ func ExampleConfig_newFrontier() {
 			Rate:     50,
 			Sink:     store.NewJSONL(f),
 			NewFrontier: func(opts store.FrontierOptions) (crawler.Frontier, error) {
-				return store.OpenDisk(filepath.Join(dir, "state"), store.DiskOptions{FrontierOptions: opts})
+				return disk.Open(filepath.Join(dir, "state"), disk.Options{FrontierOptions: opts})
 			},
 		})
 		if err != nil {

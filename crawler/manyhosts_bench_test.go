@@ -20,6 +20,7 @@ import (
 	"trawl/crawler"
 	"trawl/fixtures"
 	"trawl/store"
+	"trawl/store/disk"
 )
 
 // BenchmarkManyHosts crawls a site spread over many hosts (200,000 by
@@ -86,7 +87,7 @@ func manyHosts(b *testing.B, site fixtures.ManyHosts, srv *httptest.Server, fron
 	if frontier == "disk" {
 		dir := b.TempDir()
 		cfg.NewFrontier = func(o store.FrontierOptions) (crawler.Frontier, error) {
-			return store.OpenDisk(dir, store.DiskOptions{FrontierOptions: o})
+			return disk.Open(dir, disk.Options{FrontierOptions: o})
 		}
 	}
 	c, err := crawler.New(cfg)

@@ -16,6 +16,7 @@ import (
 	"trawl/crawler"
 	"trawl/fixtures"
 	"trawl/store"
+	"trawl/store/disk"
 )
 
 // stateCrawl runs one crawl over the disk state in dir (or the frontier
@@ -40,7 +41,7 @@ func stateCrawl(t *testing.T, cfg crawler.Config, dir, out string, stopAfter int
 	}), sink}
 	if cfg.NewFrontier == nil {
 		cfg.NewFrontier = func(opts store.FrontierOptions) (crawler.Frontier, error) {
-			return store.OpenDisk(dir, store.DiskOptions{FrontierOptions: opts})
+			return disk.Open(dir, disk.Options{FrontierOptions: opts})
 		}
 	}
 	c, err := crawler.New(cfg)
@@ -121,7 +122,7 @@ func testResume(t *testing.T, every time.Duration) {
 // without touching it: the crawl's last checkpoint is its first, and what
 // follows is in the journal only, as when the machine dies.
 type onlyFirstCheckpoint struct {
-	*store.Disk
+	*disk.Frontier
 	n int
 }
 
@@ -131,7 +132,7 @@ func (d *onlyFirstCheckpoint) Checkpoint(ctx context.Context, meta []byte) error
 	if d.n++; d.n > 1 {
 		return errNoCheckpoint
 	}
-	return d.Disk.Checkpoint(ctx, meta)
+	return d.Frontier.Checkpoint(ctx, meta)
 }
 
 // TestResumeAfterMachineCrash: a crawl whose state after its first
@@ -152,8 +153,8 @@ func TestResumeAfterMachineCrash(t *testing.T) {
 
 			crashing := cfg
 			crashing.NewFrontier = func(opts store.FrontierOptions) (crawler.Frontier, error) {
-				d, err := store.OpenDisk(state, store.DiskOptions{FrontierOptions: opts})
-				return &onlyFirstCheckpoint{Disk: d}, err
+				d, err := disk.Open(state, disk.Options{FrontierOptions: opts})
+				return &onlyFirstCheckpoint{Frontier: d}, err
 			}
 			if _, err := stateCrawl(t, crashing, state, out, 150, site.Root()); !errors.Is(err, errNoCheckpoint) {
 				t.Fatalf("first run: %v, want its last checkpoint to fail", err)
@@ -223,13 +224,13 @@ func countRecords(t *testing.T, path string) int {
 
 // countingCheckpoints is a Disk that counts its checkpoints.
 type countingCheckpoints struct {
-	*store.Disk
+	*disk.Frontier
 	n atomic.Int64
 }
 
 func (d *countingCheckpoints) Checkpoint(ctx context.Context, meta []byte) error {
 	d.n.Add(1)
-	return d.Disk.Checkpoint(ctx, meta)
+	return d.Frontier.Checkpoint(ctx, meta)
 }
 
 // TestPendingBound: however long CheckpointInterval is, a frontier that
@@ -245,8 +246,8 @@ func TestPendingBound(t *testing.T) {
 		cfg := crawler.Config{Resolve: srv.Resolve(site.HostNames()...), Rate: -1, PerHost: 4,
 			Scope: crawler.ScopeDomain, CheckpointInterval: time.Hour}
 		cfg.NewFrontier = func(opts store.FrontierOptions) (crawler.Frontier, error) {
-			disk, err := store.OpenDisk(filepath.Join(dir, fmt.Sprint(bound)), store.DiskOptions{FrontierOptions: opts})
-			d = &countingCheckpoints{Disk: disk}
+			fr, err := disk.Open(filepath.Join(dir, fmt.Sprint(bound)), disk.Options{FrontierOptions: opts})
+			d = &countingCheckpoints{Frontier: fr}
 			return d, err
 		}
 		_, err := stateCrawl(t, cfg, "", filepath.Join(dir, fmt.Sprint(bound, ".jsonl")), 0, site.Root())
@@ -275,13 +276,13 @@ func TestFlushMetaIsSmall(t *testing.T) {
 	}
 	cfg := crawler.Config{Resolve: srv.Resolve(site.HostNames()...), Rate: -1, PerHost: 4, CheckpointInterval: time.Hour}
 	cfg.NewFrontier = func(opts store.FrontierOptions) (crawler.Frontier, error) {
-		d, err := store.OpenDisk(state, store.DiskOptions{FrontierOptions: opts})
-		return &onlyFirstCheckpoint{Disk: d}, err
+		d, err := disk.Open(state, disk.Options{FrontierOptions: opts})
+		return &onlyFirstCheckpoint{Frontier: d}, err
 	}
 	if _, err := stateCrawl(t, cfg, state, out, 0, seeds...); !errors.Is(err, errNoCheckpoint) {
 		t.Fatalf("crawl: %v, want its last checkpoint to fail", err)
 	}
-	d, err := store.OpenDisk(state, store.DiskOptions{})
+	d, err := disk.Open(state, disk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

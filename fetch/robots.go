@@ -97,7 +97,7 @@ func (c *Client) Robots(ctx context.Context, u *url.URL) (*Robots, error) {
 }
 
 // RobotsCache keeps robots.txt files for a Client beyond its life (see
-// Config.RobotsCache); store.Disk implements it. Its methods are called
+// Config.RobotsCache); disk.Frontier implements it. Its methods are called
 // from many goroutines at once.
 type RobotsCache interface {
 	// LoadRobots returns the robots.txt body kept for origin (such as

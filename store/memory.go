@@ -6,11 +6,13 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"trawl/store/internal/sched"
 )
 
 // never is the nanosecond time that sorts before every real time: "no
 // constraint" for next-allowed times and not-before times.
-const never = math.MinInt64
+const never = sched.Never
 
 // Memory is an in-memory frontier: one FIFO queue per host, an exact
 // 64-bit seen-set (10 to 20 bytes per key), and leases that expire. It
@@ -446,17 +448,8 @@ func (m *Memory) forgetIdle(now int64) {
 	}
 }
 
-// nanos converts t to Unix nanoseconds, clamped to the int64 range; the
-// zero time is never.
-func nanos(t time.Time) int64 {
-	switch {
-	case t.IsZero() || t.Year() < 1678:
-		return never
-	case t.Year() > 2261:
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
+// nanos converts t to Unix nanoseconds, clamped (see sched.Nanos).
+func nanos(t time.Time) int64 { return sched.Nanos(t) }
 
 // host is the politeness state and queue of one host. Its fields are
 // guarded by Memory.mu.
@@ -555,38 +548,38 @@ func (q *fifo) resize(size int) {
 }
 
 // hostHeap orders hosts by ready time, then by when they were last served.
-type hostHeap = indexedHeap[*host, readyOrder]
+type hostHeap = sched.Heap[*host, readyOrder]
 
 type readyOrder struct{}
 
-func (readyOrder) less(a, b *host) bool {
+func (readyOrder) Less(a, b *host) bool {
 	if a.readyAt != b.readyAt {
 		return a.readyAt < b.readyAt
 	}
 	return a.seq < b.seq
 }
-func (readyOrder) index(h *host) *int { return &h.idx }
+func (readyOrder) Index(h *host) *int { return &h.idx }
 
 // idleHeap orders idle hosts by the time they may be forgotten.
-type idleHeap = indexedHeap[*host, idleOrder]
+type idleHeap = sched.Heap[*host, idleOrder]
 
 type idleOrder struct{}
 
-func (idleOrder) less(a, b *host) bool { return a.idleAt < b.idleAt }
-func (idleOrder) index(h *host) *int   { return &h.idleIdx }
+func (idleOrder) Less(a, b *host) bool { return a.idleAt < b.idleAt }
+func (idleOrder) Index(h *host) *int   { return &h.idleIdx }
 
 // leaseHeap orders live leases by expiry.
-type leaseHeap = indexedHeap[*lease, expiryOrder]
+type leaseHeap = sched.Heap[*lease, expiryOrder]
 
 type expiryOrder struct{}
 
-func (expiryOrder) less(a, b *lease) bool {
+func (expiryOrder) Less(a, b *lease) bool {
 	if a.exp != b.exp {
 		return a.exp < b.exp
 	}
 	return a.ID < b.ID
 }
-func (expiryOrder) index(l *lease) *int { return &l.idx }
+func (expiryOrder) Index(l *lease) *int { return &l.idx }
 
 // delayedHeap orders a host's delayed entries by not-before time, then by
 // the order they were delayed.

@@ -164,7 +164,7 @@ func TestMemoryForgetsRaisedIntervals(t *testing.T) {
 	}
 }
 
-// frontier is what settleRaised needs of Memory and Disk.
+// frontier is what settleRaised needs of Memory.
 type frontier interface {
 	Push(ctx context.Context, entries []Entry) (int, error)
 	Claim(ctx context.Context, max int) ([]Lease, time.Time, error)

@@ -27,6 +27,7 @@ import (
 	"trawl/crawler"
 	"trawl/fixtures"
 	"trawl/store"
+	"trawl/store/disk"
 )
 
 // Defaults used when the matching Options field is zero.
@@ -64,7 +65,7 @@ type Options struct {
 	// parse-only pass.
 	Baselines bool `json:"baselines"`
 	// State keeps the crawl's state on disk, as the command line's --state
-	// does: a store.Disk and a JSON Lines output file (a store.File) in a
+	// does: a disk.Frontier and a JSON Lines output file (a store.File) in a
 	// temporary directory (under $TMPDIR), removed afterwards. The same
 	// crawl with the in-memory frontier and the same output is measured
 	// first, as Result.Memory.
@@ -365,7 +366,7 @@ func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counte
 		cfg.Sink = countingSink{out, count}
 		if onDisk {
 			cfg.NewFrontier = func(opts store.FrontierOptions) (crawler.Frontier, error) {
-				return store.OpenDisk(filepath.Join(dir, "state"), store.DiskOptions{FrontierOptions: opts})
+				return disk.Open(filepath.Join(dir, "state"), disk.Options{FrontierOptions: opts})
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package store_test
+package disk_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"trawl/store"
+	"trawl/store/disk"
 	"trawl/store/storetest"
 )
 
@@ -95,7 +96,7 @@ func diffSnapshots(t *testing.T, before, after map[string]fileState) {
 	}
 }
 
-// roView is what a Disk shows of its state without changing it.
+// roView is what a Frontier shows of its state without changing it.
 type roView struct {
 	stats                    store.FrontierStats
 	meta, fmeta              string
@@ -104,15 +105,15 @@ type roView struct {
 	lastCkpt                 time.Time
 	replayed                 int
 	dropped                  int64
-	keys                     map[string]store.KeyState
+	keys                     map[string]disk.KeyState
 	robots                   string
 }
 
-func view(t *testing.T, d *store.Disk, keys []string) roView {
+func view(t *testing.T, d *disk.Frontier, keys []string) roView {
 	t.Helper()
 	ctx := context.Background()
 	v := roView{meta: string(d.Meta()), fmeta: string(d.FlushMeta()), statuses: d.Statuses(),
-		lastCkpt: d.LastCheckpoint(), keys: map[string]store.KeyState{}}
+		lastCkpt: d.LastCheckpoint(), keys: map[string]disk.KeyState{}}
 	var err error
 	if v.stats, err = d.Stats(ctx); err != nil {
 		t.Fatalf("Stats: %v", err)
@@ -147,7 +148,7 @@ func readOnlyState(t *testing.T, clock *storetest.Clock) (string, []string) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := store.OpenDisk(dir, store.DiskOptions{FrontierOptions: store.FrontierOptions{PerHost: 2, Interval: time.Second, Now: clock.Now}})
+	d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{PerHost: 2, Interval: time.Second, Now: clock.Now}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,8 +239,8 @@ func TestDiskReadOnly(t *testing.T) {
 	backdate(t, dir)
 	before := snapshot(t, dir)
 
-	ro := store.DiskOptions{FrontierOptions: store.FrontierOptions{Now: clock.Now}, ReadOnly: true}
-	d, err := store.OpenDisk(dir, ro)
+	ro := disk.Options{FrontierOptions: store.FrontierOptions{Now: clock.Now}, ReadOnly: true}
+	d, err := disk.Open(dir, ro)
 	if err != nil {
 		t.Fatalf("OpenDisk read-only: %v", err)
 	}
@@ -250,14 +251,14 @@ func TestDiskReadOnly(t *testing.T) {
 	}
 
 	// Read-only opens share the state, and keep read-write ones out.
-	d2, err := store.OpenDisk(dir, ro)
+	d2, err := disk.Open(dir, ro)
 	if err != nil {
 		t.Fatalf("second read-only OpenDisk: %v", err)
 	}
 	if v := view(t, d2, keys); !v.equal(got) {
 		t.Errorf("second read-only open shows %+v, want %+v", v, got)
 	}
-	if _, err := store.OpenDisk(dir, store.DiskOptions{}); !errors.Is(err, store.ErrLocked) {
+	if _, err := disk.Open(dir, disk.Options{}); !errors.Is(err, disk.ErrLocked) {
 		t.Errorf("read-write OpenDisk during a read-only one = %v, want ErrLocked", err)
 	}
 	if err := d2.Close(); err != nil {
@@ -281,7 +282,7 @@ func TestDiskReadOnly(t *testing.T) {
 		{"StoreRobots", func() error { return d.StoreRobots("http://e.test", nil, clock.Now()) }},
 	}
 	for _, w := range writes {
-		if err := w.call(); !errors.Is(err, store.ErrReadOnly) {
+		if err := w.call(); !errors.Is(err, disk.ErrReadOnly) {
 			t.Errorf("%s on a read-only Disk = %v, want ErrReadOnly", w.name, err)
 		}
 	}
@@ -297,7 +298,7 @@ func TestDiskReadOnly(t *testing.T) {
 	diffSnapshots(t, before, snapshot(t, dir))
 
 	// A read-write open sees the same state (and may change files).
-	rw, err := store.OpenDisk(dir, store.DiskOptions{FrontierOptions: store.FrontierOptions{Now: clock.Now}})
+	rw, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{Now: clock.Now}})
 	if err != nil {
 		t.Fatalf("OpenDisk: %v", err)
 	}
@@ -306,7 +307,7 @@ func TestDiskReadOnly(t *testing.T) {
 		t.Errorf("read-only open shows\n%+v\nread-write open shows\n%+v", got, want)
 	}
 	// ...and keeps read-only ones out: a crawl in progress.
-	if _, err := store.OpenDisk(dir, ro); !errors.Is(err, store.ErrLocked) {
+	if _, err := disk.Open(dir, ro); !errors.Is(err, disk.ErrLocked) {
 		t.Errorf("read-only OpenDisk during a read-write one = %v, want ErrLocked", err)
 	}
 }
@@ -323,7 +324,7 @@ func TestDiskReadOnlyNoState(t *testing.T) {
 	backdate(t, parent)
 	before := snapshot(t, parent)
 	for _, dir := range []string{missing, empty} {
-		_, err := store.OpenDisk(dir, store.DiskOptions{ReadOnly: true})
+		_, err := disk.Open(dir, disk.Options{ReadOnly: true})
 		if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), dir) {
 			t.Errorf("read-only OpenDisk(%s) = %v, want an error naming it and wrapping fs.ErrNotExist", dir, err)
 		}

@@ -1,4 +1,4 @@
-package store
+package disk
 
 import (
 	"errors"
@@ -13,12 +13,12 @@ import (
 )
 
 // openReadOnly opens the lock file and the journal of a state for a
-// read-only Disk, creating neither: it takes the lock file's flock shared,
+// read-only Frontier, creating neither: it takes the lock file's flock shared,
 // so that read-only opens exclude read-write ones (a crawl in progress)
 // but not each other, and reads the checkpoint witness. A state without a
-// lock file or a journal (never written by a Disk that made one) is read
+// lock file or a journal (never written by a Frontier that made one) is read
 // without it.
-func (d *Disk) openReadOnly() error {
+func (d *Frontier) openReadOnly() error {
 	f, err := os.Open(filepath.Join(d.dir, lockName))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -40,7 +40,7 @@ func (d *Disk) openReadOnly() error {
 	return nil
 }
 
-// readOnlyFS is the file system Pebble gets for a read-only Disk. Pebble's
+// readOnlyFS is the file system Pebble gets for a read-only Frontier. Pebble's
 // ReadOnly option turns off its writes (no flush after replaying the
 // write-ahead log, no compactions, no OPTIONS file, no removal of
 // obsolete files) but still locks the store through FS.Lock, which

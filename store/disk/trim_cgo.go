@@ -1,6 +1,6 @@
 //go:build cgo && linux
 
-package store
+package disk
 
 /*
 #include <stdlib.h>

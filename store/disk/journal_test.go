@@ -1,4 +1,4 @@
-package store_test
+package disk_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"trawl/store"
+	"trawl/store/disk"
 	"trawl/store/storetest"
 )
 
@@ -24,7 +25,7 @@ func TestDiskConformanceFlushed(t *testing.T) {
 			return d
 		},
 		Reopen: func(t *testing.T, f storetest.Frontier, opts store.FrontierOptions) storetest.Frontier {
-			d := f.(*store.Disk)
+			d := f.(*disk.Frontier)
 			if err := d.Flush([]byte("flushed")); err != nil {
 				t.Fatalf("Flush: %v", err)
 			}
@@ -69,9 +70,9 @@ func journalState(t *testing.T) string {
 // checkJournal opens dir with accept and checks that the pages up to
 // a.test/last of a.test/1-5 are seen and the others not, and the meta and
 // replay count; other more pages are queued and seen.
-func checkJournal(t *testing.T, dir string, accept func([]byte) bool, last, other int, meta string, replayed int) *store.Disk {
+func checkJournal(t *testing.T, dir string, accept func([]byte) bool, last, other int, meta string, replayed int) *disk.Frontier {
 	t.Helper()
-	d, err := store.OpenDisk(dir, store.DiskOptions{FrontierOptions: store.FrontierOptions{AcceptFlush: accept}})
+	d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{AcceptFlush: accept}})
 	if err != nil {
 		t.Fatalf("OpenDisk: %v", err)
 	}
@@ -91,7 +92,7 @@ func checkJournal(t *testing.T, dir string, accept func([]byte) bool, last, othe
 		t.Errorf("Replayed = %d, want %d", got, replayed)
 	}
 	for i := 1; i <= 5; i++ {
-		want := store.KeyState{Seen: i <= last}
+		want := disk.KeyState{Seen: i <= last}
 		mustLookup(t, d, ent("a.test", string(rune('0'+i))).Key, want)
 	}
 	s, err := d.Stats(context.Background())
@@ -138,7 +139,7 @@ func TestDiskJournalRefused(t *testing.T) {
 	}
 	d.Close()
 	d = checkJournal(t, dir, nil, 2, 1, "g1", 2)
-	mustLookup(t, d, ent("a.test", "6").Key, store.KeyState{Seen: true})
+	mustLookup(t, d, ent("a.test", "6").Key, disk.KeyState{Seen: true})
 }
 
 // TestDiskJournalDamaged: a torn last frame, a damaged middle one and
@@ -233,7 +234,7 @@ func TestDiskJournalKeepsEverything(t *testing.T) {
 	d.Close()
 
 	d = openDisk(t, dir, opts)
-	mustLookup(t, d, ls[0].Key, store.KeyState{Seen: true, Done: true, Outcome: "fetched", Status: 200})
+	mustLookup(t, d, ls[0].Key, disk.KeyState{Seen: true, Done: true, Outcome: "fetched", Status: 200})
 	s, err := d.Stats(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 //go:build !cgo || !linux
 
-package store
+package disk
 
 // trimMalloc does nothing without cgo on Linux (see disk_trim_cgo.go).
 func trimMalloc() {}

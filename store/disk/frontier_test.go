@@ -1,4 +1,4 @@
-package store_test
+package disk_test
 
 import (
 	"bufio"
@@ -20,15 +20,16 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"trawl/store"
+	"trawl/store/disk"
 	"trawl/store/storetest"
 )
 
-var _ storetest.Frontier = (*store.Disk)(nil)
+var _ storetest.Frontier = (*disk.Frontier)(nil)
 
-// openDisk opens a Disk in dir and closes it when the test ends.
-func openDisk(t *testing.T, dir string, opts store.FrontierOptions) *store.Disk {
+// openDisk opens a Frontier in dir and closes it when the test ends.
+func openDisk(t *testing.T, dir string, opts store.FrontierOptions) *disk.Frontier {
 	t.Helper()
-	d, err := store.OpenDisk(dir, store.DiskOptions{FrontierOptions: opts})
+	d, err := disk.Open(dir, disk.Options{FrontierOptions: opts})
 	if err != nil {
 		t.Fatalf("OpenDisk: %v", err)
 	}
@@ -47,7 +48,7 @@ func TestDiskConformance(t *testing.T) {
 		},
 		// A clean stop: checkpoint, then close.
 		Reopen: func(t *testing.T, f storetest.Frontier, opts store.FrontierOptions) storetest.Frontier {
-			d := f.(*store.Disk)
+			d := f.(*disk.Frontier)
 			if err := d.Checkpoint(context.Background(), []byte("meta")); err != nil {
 				t.Fatalf("Checkpoint: %v", err)
 			}
@@ -70,14 +71,14 @@ func TestDiskConformance(t *testing.T) {
 func TestDiskConformanceCheckpointed(t *testing.T) {
 	storetest.Run(t, storetest.Backend{
 		Open: func(t *testing.T, opts store.FrontierOptions) storetest.Frontier {
-			return &checkpointing{Disk: openDisk(t, t.TempDir(), opts), t: t}
+			return &checkpointing{Frontier: openDisk(t, t.TempDir(), opts), t: t}
 		},
 	})
 }
 
-// checkpointing is a Disk that checkpoints after every mutating call.
+// checkpointing is a Frontier that checkpoints after every mutating call.
 type checkpointing struct {
-	*store.Disk
+	*disk.Frontier
 	t *testing.T
 }
 
@@ -91,34 +92,34 @@ func (c *checkpointing) ckpt(err error) error {
 }
 
 func (c *checkpointing) Push(ctx context.Context, es []store.Entry) (int, error) {
-	n, err := c.Disk.Push(ctx, es)
+	n, err := c.Frontier.Push(ctx, es)
 	return n, c.ckpt(err)
 }
 
 func (c *checkpointing) MarkSeen(ctx context.Context, key string) (bool, error) {
-	first, err := c.Disk.MarkSeen(ctx, key)
+	first, err := c.Frontier.MarkSeen(ctx, key)
 	return first, c.ckpt(err)
 }
 
 func (c *checkpointing) Claim(ctx context.Context, max int) ([]store.Lease, time.Time, error) {
-	ls, next, err := c.Disk.Claim(ctx, max)
+	ls, next, err := c.Frontier.Claim(ctx, max)
 	return ls, next, c.ckpt(err)
 }
 
 func (c *checkpointing) Ack(ctx context.Context, l store.Lease, o store.Outcome) error {
-	return c.ckpt(c.Disk.Ack(ctx, l, o))
+	return c.ckpt(c.Frontier.Ack(ctx, l, o))
 }
 
 func (c *checkpointing) Retry(ctx context.Context, l store.Lease, nb time.Time, hb bool) error {
-	return c.ckpt(c.Disk.Retry(ctx, l, nb, hb))
+	return c.ckpt(c.Frontier.Retry(ctx, l, nb, hb))
 }
 
 func (c *checkpointing) Release(ctx context.Context, l store.Lease, nb time.Time) error {
-	return c.ckpt(c.Disk.Release(ctx, l, nb))
+	return c.ckpt(c.Frontier.Release(ctx, l, nb))
 }
 
 func (c *checkpointing) SetHostInterval(ctx context.Context, host string, d time.Duration) error {
-	return c.ckpt(c.Disk.SetHostInterval(ctx, host, d))
+	return c.ckpt(c.Frontier.SetHostInterval(ctx, host, d))
 }
 
 // ent returns an entry for http://host/path with the URL as its key.
@@ -136,7 +137,7 @@ func leaseKeys(ls []store.Lease) []string {
 	return ks
 }
 
-func mustPush(t *testing.T, d *store.Disk, want int, es ...store.Entry) {
+func mustPush(t *testing.T, d *disk.Frontier, want int, es ...store.Entry) {
 	t.Helper()
 	n, err := d.Push(context.Background(), es)
 	if err != nil || n != want {
@@ -144,7 +145,7 @@ func mustPush(t *testing.T, d *store.Disk, want int, es ...store.Entry) {
 	}
 }
 
-func mustClaim(t *testing.T, d *store.Disk, max int) ([]store.Lease, time.Time) {
+func mustClaim(t *testing.T, d *disk.Frontier, max int) ([]store.Lease, time.Time) {
 	t.Helper()
 	ls, next, err := d.Claim(context.Background(), max)
 	if err != nil {
@@ -153,7 +154,7 @@ func mustClaim(t *testing.T, d *store.Disk, max int) ([]store.Lease, time.Time) 
 	return ls, next
 }
 
-func mustLookup(t *testing.T, d *store.Disk, key string, want store.KeyState) {
+func mustLookup(t *testing.T, d *disk.Frontier, key string, want disk.KeyState) {
 	t.Helper()
 	got, err := d.Lookup(context.Background(), key)
 	if err != nil {
@@ -164,7 +165,7 @@ func mustLookup(t *testing.T, d *store.Disk, key string, want store.KeyState) {
 	}
 }
 
-// TestDiskCrashReopen closes a Disk without a checkpoint, as a crash
+// TestDiskCrashReopen closes a Frontier without a checkpoint, as a crash
 // would, and checks that exactly the last checkpoint's state comes back.
 func TestDiskCrashReopen(t *testing.T) {
 	ctx := context.Background()
@@ -241,12 +242,12 @@ func TestDiskCrashReopen(t *testing.T) {
 	if got, want := d.Statuses(), map[int]int64{200: 1, 404: 1}; !maps.Equal(got, want) {
 		t.Errorf("Statuses = %v, want %v", got, want)
 	}
-	mustLookup(t, d, a1.Key, store.KeyState{Seen: true, Done: true, Outcome: "fetched", Status: 200})
-	mustLookup(t, d, b1.Key, store.KeyState{Seen: true, Done: true, Outcome: "fetched", Status: 404})
-	mustLookup(t, d, b2.Key, store.KeyState{Seen: true})
-	mustLookup(t, d, "http://x.test/seen", store.KeyState{Seen: true})
-	mustLookup(t, d, a5.Key, store.KeyState{})
-	mustLookup(t, d, "http://y.test/", store.KeyState{})
+	mustLookup(t, d, a1.Key, disk.KeyState{Seen: true, Done: true, Outcome: "fetched", Status: 200})
+	mustLookup(t, d, b1.Key, disk.KeyState{Seen: true, Done: true, Outcome: "fetched", Status: 404})
+	mustLookup(t, d, b2.Key, disk.KeyState{Seen: true})
+	mustLookup(t, d, "http://x.test/seen", disk.KeyState{Seen: true})
+	mustLookup(t, d, a5.Key, disk.KeyState{})
+	mustLookup(t, d, "http://y.test/", disk.KeyState{})
 
 	// The in-flight b2 and the queued a3, a4 are claimable at once (a.test's
 	// interval change was lost); a2 waits for its retry time.
@@ -337,27 +338,27 @@ func TestDiskReopenHostState(t *testing.T) {
 func TestDiskLocked(t *testing.T) {
 	dir := t.TempDir()
 	d := openDisk(t, dir, store.FrontierOptions{})
-	_, err := store.OpenDisk(dir, store.DiskOptions{})
-	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), dir) {
+	_, err := disk.Open(dir, disk.Options{})
+	if !errors.Is(err, disk.ErrLocked) || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("second OpenDisk = %v, want ErrLocked naming %s", err, dir)
 	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	d2, err := store.OpenDisk(dir, store.DiskOptions{})
+	d2, err := disk.Open(dir, disk.Options{})
 	if err != nil {
 		t.Fatalf("OpenDisk after Close: %v", err)
 	}
 	d2.Close()
 
-	// Something other than a Disk holding the store itself (Pebble's own
+	// Something other than a Frontier holding the store itself (Pebble's own
 	// lock) is reported as ErrLocked too.
 	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := store.OpenDisk(dir, store.DiskOptions{}); !errors.Is(err, store.ErrLocked) {
+	if _, err := disk.Open(dir, disk.Options{}); !errors.Is(err, disk.ErrLocked) {
 		t.Fatalf("OpenDisk while Pebble has the store open = %v, want ErrLocked", err)
 	}
 }
@@ -401,14 +402,14 @@ func TestDiskLockReleasedOnKill(t *testing.T) {
 		cmd.Wait()
 		t.Fatal("helper did not open the state within 30s")
 	}
-	if _, err := store.OpenDisk(dir, store.DiskOptions{}); !errors.Is(err, store.ErrLocked) {
+	if _, err := disk.Open(dir, disk.Options{}); !errors.Is(err, disk.ErrLocked) {
 		t.Errorf("OpenDisk while the helper holds the state = %v, want ErrLocked", err)
 	}
 	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no cleanup in the child
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	d, err := store.OpenDisk(dir, store.DiskOptions{})
+	d, err := disk.Open(dir, disk.Options{})
 	if err != nil {
 		t.Fatalf("OpenDisk after the holder was killed: %v", err)
 	}
@@ -418,7 +419,7 @@ func TestDiskLockReleasedOnKill(t *testing.T) {
 // lockHelper opens the state in dir, says so, and waits to be killed (or
 // for its stdin to close, or a minute at most).
 func lockHelper(dir string) {
-	d, err := store.OpenDisk(dir, store.DiskOptions{})
+	d, err := disk.Open(dir, disk.Options{})
 	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
@@ -501,7 +502,7 @@ func TestDiskIncompatible(t *testing.T) {
 			dir := t.TempDir()
 			path := tc.setup(t, dir)
 			before, _ := os.ReadDir(dir)
-			d, err := store.OpenDisk(path, store.DiskOptions{})
+			d, err := disk.Open(path, disk.Options{})
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("OpenDisk: %v", err)
@@ -514,7 +515,7 @@ func TestDiskIncompatible(t *testing.T) {
 				d.Close()
 				t.Fatalf("OpenDisk succeeded, want ErrIncompatible")
 			}
-			if !errors.Is(err, store.ErrIncompatible) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.wantErr) {
+			if !errors.Is(err, disk.ErrIncompatible) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("OpenDisk = %v, want ErrIncompatible naming %s and saying %s", err, path, tc.wantErr)
 			}
 			if tc.name == "other files" {
@@ -531,40 +532,40 @@ func TestDiskIncompatible(t *testing.T) {
 // hosts, 50 keys marked seen, 30 entries acked, checkpointed; with flush
 // its data is in table files, else only in the write-ahead log. It returns
 // the directory and what each key's state is.
-func corruptState(t *testing.T, flush bool) (string, map[string]store.KeyState) {
+func corruptState(t *testing.T, flush bool) (string, map[string]disk.KeyState) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := store.OpenDisk(dir, store.DiskOptions{FrontierOptions: store.FrontierOptions{PerHost: 10}})
+	d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{PerHost: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	keys := map[string]store.KeyState{}
+	keys := map[string]disk.KeyState{}
 	for i := range 300 {
 		e := ent(fmt.Sprintf("h%d.test", i%3), fmt.Sprintf("page/%d/%s", i, strings.Repeat("x", i%50)))
 		mustPush(t, d, 1, e)
-		keys[e.Key] = store.KeyState{Seen: true}
+		keys[e.Key] = disk.KeyState{Seen: true}
 	}
 	for i := range 50 {
 		k := fmt.Sprintf("http://seen.test/%d", i)
 		if _, err := d.MarkSeen(ctx, k); err != nil {
 			t.Fatal(err)
 		}
-		keys[k] = store.KeyState{Seen: true, Done: true} // not queued: Done for readAll
+		keys[k] = disk.KeyState{Seen: true, Done: true} // not queued: Done for readAll
 	}
 	ls, _ := mustClaim(t, d, 30)
 	for _, l := range ls {
 		if err := d.Ack(ctx, l, store.Outcome{Status: 200}); err != nil {
 			t.Fatal(err)
 		}
-		keys[l.Key] = store.KeyState{Seen: true, Done: true, Outcome: "fetched", Status: 200}
+		keys[l.Key] = disk.KeyState{Seen: true, Done: true, Outcome: "fetched", Status: 200}
 	}
 	if err := d.Checkpoint(ctx, []byte("meta")); err != nil {
 		t.Fatal(err)
 	}
 	if flush {
-		if err := store.FlushDisk(d); err != nil {
+		if err := disk.FlushDisk(d); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -574,7 +575,7 @@ func corruptState(t *testing.T, flush bool) (string, map[string]store.KeyState) 
 // readAll reads everything a state holds back through d, every key's
 // state and every queued entry (by claiming it), and compares it with
 // keys. It returns the first error, or a description of wrong data.
-func readAll(d *store.Disk, keys map[string]store.KeyState) error {
+func readAll(d *disk.Frontier, keys map[string]disk.KeyState) error {
 	ctx := context.Background()
 	queued := 0
 	for k, want := range keys {
@@ -586,7 +587,7 @@ func readAll(d *store.Disk, keys map[string]store.KeyState) error {
 			queued++
 		}
 		if want.Outcome == "" && want.Done { // marked seen only
-			want = store.KeyState{Seen: true}
+			want = disk.KeyState{Seen: true}
 		}
 		if got != want {
 			return fmt.Errorf("wrong data: Lookup(%s) = %+v, want %+v", k, got, want)
@@ -601,7 +602,7 @@ func readAll(d *store.Disk, keys map[string]store.KeyState) error {
 			break
 		}
 		for _, l := range ls {
-			if want := keys[l.Key]; want != (store.KeyState{Seen: true}) || l.URL != l.Key || !strings.HasPrefix(l.Key, "http://"+l.Host+"/") {
+			if want := keys[l.Key]; want != (disk.KeyState{Seen: true}) || l.URL != l.Key || !strings.HasPrefix(l.Key, "http://"+l.Host+"/") {
 				return fmt.Errorf("wrong data: claimed %+v", l.Entry)
 			}
 			if err := d.Ack(ctx, l, store.Outcome{}); err != nil {
@@ -701,7 +702,7 @@ func TestDiskCorruption(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, keys := corruptState(t, tc.flush)
 			tc.damage(t, dir)
-			d, err := store.OpenDisk(dir, store.DiskOptions{})
+			d, err := disk.Open(dir, disk.Options{})
 			if err == nil {
 				err = readAll(d, keys)
 				d.Close()
@@ -713,18 +714,18 @@ func TestDiskCorruption(t *testing.T) {
 			if err == nil {
 				t.Fatal("the damage went unnoticed")
 			}
-			if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), dir) {
+			if !errors.Is(err, disk.ErrCorrupt) || !strings.Contains(err.Error(), dir) {
 				t.Fatalf("got %v, want ErrCorrupt naming %s", err, dir)
 			}
 		})
 	}
 }
 
-// TestDiskMatchesMemory drives a Disk and a Memory through the same random
+// TestDiskMatchesMemory drives a Frontier and a Memory through the same random
 // operations on one fake clock and requires the same answers: the same
 // entries claimed in the same order, the same next times, errors and
 // stats. A tiny head cache and random checkpoints send reads through both
-// the pending batch and committed data. At the end the Disk is reopened
+// the pending batch and committed data. At the end the Frontier is reopened
 // and must hold what the Memory still has queued or in flight.
 func TestDiskMatchesMemory(t *testing.T) {
 	for seed := range 4 {
@@ -746,7 +747,7 @@ func matchMemory(t *testing.T, seed uint64) {
 	m := store.NewMemory(opts)
 	defer m.Close()
 	dir := t.TempDir()
-	d, err := store.OpenDisk(dir, store.DiskOptions{FrontierOptions: opts, HeadCache: []int{1, 3, 8, 20}[rng.IntN(4)],
+	d, err := disk.Open(dir, disk.Options{FrontierOptions: opts, HeadCache: []int{1, 3, 8, 20}[rng.IntN(4)],
 		SeenCache: []int{-1, 1, 16, 0}[rng.IntN(4)]})
 	if err != nil {
 		t.Fatal(err)
@@ -858,7 +859,7 @@ func matchMemory(t *testing.T, seed uint64) {
 
 	// Reopen after a clean stop, or for odd seeds after a crash that
 	// followed a Flush: what Memory has queued or in flight is what the
-	// Disk has queued.
+	// Frontier has queued.
 	sm, _ := m.Stats(ctx)
 	stop := d.Checkpoint
 	if seed%2 == 1 {
@@ -868,7 +869,7 @@ func matchMemory(t *testing.T, seed uint64) {
 		t.Fatal(err)
 	}
 	d.Close()
-	d, err = store.OpenDisk(dir, store.DiskOptions{FrontierOptions: opts})
+	d, err = disk.Open(dir, disk.Options{FrontierOptions: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -951,7 +952,7 @@ func diskFull(t *testing.T, ckptEvery int) {
 	}
 	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
 	dir := filepath.Join(mnt, "state")
-	d, err := store.OpenDisk(dir, store.DiskOptions{})
+	d, err := disk.Open(dir, disk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -991,7 +992,7 @@ func diskFull(t *testing.T, ckptEvery int) {
 	if out, err := exec.Command("mount", "-o", "remount,size=64m", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("remount: %v: %s", err, out)
 	}
-	d2, err := store.OpenDisk(dir, store.DiskOptions{})
+	d2, err := disk.Open(dir, disk.Options{})
 	if err != nil {
 		t.Fatalf("OpenDisk after making room: %v", err)
 	}
@@ -1009,7 +1010,7 @@ func diskFull(t *testing.T, ckptEvery int) {
 // one stored after the last checkpoint does not.
 func TestDiskRobots(t *testing.T) {
 	dir := t.TempDir()
-	d, err := store.OpenDisk(dir, store.DiskOptions{})
+	d, err := disk.Open(dir, disk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1031,7 +1032,7 @@ func TestDiskRobots(t *testing.T) {
 	}
 	d.Close() // no checkpoint: c.test is lost, as in a crash
 
-	d, err = store.OpenDisk(dir, store.DiskOptions{})
+	d, err = disk.Open(dir, disk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,12 @@
-package store
+// Package disk is trawl's durable frontier: the crawl's queue, seen-set,
+// per-URL outcomes, politeness state and robots.txt files in an embedded
+// Pebble database in one directory, so that a crawl survives kill -9 and
+// resumes where it was, and its memory does not grow with the crawl.
+//
+// It is its own package so that a program that crawls in memory (trawl/crawler
+// with trawl/store) links no database. Most callers use Open and hand the
+// Frontier to crawler.Config.NewFrontier.
+package disk
 
 import (
 	"bytes"
@@ -24,22 +32,25 @@ import (
 	"github.com/cockroachdb/pebble/v2/batchrepr"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"trawl/store"
+	"trawl/store/internal/sched"
 )
 
 // Errors of the disk frontier.
 var (
-	// ErrLocked is returned by OpenDisk when another Disk, in this process
+	// ErrLocked is returned by Open when another Frontier, in this process
 	// or another, has the state directory open.
 	ErrLocked = errors.New("store: state directory in use")
-	// ErrIncompatible is returned by OpenDisk for a directory that is not a
+	// ErrIncompatible is returned by Open for a directory that is not a
 	// trawl state directory, or one written by an incompatible version.
 	ErrIncompatible = errors.New("store: not a compatible trawl state directory")
 	// ErrCorrupt is returned when a state directory's files are damaged:
 	// a checksum mismatch, a truncated file or records that contradict
 	// each other. Nothing read from such a state is trusted.
 	ErrCorrupt = errors.New("store: state directory corrupted")
-	// ErrReadOnly is returned by the methods of a Disk opened with
-	// DiskOptions.ReadOnly that would change the state.
+	// ErrReadOnly is returned by the methods of a Frontier opened with
+	// Options.ReadOnly that would change the state.
 	ErrReadOnly = errors.New("store: state opened read-only")
 )
 
@@ -47,7 +58,7 @@ var (
 // with another value is refused with ErrIncompatible.
 const diskFormat = "trawl-frontier-1"
 
-// lockName is the file in the state directory that Disk flocks. Pebble
+// lockName is the file in the state directory that Frontier flocks. Pebble
 // keeps its own "LOCK" (an fcntl lock, which does not exclude a second
 // open from the same process); this one does, and the kernel releases it
 // when the process dies.
@@ -122,9 +133,9 @@ const (
 // a lease from before a reopen never names a lease handed out after it.
 const epochShift = 40
 
-// DiskOptions configures OpenDisk. The zero value is usable.
-type DiskOptions struct {
-	FrontierOptions
+// Options configures Open. The zero value is usable.
+type Options struct {
+	store.FrontierOptions
 	// CacheSize is the size in bytes of the block cache (index, filter
 	// and data blocks read from disk). Zero means 64 MiB.
 	CacheSize int64
@@ -160,10 +171,10 @@ type DiskOptions struct {
 	ReadOnly bool
 }
 
-// Disk is a frontier kept in an embedded key-value store (Pebble) in a
-// directory: the seen-set, the per-host queues, each URL's terminal
+// Frontier is a crawl frontier kept in an embedded key-value store
+// (Pebble) in a directory: the seen-set, the per-host queues, each URL's terminal
 // outcome, per-host politeness state and the crawler's checkpoint meta. It
-// has the same semantics as Memory (see package storetest) and keeps in
+// has the same semantics as store.Memory (see package storetest) and keeps in
 // RAM only per-host scheduling state, a bounded window of each host's
 // queue head, the live leases and the changes made since the last
 // checkpoint.
@@ -172,22 +183,22 @@ type DiskOptions struct {
 // Flush is the cheap step between checkpoints: one unsynced append to a
 // journal file, which survives a crash of the process (kill -9) but not
 // necessarily of the machine. A reopened state is the last checkpoint plus
-// the flushes journaled after it (see FrontierOptions.AcceptFlush); a
+// the flushes journaled after it (see store.FrontierOptions.AcceptFlush); a
 // crash, or a Close without Checkpoint, loses what was not flushed. Leases
 // are not durable: after reopening, entries that were in flight are queued
 // again and claimable at once. Callers that stop cleanly call Checkpoint
 // and then Close.
 //
-// A Disk opened with DiskOptions.ReadOnly shows a state without changing
+// A Frontier opened with Options.ReadOnly shows a state without changing
 // it, for example while a crawl is stopped.
 //
-// Use OpenDisk; the zero value is not usable. Disk is safe for concurrent
+// Use Open; the zero value is not usable. Frontier is safe for concurrent
 // use by multiple goroutines: every method takes one mutex, and storage
 // reads and the checkpoint's synced write happen under it. After a storage
 // error (a failed read, a corrupted record, a failed checkpoint) every
 // method but Close returns that error: reopen to continue from the last
 // checkpoint and the flushes after it. Pebble's background work treats a failed MANIFEST write as
-// fatal: Disk then panics in that background goroutine (Pebble's own
+// fatal: Frontier then panics in that background goroutine (Pebble's own
 // default exits the process); the state on disk stays at its last
 // checkpoint.
 //
@@ -197,7 +208,7 @@ type DiskOptions struct {
 // changes since the last checkpoint (so checkpoint regularly), and
 // Pebble's block cache and memtables (CacheSize + 2×MemTableSize). With
 // the defaults, 10 million URLs over 10,000 hosts run in about 220 MB.
-type Disk struct {
+type Frontier struct {
 	dir       string
 	perHost   int
 	interval  time.Duration
@@ -280,9 +291,9 @@ func (c *seenCache) add(fp uint64) {
 	}
 }
 
-// OpenDisk opens the frontier state in dir, creating dir and an empty
+// Open opens the frontier state in dir, creating dir and an empty
 // state if dir does not exist or is empty (unless opts.ReadOnly), and
-// configures it with opts (see FrontierOptions and DiskOptions for the
+// configures it with opts (see FrontierOptions and Options for the
 // zero values). It fails with an error wrapping ErrLocked if the state is
 // open elsewhere, ErrIncompatible if dir holds something else or another
 // format version, and ErrCorrupt if the state is damaged.
@@ -293,8 +304,8 @@ func (c *seenCache) add(fp uint64) {
 // the time of each host's last claim is not, and a reopened state counts
 // it as the open time, so that a host is not hit again too soon after
 // requests that the last checkpoint missed.
-func OpenDisk(dir string, opts DiskOptions) (*Disk, error) {
-	d := &Disk{
+func Open(dir string, opts Options) (*Frontier, error) {
+	d := &Frontier{
 		dir:       dir,
 		readOnly:  opts.ReadOnly,
 		perHost:   opts.PerHost,
@@ -367,7 +378,7 @@ func OpenDisk(dir string, opts DiskOptions) (*Disk, error) {
 
 // closeFiles closes the journal and the lock file, releasing the lock,
 // and returns the first error.
-func (d *Disk) closeFiles() error {
+func (d *Frontier) closeFiles() error {
 	var err error
 	if d.journal != nil {
 		err = d.journal.Close()
@@ -417,7 +428,7 @@ func inspectDir(dir string) (existing bool, err error) {
 }
 
 // lock takes the flock on the state directory's lock file, creating it.
-func (d *Disk) lock() error {
+func (d *Frontier) lock() error {
 	f, err := os.OpenFile(filepath.Join(d.dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("store: open state %s: %w", d.dir, err)
@@ -428,7 +439,7 @@ func (d *Disk) lock() error {
 // lockFrom takes the flock how (LOCK_EX or LOCK_SH) on f, the lock file,
 // and reads the checkpoint witness from it. It keeps f as d.lockFile, or
 // closes it on failure.
-func (d *Disk) lockFrom(f *os.File, how int) error {
+func (d *Frontier) lockFrom(f *os.File, how int) error {
 	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
@@ -452,7 +463,7 @@ func (d *Disk) lockFrom(f *os.File, how int) error {
 }
 
 // openDB opens the Pebble store in d.dir.
-func (d *Disk) openDB(existing bool, opts DiskOptions) error {
+func (d *Frontier) openDB(existing bool, opts Options) error {
 	cacheSize := opts.CacheSize
 	if cacheSize <= 0 {
 		cacheSize = 64 << 20
@@ -493,7 +504,7 @@ func (d *Disk) openDB(existing bool, opts DiskOptions) error {
 		case errors.Is(err, pebble.ErrDBDoesNotExist):
 			return fmt.Errorf("store: open state %s: %w: %v", d.dir, ErrIncompatible, err)
 		case errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held by current process"):
-			// Pebble's own lock: something other than a Disk has the store open.
+			// Pebble's own lock: something other than a Frontier has the store open.
 			return fmt.Errorf("store: open state %s: %w: %v", d.dir, ErrLocked, err)
 		case isCorruption(err):
 			return fmt.Errorf("store: open state %s: %w: %w", d.dir, ErrCorrupt, err)
@@ -521,7 +532,7 @@ func isCorruption(err error) bool {
 // counters, meta and host records into memory. It creates d.batch. A
 // read-only open writes nothing: it takes a store that a crash left
 // without its first records for an empty state.
-func (d *Disk) load() error {
+func (d *Frontier) load() error {
 	version, err := d.dbGet(keyVersion)
 	if err != nil {
 		return d.openErr(err)
@@ -599,7 +610,7 @@ func (d *Disk) load() error {
 // flushes made after the last checkpoint, up to the first that is torn,
 // damaged, older, or refused by d.accept. It leaves the file as it is:
 // the next Flush or Checkpoint drops the frames it did not keep.
-func (d *Disk) replay() error {
+func (d *Frontier) replay() error {
 	d.jlen = batchrepr.HeaderLen
 	if d.journal == nil {
 		return nil // read-only, and no journal was ever written
@@ -682,7 +693,7 @@ func (d *Disk) replay() error {
 // with a record and no work is then idle: it is forgotten, and its record
 // deleted, once its next-allowed time (the open time plus its interval,
 // or its back-off) has passed.
-func (d *Disk) loadHosts() error {
+func (d *Frontier) loadHosts() error {
 	now := nanos(d.now())
 	err := d.scan([]byte{tagHost}, func(k, v []byte) ([]byte, error) {
 		h := d.newHost(string(k[1:]))
@@ -741,7 +752,7 @@ func (d *Disk) loadHosts() error {
 // scan calls f for each key starting with prefix, in order, pending
 // changes included.
 // When f returns a non-nil key, the scan goes on from that key.
-func (d *Disk) scan(prefix []byte, f func(k, v []byte) ([]byte, error)) error {
+func (d *Frontier) scan(prefix []byte, f func(k, v []byte) ([]byte, error)) error {
 	upper := append(bytes.Clone(prefix[:len(prefix)-1]), prefix[len(prefix)-1]+1)
 	it, err := d.batch.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
 	if err != nil {
@@ -771,7 +782,7 @@ func (d *Disk) scan(prefix []byte, f func(k, v []byte) ([]byte, error)) error {
 	return err
 }
 
-func (d *Disk) openErr(err error) error {
+func (d *Frontier) openErr(err error) error {
 	if isCorruption(err) && !errors.Is(err, ErrCorrupt) {
 		return fmt.Errorf("store: open state %s: %w: %w", d.dir, ErrCorrupt, err)
 	}
@@ -780,7 +791,7 @@ func (d *Disk) openErr(err error) error {
 
 // dbGet returns a copy of key's value, nil if absent: committed, or
 // pending once d.batch exists.
-func (d *Disk) dbGet(key []byte) ([]byte, error) {
+func (d *Frontier) dbGet(key []byte) ([]byte, error) {
 	get := d.db.Get
 	if d.batch != nil {
 		get = d.batch.Get
@@ -797,7 +808,7 @@ func (d *Disk) dbGet(key []byte) ([]byte, error) {
 }
 
 // dbEmpty reports whether the store holds no key.
-func (d *Disk) dbEmpty() (bool, error) {
+func (d *Frontier) dbEmpty() (bool, error) {
 	it, err := d.db.NewIter(nil)
 	if err != nil {
 		return false, err
@@ -815,14 +826,14 @@ func (d *Disk) dbEmpty() (bool, error) {
 // in a previous process up to the last checkpoint) is counted as a
 // duplicate and dropped. It reports how many were queued. Entries go to
 // the back of their host's queue.
-func (d *Disk) Push(ctx context.Context, entries []Entry) (added int, err error) {
+func (d *Frontier) Push(ctx context.Context, entries []store.Entry) (added int, err error) {
 	var buf [32]uint64
 	fps := buf[:0]
 	if len(entries) > len(buf) {
 		fps = make([]uint64, 0, len(entries))
 	}
 	for i := range entries {
-		fps = append(fps, Fingerprint(entries[i].Key))
+		fps = append(fps, store.Fingerprint(entries[i].Key))
 	}
 
 	d.mu.Lock()
@@ -871,8 +882,8 @@ func (d *Disk) Push(ctx context.Context, entries []Entry) (added int, err error)
 // MarkSeen marks key seen without queueing it, for URLs that get a record
 // without being fetched (redirect targets, skipped URLs). It reports
 // whether the key was new; a seen key counts as a duplicate.
-func (d *Disk) MarkSeen(ctx context.Context, key string) (first bool, err error) {
-	fp := Fingerprint(key)
+func (d *Frontier) MarkSeen(ctx context.Context, key string) (first bool, err error) {
+	fp := store.Fingerprint(key)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.writable(); err != nil {
@@ -890,7 +901,7 @@ func (d *Disk) MarkSeen(ctx context.Context, key string) (first bool, err error)
 
 // markSeen adds fp to the seen-set and reports whether it was new.
 // markSeen requires that d.mu is held.
-func (d *Disk) markSeen(fp uint64) (bool, error) {
+func (d *Frontier) markSeen(fp uint64) (bool, error) {
 	if d.seenc.has(fp) {
 		return false, nil
 	}
@@ -918,7 +929,7 @@ func (d *Disk) markSeen(fp uint64) (bool, error) {
 // push order; expired leases are reaped first. next is the earliest time
 // at which time alone can make more claimable, zero when max leases are
 // returned or nothing waits on time.
-func (d *Disk) Claim(ctx context.Context, max int) (leases []Lease, next time.Time, err error) {
+func (d *Frontier) Claim(ctx context.Context, max int) (leases []store.Lease, next time.Time, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.writable(); err != nil {
@@ -939,7 +950,7 @@ func (d *Disk) Claim(ctx context.Context, max int) (leases []Lease, next time.Ti
 			break
 		}
 		if leases == nil {
-			leases = make([]Lease, 0, min(max, d.queued, len(d.ready)*d.perHost))
+			leases = make([]store.Lease, 0, min(max, d.queued, len(d.ready)*d.perHost))
 		}
 		d.lastID++
 		l := &dlease{host: h, exp: now + int64(d.ttl)}
@@ -976,7 +987,7 @@ func (d *Disk) Claim(ctx context.Context, max int) (leases []Lease, next time.Ti
 // pop moves the entry to claim next from h's queues into l and files l
 // among h's in-flight leases: a due delayed entry, else the oldest fresh
 // one. h must have one (h.readyAt <= now). pop requires that d.mu is held.
-func (d *Disk) pop(h *dhost, now int64, l *dlease) error {
+func (d *Frontier) pop(h *dhost, now int64, l *dlease) error {
 	if h.hasD && h.dhead.at <= now {
 		l.Entry, l.fromR, l.at, l.seq = h.dhead.e, true, h.dhead.at, h.dhead.seq
 		h.inflight = append(h.inflight, l)
@@ -1005,7 +1016,7 @@ func (d *Disk) pop(h *dhost, now int64, l *dlease) error {
 // refill reads the next entries of h's fresh queue, those from h.next on,
 // into h.cache, which must be empty, and clears h.more if it reaches the
 // end. refill requires that d.mu is held.
-func (d *Disk) refill(h *dhost) error {
+func (d *Frontier) refill(h *dhost) error {
 	want := max(min(d.window(), d.headCache-d.cachedN), 1)
 	lower := h.freshKey(nil, h.next)
 	upper := h.freshKey(nil, math.MaxUint64)
@@ -1046,7 +1057,7 @@ func (d *Disk) refill(h *dhost) error {
 
 // loadDelayedHead reads the earliest delayed entry of h that is not in
 // flight, if any, into h.dhead. loadDelayedHead requires that d.mu is held.
-func (d *Disk) loadDelayedHead(h *dhost) error {
+func (d *Frontier) loadDelayedHead(h *dhost) error {
 	lower := h.delayedPrefix(nil)
 	upper := append(bytes.Clone(lower), bytes.Repeat([]byte{0xff}, 16)...)
 	it, err := d.batch.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
@@ -1095,7 +1106,7 @@ scan:
 // set, the host makes no claim before then. It returns
 // ErrStaleLease for a lease that is unknown, already settled, or expired
 // and reaped.
-func (d *Disk) Ack(ctx context.Context, l Lease, o Outcome) error {
+func (d *Frontier) Ack(ctx context.Context, l store.Lease, o store.Outcome) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.writable(); err != nil {
@@ -1113,7 +1124,7 @@ func (d *Disk) Ack(ctx context.Context, l Lease, o Outcome) error {
 		kind = kindFailed
 	}
 	d.vbuf = binary.AppendVarint(append(d.vbuf[:0], kind), int64(o.Status))
-	if err := d.set(seenKey(d.kbuf[:0], Fingerprint(rec.Key)), d.vbuf); err != nil {
+	if err := d.set(seenKey(d.kbuf[:0], store.Fingerprint(rec.Key)), d.vbuf); err != nil {
 		return err
 	}
 	d.done++
@@ -1141,19 +1152,19 @@ func (d *Disk) Ack(ctx context.Context, l Lease, o Outcome) error {
 // earlier than notBefore (the seen-set is not consulted), and frees its
 // host slot. With hostBackoff the whole host waits: its next-allowed time
 // becomes at least notBefore. It returns ErrStaleLease as Ack does.
-func (d *Disk) Retry(ctx context.Context, l Lease, notBefore time.Time, hostBackoff bool) error {
+func (d *Frontier) Retry(ctx context.Context, l store.Lease, notBefore time.Time, hostBackoff bool) error {
 	return d.requeue(l, notBefore, hostBackoff, true)
 }
 
 // Release gives a lease back unsettled, as Memory.Release does: its entry
 // is queued again as it was, claimable no earlier than notBefore, and its
 // host makes no claim before notBefore.
-func (d *Disk) Release(ctx context.Context, l Lease, notBefore time.Time) error {
+func (d *Frontier) Release(ctx context.Context, l store.Lease, notBefore time.Time) error {
 	return d.requeue(l, notBefore, true, false)
 }
 
 // requeue is Retry, or without attempt Release.
-func (d *Disk) requeue(l Lease, notBefore time.Time, hostBackoff, attempt bool) error {
+func (d *Frontier) requeue(l store.Lease, notBefore time.Time, hostBackoff, attempt bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.writable(); err != nil {
@@ -1187,7 +1198,7 @@ func (d *Disk) requeue(l Lease, notBefore time.Time, hostBackoff, attempt bool) 
 
 // delay queues e on h's delayed queue, not claimable before at.
 // delay requires that d.mu is held; the caller must refresh h.
-func (d *Disk) delay(h *dhost, e *Entry, at int64) error {
+func (d *Frontier) delay(h *dhost, e *store.Entry, at int64) error {
 	seq := d.seq
 	d.seq++
 	d.vbuf = encodeEntry(d.vbuf[:0], e)
@@ -1207,7 +1218,7 @@ func (d *Disk) delay(h *dhost, e *Entry, at int64) error {
 // has work and then until its next-allowed time passes, and changes
 // nothing for a host without work and without a claim to space from.
 // The interval is stored with the host until the host is forgotten.
-func (d *Disk) SetHostInterval(ctx context.Context, host string, iv time.Duration) error {
+func (d *Frontier) SetHostInterval(ctx context.Context, host string, iv time.Duration) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.writable(); err != nil {
@@ -1233,13 +1244,13 @@ func (d *Disk) SetHostInterval(ctx context.Context, host string, iv time.Duratio
 // Stats returns a snapshot of the frontier's counters. Seen, Duplicates,
 // Done and Retries count from the creation of the state, up to the last
 // checkpoint for earlier processes.
-func (d *Disk) Stats(ctx context.Context) (FrontierStats, error) {
+func (d *Frontier) Stats(ctx context.Context) (store.FrontierStats, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.usable(); err != nil {
-		return FrontierStats{}, err
+		return store.FrontierStats{}, err
 	}
-	return FrontierStats{
+	return store.FrontierStats{
 		Queued:     d.queued,
 		InFlight:   len(d.leases),
 		Seen:       d.seen,
@@ -1253,7 +1264,7 @@ func (d *Disk) Stats(ctx context.Context) (FrontierStats, error) {
 // Outcomes splits Stats' Done count by the outcome given to Ack, as
 // Memory.Outcomes does: fetched, failed (Error set) and skipped (Skipped
 // set). It still answers after Close.
-func (d *Disk) Outcomes() (fetched, failed, skipped int64) {
+func (d *Frontier) Outcomes() (fetched, failed, skipped int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.fetched, d.failed, d.skipped
@@ -1261,7 +1272,7 @@ func (d *Disk) Outcomes() (fetched, failed, skipped int64) {
 
 // Statuses returns how many acked entries had each Outcome.Status (0 for
 // none). It still answers after Close.
-func (d *Disk) Statuses() map[int]int64 {
+func (d *Frontier) Statuses() map[int]int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	m := make(map[int]int64, len(d.statuses))
@@ -1271,7 +1282,7 @@ func (d *Disk) Statuses() map[int]int64 {
 	return m
 }
 
-// KeyState is what a Disk knows about one key.
+// KeyState is what a Frontier knows about one key.
 type KeyState struct {
 	Seen bool // pushed or marked seen
 	Done bool // acked
@@ -1283,8 +1294,8 @@ type KeyState struct {
 
 // Lookup returns what the frontier knows about key, changes since the
 // last checkpoint included.
-func (d *Disk) Lookup(ctx context.Context, key string) (KeyState, error) {
-	fp := Fingerprint(key)
+func (d *Frontier) Lookup(ctx context.Context, key string) (KeyState, error) {
+	fp := store.Fingerprint(key)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.usable(); err != nil {
@@ -1315,7 +1326,7 @@ func (d *Disk) Lookup(ctx context.Context, key string) (KeyState, error) {
 // LoadRobots returns the robots.txt body kept for origin and when it was
 // fetched (see fetch.RobotsCache); ok is false if none is kept or the
 // store has failed.
-func (d *Disk) LoadRobots(origin string) (body []byte, fetched time.Time, ok bool) {
+func (d *Frontier) LoadRobots(origin string) (body []byte, fetched time.Time, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.usable() != nil {
@@ -1338,7 +1349,7 @@ func (d *Disk) LoadRobots(origin string) (body []byte, fetched time.Time, ok boo
 
 // StoreRobots keeps origin's robots.txt body, fetched at fetched, with the
 // next checkpoint (see fetch.RobotsCache).
-func (d *Disk) StoreRobots(origin string, body []byte, fetched time.Time) error {
+func (d *Frontier) StoreRobots(origin string, body []byte, fetched time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.writable(); err != nil {
@@ -1352,9 +1363,9 @@ func (d *Disk) StoreRobots(origin string, body []byte, fetched time.Time) error 
 // atomic synced write, together with meta, an opaque value for the caller
 // (for example its output offset and configuration) that Meta returns.
 // Changes not checkpointed are lost on a crash, and on a Close without
-// Checkpoint. If the write fails (the disk is full, for example) the Disk
+// Checkpoint. If the write fails (the disk is full, for example) the Frontier
 // is unusable and the state on disk is the previous checkpoint's.
-func (d *Disk) Checkpoint(ctx context.Context, meta []byte) error {
+func (d *Frontier) Checkpoint(ctx context.Context, meta []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -1407,7 +1418,7 @@ func (d *Disk) Checkpoint(ctx context.Context, meta []byte) error {
 // checkpoint. Reopening replays the flushes made after the last
 // checkpoint (see FrontierOptions.AcceptFlush); the journal holds them
 // until the next checkpoint, so checkpoint regularly.
-func (d *Disk) Flush(meta []byte) error {
+func (d *Frontier) Flush(meta []byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.writable(); err != nil {
@@ -1456,7 +1467,7 @@ func (d *Disk) Flush(meta []byte) error {
 
 // Pending returns the size in bytes of the changes made since the last
 // checkpoint: what the journal and RAM hold until the next one.
-func (d *Disk) Pending() int {
+func (d *Frontier) Pending() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.batch == nil {
@@ -1470,7 +1481,7 @@ func (d *Disk) Pending() int {
 // were left out: a write torn by a crash, frames that
 // FrontierOptions.AcceptFlush refused or that fail their checksum, or
 // frames older than the last checkpoint.
-func (d *Disk) Replayed() (flushes int, dropped int64) {
+func (d *Frontier) Replayed() (flushes int, dropped int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.replayed, d.dropped
@@ -1479,7 +1490,7 @@ func (d *Disk) Replayed() (flushes int, dropped int64) {
 // commit commits d.batch with a sync. A commit error is fatal to Pebble:
 // commit turns its panic (see quietLogger) back into an error. commit
 // requires that d.mu is held.
-func (d *Disk) commit() (err error) {
+func (d *Frontier) commit() (err error) {
 	defer recoverFatal(&err)
 	return d.batch.Commit(pebble.Sync)
 }
@@ -1497,7 +1508,7 @@ func recoverFatal(err *error) {
 
 // Meta returns the meta of the last Checkpoint, nil for a new state. It
 // still answers after Close.
-func (d *Disk) Meta() []byte {
+func (d *Frontier) Meta() []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return bytes.Clone(d.meta)
@@ -1506,7 +1517,7 @@ func (d *Disk) Meta() []byte {
 // FlushMeta returns the meta of the last Flush since the last Checkpoint
 // (a replayed one included), nil if there was none. It still answers after
 // Close.
-func (d *Disk) FlushMeta() []byte {
+func (d *Frontier) FlushMeta() []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return bytes.Clone(d.fmeta)
@@ -1514,7 +1525,7 @@ func (d *Disk) FlushMeta() []byte {
 
 // LastCheckpoint returns the time of the last checkpoint (by
 // FrontierOptions.Now), zero for a new state. It still answers after Close.
-func (d *Disk) LastCheckpoint() time.Time {
+func (d *Frontier) LastCheckpoint() time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.lastCkpt == 0 {
@@ -1525,14 +1536,14 @@ func (d *Disk) LastCheckpoint() time.Time {
 
 // Close discards the changes made since the last Checkpoint or Flush
 // (callers that stop cleanly Checkpoint first), closes the store and
-// releases the state directory's lock; a read-only Disk writes nothing.
+// releases the state directory's lock; a read-only Frontier writes nothing.
 // Every later call but Outcomes, Statuses, Meta, FlushMeta, Replayed and
 // LastCheckpoint returns ErrClosed, Close included.
-func (d *Disk) Close() error {
+func (d *Frontier) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return ErrClosed
+		return store.ErrClosed
 	}
 	d.closed = true
 	err := d.batch.Close()
@@ -1553,24 +1564,24 @@ func (d *Disk) Close() error {
 
 // closeDB closes the Pebble store, which may find it cannot after a
 // failed commit.
-func (d *Disk) closeDB() (err error) {
+func (d *Frontier) closeDB() (err error) {
 	defer recoverFatal(&err)
 	return d.db.Close()
 }
 
 // usable returns ErrClosed or the sticky storage error.
 // usable requires that d.mu is held.
-func (d *Disk) usable() error {
+func (d *Frontier) usable() error {
 	if d.closed {
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return d.err
 }
 
 // writable returns what usable does, or else ErrReadOnly for a read-only
-// Disk: methods that change the state check it. writable requires that
+// Frontier: methods that change the state check it. writable requires that
 // d.mu is held.
-func (d *Disk) writable() error {
+func (d *Frontier) writable() error {
 	if err := d.usable(); err != nil {
 		return err
 	}
@@ -1580,10 +1591,10 @@ func (d *Disk) writable() error {
 	return nil
 }
 
-// fail records err, from operation op, as the Disk's sticky error and
+// fail records err, from operation op, as the Frontier's sticky error and
 // returns it wrapped with the directory (and with ErrCorrupt if it reports
 // damaged data). fail requires that d.mu is held.
-func (d *Disk) fail(op string, err error) error {
+func (d *Frontier) fail(op string, err error) error {
 	if isCorruption(err) && !errors.Is(err, ErrCorrupt) {
 		err = fmt.Errorf("store: state %s: %s: %w: %w", d.dir, op, ErrCorrupt, err)
 	} else {
@@ -1597,7 +1608,7 @@ func (d *Disk) fail(op string, err error) error {
 
 // set writes key=value into the pending batch.
 // set requires that d.mu is held.
-func (d *Disk) set(key, value []byte) error {
+func (d *Frontier) set(key, value []byte) error {
 	if err := d.batch.Set(key, value, nil); err != nil {
 		return d.fail("write", err)
 	}
@@ -1605,7 +1616,7 @@ func (d *Disk) set(key, value []byte) error {
 }
 
 // del deletes key in the pending batch. del requires that d.mu is held.
-func (d *Disk) del(key []byte) error {
+func (d *Frontier) del(key []byte) error {
 	if err := d.batch.Delete(key, nil); err != nil {
 		return d.fail("write", err)
 	}
@@ -1614,13 +1625,13 @@ func (d *Disk) del(key []byte) error {
 
 // window is how many entries of a host's queue head to keep in RAM.
 // window requires that d.mu is held.
-func (d *Disk) window() int {
+func (d *Frontier) window() int {
 	return min(max(d.headCache/max(len(d.hosts), 1), 1), 64)
 }
 
 // host returns the state of the named host, creating it.
 // host requires that d.mu is held.
-func (d *Disk) host(name string) *dhost {
+func (d *Frontier) host(name string) *dhost {
 	h, ok := d.hosts[name]
 	if !ok {
 		h = d.newHost(name)
@@ -1628,7 +1639,7 @@ func (d *Disk) host(name string) *dhost {
 	return h
 }
 
-func (d *Disk) newHost(name string) *dhost {
+func (d *Frontier) newHost(name string) *dhost {
 	d.tick++
 	h := &dhost{name: name, interval: d.interval, last: never, backoff: never, idx: -1, idleIdx: -1, tick: d.tick}
 	d.hosts[name] = h
@@ -1637,14 +1648,14 @@ func (d *Disk) newHost(name string) *dhost {
 
 // putHost writes h's record: its SetHostInterval interval and back-off.
 // putHost requires that d.mu is held.
-func (d *Disk) putHost(h *dhost) error {
+func (d *Frontier) putHost(h *dhost) error {
 	h.stored = true
 	return d.set(h.recordKey(d.kbuf[:0]), h.encode(d.vbuf[:0]))
 }
 
 // refresh re-files h after its queues, in-flight count or times changed,
 // as Memory.refresh does. refresh requires that d.mu is held.
-func (d *Disk) refresh(h *dhost) {
+func (d *Frontier) refresh(h *dhost) {
 	pending := h.cached() > 0 || h.hasD
 	if act := pending || len(h.inflight) > 0; act != h.active {
 		h.active = act
@@ -1677,7 +1688,7 @@ func (d *Disk) refresh(h *dhost) {
 // park files h, if it has no work, for forgetting, as Memory.park does:
 // a raised interval is forgotten with the host, and its record deleted.
 // park requires that d.mu is held.
-func (d *Disk) park(h *dhost) {
+func (d *Frontier) park(h *dhost) {
 	if h.active || h.idleIdx >= 0 {
 		return
 	}
@@ -1691,7 +1702,7 @@ func (d *Disk) park(h *dhost) {
 
 // forget drops h from memory and its record from the store.
 // forget requires that d.mu is held.
-func (d *Disk) forget(h *dhost) {
+func (d *Frontier) forget(h *dhost) {
 	delete(d.hosts, h.name)
 	if h.stored {
 		h.stored = false
@@ -1702,10 +1713,10 @@ func (d *Disk) forget(h *dhost) {
 // settle ends the lease l names, freeing its host slot and deleting its
 // queue key; the caller must refresh the host. It returns ErrStaleLease if
 // l is not a live lease. settle requires that d.mu is held.
-func (d *Disk) settle(l Lease) (*dlease, error) {
+func (d *Frontier) settle(l store.Lease) (*dlease, error) {
 	rec, ok := d.leases[l.ID]
 	if !ok || rec.Key != l.Key {
-		return nil, ErrStaleLease
+		return nil, store.ErrStaleLease
 	}
 	delete(d.leases, l.ID)
 	heap.Remove(&d.expiry, rec.idx)
@@ -1718,7 +1729,7 @@ func (d *Disk) settle(l Lease) (*dlease, error) {
 
 // reap queues again the entries of leases expired at now, ahead of their
 // hosts' fresh entries. reap requires that d.mu is held.
-func (d *Disk) reap(now int64) error {
+func (d *Frontier) reap(now int64) error {
 	for len(d.expiry) > 0 && d.expiry[0].exp <= now {
 		rec := heap.Pop(&d.expiry).(*dlease)
 		delete(d.leases, rec.ID)
@@ -1737,14 +1748,14 @@ func (d *Disk) reap(now int64) error {
 
 // forgetIdle drops idle hosts whose next-allowed time has passed.
 // forgetIdle requires that d.mu is held.
-func (d *Disk) forgetIdle(now int64) {
+func (d *Frontier) forgetIdle(now int64) {
 	for len(d.idle) > 0 && d.idle[0].idleAt <= now {
 		d.forget(heap.Pop(&d.idle).(*dhost))
 	}
 }
 
 // encodeCounts appends the counters record to b.
-func (d *Disk) encodeCounts(b []byte) []byte {
+func (d *Frontier) encodeCounts(b []byte) []byte {
 	for _, v := range []int64{d.seen, d.dups, d.done, d.retries, d.fetched, d.failed, d.skipped} {
 		b = binary.AppendUvarint(b, uint64(v))
 	}
@@ -1762,7 +1773,7 @@ func (d *Disk) encodeCounts(b []byte) []byte {
 }
 
 // decodeCounts reads the counters record.
-func (d *Disk) decodeCounts(b []byte) error {
+func (d *Frontier) decodeCounts(b []byte) error {
 	r := reader{b: b}
 	for _, p := range []*int64{&d.seen, &d.dups, &d.done, &d.retries, &d.fetched, &d.failed, &d.skipped} {
 		*p = int64(r.uvarint())
@@ -1826,7 +1837,7 @@ func seenKey(b []byte, fp uint64) []byte {
 }
 
 // dhost is the politeness state of one host and the in-RAM part of its
-// queues. Its fields are guarded by Disk.mu.
+// queues. Its fields are guarded by Frontier.mu.
 type dhost struct {
 	name string
 
@@ -1848,19 +1859,37 @@ type dhost struct {
 	custom   time.Duration // the interval given to SetHostInterval, or 0 (stored)
 	last     int64         // time of the last claim, or never
 	backoff  int64         // no claim before this time (Retry hostBackoff), or never (stored)
-	active   bool          // counted in Disk.active
-	readyAt  int64         // key in Disk.ready
-	tick     uint64        // tie-breaker in Disk.ready: lower was served earlier
-	idx      int           // index in Disk.ready, or -1
-	idleAt   int64         // key in Disk.idle
-	idleIdx  int           // index in Disk.idle, or -1
+	active   bool          // counted in Frontier.active
+	readyAt  int64         // key in Frontier.ready
+	tick     uint64        // tie-breaker in Frontier.ready: lower was served earlier
+	idx      int           // index in Frontier.ready, or -1
+	idleAt   int64         // key in Frontier.idle
+	idleIdx  int           // index in Frontier.idle, or -1
 	stored   bool          // a host record exists in the store or the pending batch
 }
+
+// delayed is a retried or reaped entry that may not be claimed before at,
+// and its queue key's sequence number.
+type delayed struct {
+	at  int64
+	seq uint64
+	e   store.Entry
+}
+
+// never is the nanosecond time that sorts before every real time (see
+// sched.Never).
+const never = sched.Never
+
+// nanos converts t to Unix nanoseconds, clamped (see sched.Nanos).
+func nanos(t time.Time) int64 { return sched.Nanos(t) }
+
+// castagnoli is the CRC-32C table of journal frames.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // cached is a fresh entry held in RAM and its queue key's sequence number.
 type cached struct {
 	seq uint64
-	e   Entry
+	e   store.Entry
 }
 
 func (h *dhost) cached() int { return len(h.cache) - h.ch }
@@ -1925,10 +1954,10 @@ func (h *dhost) decode(b []byte) error {
 
 // dlease is a live lease and where it is filed.
 type dlease struct {
-	Lease
+	store.Lease
 	host  *dhost
-	exp   int64 // Expires in Unix nanoseconds: key in Disk.expiry
-	idx   int   // index in Disk.expiry
+	exp   int64 // Expires in Unix nanoseconds: key in Frontier.expiry
+	idx   int   // index in Frontier.expiry
 	fromR bool  // the entry came from the delayed queue (key at, seq)
 	at    int64
 	seq   uint64
@@ -1943,35 +1972,35 @@ func (l *dlease) key(b []byte) []byte {
 }
 
 // dhostHeap orders hosts by ready time, then by when they became ready.
-type dhostHeap = indexedHeap[*dhost, dreadyOrder]
+type dhostHeap = sched.Heap[*dhost, dreadyOrder]
 
 type dreadyOrder struct{}
 
-func (dreadyOrder) less(a, b *dhost) bool {
+func (dreadyOrder) Less(a, b *dhost) bool {
 	if a.readyAt != b.readyAt {
 		return a.readyAt < b.readyAt
 	}
 	return a.tick < b.tick
 }
-func (dreadyOrder) index(h *dhost) *int { return &h.idx }
+func (dreadyOrder) Index(h *dhost) *int { return &h.idx }
 
 // didleHeap orders idle hosts by the time they may be forgotten.
-type didleHeap = indexedHeap[*dhost, didleOrder]
+type didleHeap = sched.Heap[*dhost, didleOrder]
 
 type didleOrder struct{}
 
-func (didleOrder) less(a, b *dhost) bool { return a.idleAt < b.idleAt }
-func (didleOrder) index(h *dhost) *int   { return &h.idleIdx }
+func (didleOrder) Less(a, b *dhost) bool { return a.idleAt < b.idleAt }
+func (didleOrder) Index(h *dhost) *int   { return &h.idleIdx }
 
 // dleaseHeap orders live leases by expiry.
-type dleaseHeap = indexedHeap[*dlease, dexpiryOrder]
+type dleaseHeap = sched.Heap[*dlease, dexpiryOrder]
 
 type dexpiryOrder struct{}
 
-func (dexpiryOrder) less(a, b *dlease) bool {
+func (dexpiryOrder) Less(a, b *dlease) bool {
 	if a.exp != b.exp {
 		return a.exp < b.exp
 	}
 	return a.ID < b.ID
 }
-func (dexpiryOrder) index(l *dlease) *int { return &l.idx }
+func (dexpiryOrder) Index(l *dlease) *int { return &l.idx }

@@ -1,6 +1,10 @@
-package store
+package disk
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"trawl/store"
+)
 
 // Flags of a stored entry, in its first byte. A record written before a
 // flag existed has it clear, so older records stay readable.
@@ -13,7 +17,7 @@ const (
 // encodeEntry appends e's stored form to b: a flags byte, URL, Key unless
 // it equals URL, Depth, Parent, Attempt and, unless it is 0, Redirects.
 // Host is in the key.
-func encodeEntry(b []byte, e *Entry) []byte {
+func encodeEntry(b []byte, e *store.Entry) []byte {
 	same := e.Key == e.URL
 	flags := byte(0)
 	if same {
@@ -37,13 +41,13 @@ func encodeEntry(b []byte, e *Entry) []byte {
 }
 
 // decodeEntry decodes an entry of host stored by encodeEntry.
-func decodeEntry(b []byte, host string) (Entry, error) {
+func decodeEntry(b []byte, host string) (store.Entry, error) {
 	if len(b) == 0 || b[0]&^entryFlags != 0 {
-		return Entry{}, corruptf("bad entry record")
+		return store.Entry{}, corruptf("bad entry record")
 	}
 	flags := b[0]
 	r := reader{b: b[1:]}
-	e := Entry{Host: host}
+	e := store.Entry{Host: host}
 	e.URL = r.string()
 	if flags&entrySameKey != 0 {
 		e.Key = e.URL
@@ -57,7 +61,7 @@ func decodeEntry(b []byte, host string) (Entry, error) {
 		e.Redirects = int(r.varint())
 	}
 	if r.err != nil || len(r.b) > 0 {
-		return Entry{}, corruptf("bad entry record")
+		return store.Entry{}, corruptf("bad entry record")
 	}
 	return e, nil
 }

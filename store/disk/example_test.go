@@ -1,4 +1,4 @@
-package store_test
+package disk_test
 
 import (
 	"context"
@@ -8,17 +8,18 @@ import (
 	"time"
 
 	"trawl/store"
+	"trawl/store/disk"
 )
 
-func ExampleDisk() {
+func ExampleOpen() {
 	ctx := context.Background()
 	tmp, _ := os.MkdirTemp("", "trawl-example")
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "state")
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	opts := store.DiskOptions{FrontierOptions: store.FrontierOptions{Now: func() time.Time { return now }}}
+	opts := disk.Options{FrontierOptions: store.FrontierOptions{Now: func() time.Time { return now }}}
 
-	d, err := store.OpenDisk(dir, opts)
+	d, err := disk.Open(dir, opts)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -37,7 +38,7 @@ func ExampleDisk() {
 	fmt.Println("added", added, "acked", leases[0].URL)
 
 	// Resume: the checkpoint is back.
-	d, err = store.OpenDisk(dir, opts)
+	d, err = disk.Open(dir, opts)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,19 +1,22 @@
-package store
+package disk
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"trawl/store"
 )
 
 // TestDiskForgetsRaisedIntervals is TestMemoryForgetsRaisedIntervals for
-// Disk: the hosts leave RAM, and their stored records leave the store.
+// Frontier: the hosts leave RAM, and their stored records leave the store.
 func TestDiskForgetsRaisedIntervals(t *testing.T) {
 	const n, delay = 10_000, 10 * time.Second
 	ctx := context.Background()
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	d, err := OpenDisk(t.TempDir(), DiskOptions{FrontierOptions: FrontierOptions{Interval: time.Second, Now: func() time.Time { return now }}})
+	d, err := Open(t.TempDir(), Options{FrontierOptions: store.FrontierOptions{Interval: time.Second, Now: func() time.Time { return now }}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +53,7 @@ func TestDiskForgetsRaisedIntervals(t *testing.T) {
 // TestEntryCodec checks that every field of an entry survives
 // encodeEntry and decodeEntry.
 func TestEntryCodec(t *testing.T) {
-	entries := []Entry{
+	entries := []store.Entry{
 		{URL: "http://a.test/", Key: "http://a.test/", Host: "a.test"},
 		{URL: "http://a.test/x?b=1&a=2", Key: "http://a.test/x?a=2&b=1", Host: "a.test", Depth: 3, Parent: "http://a.test/", Attempt: 2},
 		{URL: "http://a.test/r", Key: "http://a.test/r", Host: "a.test", Depth: 1, Redirects: 1},
@@ -76,17 +79,17 @@ func TestEntryCodecOldFormat(t *testing.T) {
 	cases := []struct {
 		name string
 		rec  string
-		want Entry
+		want store.Entry
 	}{
 		{
 			name: "key is URL",
 			rec:  "\x01\x0ehttp://a.test/\x06\x00\x00",
-			want: Entry{URL: "http://a.test/", Key: "http://a.test/", Host: "a.test", Depth: 3},
+			want: store.Entry{URL: "http://a.test/", Key: "http://a.test/", Host: "a.test", Depth: 3},
 		},
 		{
 			name: "key apart",
 			rec:  "\x00\x0ehttp://a.test/\x0dhttp://a.test\x02\x0ehttp://p.test/\x04",
-			want: Entry{URL: "http://a.test/", Key: "http://a.test", Host: "a.test", Depth: 1, Parent: "http://p.test/", Attempt: 2},
+			want: store.Entry{URL: "http://a.test/", Key: "http://a.test", Host: "a.test", Depth: 1, Parent: "http://p.test/", Attempt: 2},
 		},
 	}
 	for _, tc := range cases {
@@ -111,6 +114,35 @@ func TestEntryCodecOldFormat(t *testing.T) {
 	} {
 		if e, err := decodeEntry([]byte(bad), "a.test"); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("decodeEntry(%q) = %+v, %v; want ErrCorrupt", bad, e, err)
+		}
+	}
+}
+
+// settleRaised pushes one entry for each of n hosts, claims them all,
+// sets each host's interval to iv while its lease is held, as a crawler
+// that read a Crawl-delay does, and acks them (as store's test of the same
+// name does for Memory).
+func settleRaised(t *testing.T, f *Frontier, n int, iv time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	entries := make([]store.Entry, n)
+	for i := range entries {
+		h := fmt.Sprintf("h%d.test", i)
+		entries[i] = store.Entry{URL: "http://" + h + "/", Key: "http://" + h + "/", Host: h}
+	}
+	if added, err := f.Push(ctx, entries); err != nil || added != n {
+		t.Fatalf("Push = %d, %v; want %d", added, err, n)
+	}
+	ls, _, err := f.Claim(ctx, n)
+	if err != nil || len(ls) != n {
+		t.Fatalf("Claim = %d leases, %v; want %d", len(ls), err, n)
+	}
+	for _, l := range ls {
+		if err := f.SetHostInterval(ctx, l.Host, iv); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Ack(ctx, l, store.Outcome{Status: 200}); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

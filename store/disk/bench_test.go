@@ -1,4 +1,4 @@
-package store_test
+package disk_test
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"trawl/store"
+	"trawl/store/disk"
 )
 
 // diskBenchEntry returns a distinct entry for i on one of nhosts hosts,
@@ -31,7 +32,7 @@ func diskBenchEntry(buf []byte, i, nhosts int) store.Entry {
 
 // pushN pushes entries from..to-1 in batches of 20, flushing each, and
 // checkpoints every ckptEvery entries (and at the end).
-func pushN(tb testing.TB, d *store.Disk, from, to, nhosts, ckptEvery int) {
+func pushN(tb testing.TB, d *disk.Frontier, from, to, nhosts, ckptEvery int) {
 	tb.Helper()
 	ctx := context.Background()
 	batch := make([]store.Entry, 0, 20)
@@ -62,7 +63,7 @@ func pushN(tb testing.TB, d *store.Disk, from, to, nhosts, ckptEvery int) {
 
 // drain claims up to 64 leases at a time and acks each until n are acked,
 // flushing after each round and checkpointing every ckptEvery acks.
-func drain(tb testing.TB, d *store.Disk, n, ckptEvery int) {
+func drain(tb testing.TB, d *disk.Frontier, n, ckptEvery int) {
 	tb.Helper()
 	ctx := context.Background()
 	since := 0
@@ -95,7 +96,7 @@ func drain(tb testing.TB, d *store.Disk, n, ckptEvery int) {
 // BenchmarkDiskPush pushes batches of 20 new URLs over 1000 hosts and
 // checkpoints every 1,000 entries; an op is one URL.
 func BenchmarkDiskPush(b *testing.B) {
-	d, err := store.OpenDisk(b.TempDir(), store.DiskOptions{})
+	d, err := disk.Open(b.TempDir(), disk.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func BenchmarkDiskPush(b *testing.B) {
 // and acks each, checkpointing every 1,000 acks; an op is one URL claimed
 // and acked. The queue is filled before the timer starts.
 func BenchmarkDiskClaimAck(b *testing.B) {
-	d, err := store.OpenDisk(b.TempDir(), store.DiskOptions{FrontierOptions: store.FrontierOptions{PerHost: 2}})
+	d, err := disk.Open(b.TempDir(), disk.Options{FrontierOptions: store.FrontierOptions{PerHost: 2}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func BenchmarkDiskClaimAck(b *testing.B) {
 // journal, a checkpoint every 5,000) and then claims and acks them all. It runs only with TRAWL_BIG_BENCH=1
 // (it takes minutes and a few GB of disk), once whatever b.N is:
 //
-//	TRAWL_BIG_BENCH=1 go test -run '^$' -bench Disk10M -benchtime 1x ./store
+//	TRAWL_BIG_BENCH=1 go test -run '^$' -bench Disk10M -benchtime 1x ./store/disk
 func BenchmarkDisk10M(b *testing.B) {
 	if os.Getenv("TRAWL_BIG_BENCH") != "1" {
 		b.Skip("set TRAWL_BIG_BENCH=1 to run the 10M-URL benchmark")
@@ -145,7 +146,7 @@ func BenchmarkDisk10M(b *testing.B) {
 		n, _ = strconv.Atoi(s)
 	}
 	dir := b.TempDir()
-	d, err := store.OpenDisk(dir, store.DiskOptions{})
+	d, err := disk.Open(dir, disk.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
