@@ -144,12 +144,17 @@ func encodings(h http.Header) (encs []string, n int) {
 	return encs, n
 }
 
-// readBody reads resp's body decoded, keeping at most maxBody bytes. When
-// the decoded body is longer it returns the first maxBody bytes and
-// truncated; the rest is never read. A decoder failure while the wire body
-// read cleanly is a *decodeError; a wire failure is returned as is. More
-// than maxEncodings content codings is a *tooManyEncodings, with nothing
-// read.
+// maxPrealloc is the most bytes readBody allocates up front for a body of
+// declared length; a longer one grows as it arrives. It matters only with
+// a MaxBody above it (or none).
+const maxPrealloc = 16 << 20
+
+// readBody reads resp's body decoded, keeping at most maxBody bytes (which
+// must be less than math.MaxInt64). When the decoded body is longer it
+// returns the first maxBody bytes and truncated; the rest is never read.
+// A decoder failure while the wire body read cleanly is a *decodeError; a
+// wire failure is returned as is. More than maxEncodings content codings is
+// a *tooManyEncodings, with nothing read.
 func readBody(resp *http.Response, maxBody int64) (body []byte, truncated bool, err error) {
 	encs, n := encodings(resp.Header)
 	if n > maxEncodings {
@@ -169,8 +174,9 @@ func readBody(resp *http.Response, maxBody int64) (body []byte, truncated bool, 
 	limit := maxBody + 1
 	if cl := resp.ContentLength; cl >= 0 && len(encs) == 0 {
 		// Known size: read straight into a buffer of that size (+1 to
-		// see whether more follows).
-		body, err = readInto(make([]byte, 0, min(cl, maxBody)+1), io.LimitReader(r, limit), limit)
+		// see whether more follows), trusting the server's word for at
+		// most maxPrealloc bytes.
+		body, err = readInto(make([]byte, 0, min(cl, maxBody, maxPrealloc)+1), io.LimitReader(r, limit), limit)
 	} else {
 		body, err = readPooled(io.LimitReader(r, limit), limit)
 	}

@@ -1,26 +1,10 @@
-// Package fetch is trawl's HTTP layer: one polite GET at a time, reported
-// precisely.
-//
-// A Client follows redirects up to a limit, caps the time of a fetch and the
-// size of the decoded body, negotiates and decodes gzip, deflate and brotli
-// itself, fetches and caches robots.txt per origin, and refuses to connect
-// to addresses of its own network (loopback, private, link-local, ...)
-// unless told otherwise. With a positive Config.Rate it also applies a
-// per-host rate limit to every request it makes (pages, robots.txt,
-// redirect hops); with none, the caller schedules requests, as trawl's
-// crawler does.
-//
-// Fetch makes exactly one attempt. Whether and when to retry is the caller's
-// decision, made from Response.Status, Response.RetryAfter and Retryable(err).
-// An HTTP error status is a Response, never an error.
-//
-// fetch imports no other trawl package.
 package fetch
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -42,62 +26,48 @@ const (
 	DefaultTimeout      = 30 * time.Second
 	DefaultMaxBody      = 10 << 20
 	DefaultMaxRedirects = 10
+	// DefaultRate is the requests per second per host of a Client whose
+	// Config.Rate is zero: polite by default, as trawl's crawler is.
+	DefaultRate = 2.0
 )
 
 // MaxRetryAfter caps Response.RetryAfter: a server asking for a longer pause
 // gets this one.
 const MaxRetryAfter = time.Hour
 
-var (
-	// ErrTooManyRedirects is wrapped by Response.RedirectErr when a redirect
-	// chain is longer than Config.MaxRedirects.
-	ErrTooManyRedirects = errors.New("fetch: too many redirects")
-	// ErrRobotsUnavailable is wrapped by Robots' error when robots.txt could
-	// not be obtained (5xx status or network error). The convention is to
-	// treat the host as disallowed for now and to try again later.
-	ErrRobotsUnavailable = errors.New("fetch: robots.txt unavailable")
-	// ErrBadURL is wrapped when the URL cannot be requested: unparsable, not
-	// http or https, or without a host. Not retryable.
-	ErrBadURL = errors.New("fetch: bad url")
-	// ErrDecode is wrapped when the body does not decode as its
-	// Content-Encoding says (corrupt gzip, deflate or br). Not retryable.
-	ErrDecode = errors.New("fetch: cannot decode body")
-	// ErrTimeout is wrapped when Config.Timeout expired during a fetch. It
-	// matches context.DeadlineExceeded with errors.Is, and Retryable reports
-	// true for it (unlike the caller's own deadline or cancellation).
-	ErrTimeout error = timeoutError{}
-	// ErrBlockedAddress is wrapped when the address guard refused to
-	// connect: the host resolved to (or is) a loopback, private,
-	// link-local, CGNAT, multicast, unspecified or reserved address, and
-	// the host was not named in Config.AllowHosts or Config.Resolve (see
-	// Config.AllowPrivate). The message names the address and the reason.
-	// Not retryable, also when Robots wraps it with ErrRobotsUnavailable.
-	ErrBlockedAddress = errors.New("fetch: blocked address")
-)
-
-type timeoutError struct{}
-
-func (timeoutError) Error() string        { return "fetch: timeout" }
-func (timeoutError) Timeout() bool        { return true }
-func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
-
 // Config configures a Client. The zero value is usable: every zero field
-// means the documented default.
+// means the documented default, and a negative number means "off" (see the
+// package documentation). New copies the maps and slices it holds, so
+// changing them afterwards does not change the Client.
 type Config struct {
 	// UserAgent is sent with every request. Empty means DefaultUserAgent. Its
 	// first token (up to "/" or a space) selects the robots.txt group.
 	UserAgent string
+	// Header is sent with every request: pages, robots.txt, redirect hops.
+	// Each name's values replace the client's defaults for that name: the
+	// User-Agent (which then also selects the robots.txt group) and
+	// Accept ("text/html,application/xhtml+xml,*/*;q=0.8"); a name with no
+	// values removes the header. Accept-Encoding is the client's own, as it
+	// decodes bodies itself: a value here is ignored. As net/http does, a
+	// redirect hop to another domain does not get Authorization, Cookie
+	// and WWW-Authenticate headers set here (use Credentials or OnRequest).
+	// nil means none.
+	Header http.Header
 	// Timeout bounds one Fetch: redirects, connecting, headers and reading
 	// the body. It does not include the wait for the first request's host
 	// limiter (that wait honours only the caller's ctx); waits for redirect
-	// hops' limiters are included. Zero (or negative) means 30s.
+	// hops' limiters are included. Zero means DefaultTimeout (30s);
+	// negative means no time limit for the fetch (the caller's ctx still
+	// applies, and so do the transport's own connect and TLS handshake
+	// timeouts).
 	Timeout time.Duration
 	// MaxBody caps the decoded body kept per response. A longer body is cut
 	// at MaxBody, Response.Truncated is set and the rest is never read. Zero
-	// (or negative) means 10 MiB.
+	// means DefaultMaxBody (10 MiB); negative means no limit.
 	MaxBody int64
-	// MaxRedirects is how many redirects one Fetch follows. Zero means 10;
-	// negative means redirects are not followed (the 3xx is the Response).
+	// MaxRedirects is how many redirects one Fetch follows. Zero means
+	// DefaultMaxRedirects (10); negative means redirects are not followed
+	// (the 3xx is the Response).
 	MaxRedirects int
 	// Rate is the requests per second allowed per host (burst 1) for every
 	// request the client makes: pages, redirect hops and robots.txt. A
@@ -105,27 +75,65 @@ type Config struct {
 	// Client keeps the limiters of at most 10,000 hosts plus those not idle
 	// yet (used within the last interval); a host's limiter that was
 	// dropped is made again at Rate, lowered by its Crawl-delay if its
-	// robots.txt rules are still cached.
+	// robots.txt rules are still cached. Zero means DefaultRate (2 per
+	// second).
 	//
-	// Zero or negative means the Client does not limit: the caller
-	// schedules requests, as the crawler's frontier does; a robots.txt
-	// Crawl-delay is then reported by Robots but not applied, Delay
-	// reports zero, and no per-host state is kept for limiting.
+	// Negative means the Client does not limit: the caller schedules
+	// requests, as the crawler's frontier does; a robots.txt Crawl-delay
+	// is then reported by Robots but not applied, Delay reports zero, and
+	// no per-host state is kept for limiting.
 	Rate float64
 	// MaxConnsPerHost limits connections per host on the built transport.
-	// Zero means no limit. Ignored when Transport is set.
+	// Zero (the default, as in net/http) and negative mean no limit.
+	// Ignored when Transport is set.
 	MaxConnsPerHost int
+	// Jar stores the cookies of responses and sends them with requests as
+	// net/http's Client does (pages, redirect hops, robots.txt). nil means
+	// no cookies. NewJar returns a jar that refuses cookies for public
+	// suffixes; a Jar is used from many goroutines at once.
+	Jar http.CookieJar
+	// Credentials are sent as basic auth ("Authorization: Basic ...") to
+	// exactly one host and port each: keys are "host:port" with a
+	// lower-case host and an explicit port ("example.com:443",
+	// "[::1]:8080"), as in Resolve; a key without a port matches nothing.
+	// They are added to every request to that host and port (page,
+	// redirect hop, robots.txt) that carries no Authorization header
+	// already, and to no other: not to another port of the host, nor on a
+	// redirect to another host. They never appear in a Response or an
+	// error. nil means none.
+	Credentials map[string]*url.Userinfo
+	// OnRequest, if set, is called before every request the client sends
+	// (a page, each redirect hop, robots.txt), once the client has set its
+	// headers, cookies and credentials, and after the address guard and
+	// the host limiter let the request through. It may add, change or
+	// remove headers (cookies included) of req, which is the client's own
+	// copy for this one request; it should not change req.URL or the
+	// body. A non-nil error vetoes the request: nothing is sent, and Fetch
+	// or Robots returns an error of KindVetoed wrapping ErrVetoed and the
+	// hook's error (not retryable). ctx is the request's context (the
+	// caller's, with the fetch's Timeout). OnRequest runs on the goroutine
+	// of the Fetch or Robots call, and so is called from many goroutines at
+	// once.
+	OnRequest func(ctx context.Context, req *http.Request) error
+	// Proxy is the proxy function of the transport New builds (see
+	// http.Transport.Proxy; http.ProxyURL(u) sends everything through one
+	// proxy). nil means http.ProxyFromEnvironment unless Resolve is set,
+	// in which case no proxy is used. The address guard lets the client
+	// connect to the proxies it returns, whatever their address (see
+	// AllowPrivate). Ignored when Transport is set.
+	Proxy func(*http.Request) (*url.URL, error)
 	// Resolve overrides dialing: "host:port" -> "ip:port", like curl
 	// --resolve. TLS still verifies the URL's host name. nil means normal
-	// DNS. Ignored when Transport is set. While set, no proxy is used.
+	// DNS. Ignored when Transport is set. While set, no proxy is used
+	// unless Proxy is set.
 	Resolve map[string]string
 	// Transport carries the requests. nil means a tuned *http.Transport
 	// built by New (keep-alive, 64 idle connections per host, compression
-	// negotiated by fetch itself, proxy from the environment unless Resolve
-	// is set, the address guard unless AllowPrivate). A custom Transport
-	// should not decode bodies itself (DisableCompression) since fetch
-	// sends its own Accept-Encoding; the address guard does not apply to
-	// it (it decides where it connects).
+	// negotiated by fetch itself, Proxy, the address guard unless
+	// AllowPrivate). A custom Transport should not decode bodies itself
+	// (DisableCompression) since fetch sends its own Accept-Encoding; the
+	// address guard does not apply to it (it decides where it connects).
+	// Jar, Credentials and OnRequest apply to it as to the built one.
 	Transport http.RoundTripper
 	// AllowPrivate turns the address guard off. By default the client
 	// refuses to connect to loopback, private (RFC 1918, RFC 4193),
@@ -140,13 +148,14 @@ type Config struct {
 	// every address actually dialed, after DNS and before connecting, so
 	// redirect hops and DNS rebinding are covered; a URL whose host is
 	// such an IP literal is refused before anything is sent. A refusal is
-	// an error wrapping ErrBlockedAddress.
+	// an error of KindBlockedAddress wrapping ErrBlockedAddress.
 	//
-	// With a proxy from the environment (HTTP_PROXY, HTTPS_PROXY), the
-	// client connects to the proxy, which is allowed whatever its address
-	// (it is the user's configuration); the proxy resolves and connects to
-	// the targets, so only targets given as IP literals are checked, not
-	// host names. NO_PROXY hosts are dialed directly and fully checked.
+	// With a proxy (Proxy, or HTTP_PROXY and HTTPS_PROXY from the
+	// environment), the client connects to the proxy, which is allowed
+	// whatever its address (it is the user's configuration); the proxy
+	// resolves and connects to the targets, so only targets given as IP
+	// literals are checked, not host names. Hosts the proxy function
+	// sends direct (NO_PROXY) are dialed directly and fully checked.
 	//
 	// The guard is part of the transport New builds: it does not apply
 	// when Transport is set.
@@ -169,9 +178,9 @@ type Config struct {
 // goroutines; Close it when done.
 type Client struct {
 	hc           *http.Client
-	ua           string
-	agent        string // robots.txt product token, lower case
-	timeout      time.Duration
+	header       http.Header   // of every request; cloned per request, never changed
+	agent        string        // robots.txt product token, lower case
+	timeout      time.Duration // negative: none
 	maxBody      int64
 	maxRedirects int
 	rate         rate.Limit
@@ -192,11 +201,14 @@ type Client struct {
 	robotsDB         RobotsCache // may be nil
 }
 
+// noBodyLimit is Client.maxBody when Config.MaxBody is negative; one more
+// byte than it still fits an int64.
+const noBodyLimit = math.MaxInt64 - 1
+
 // New returns a Client for cfg. It never fails: out-of-range values mean
 // their defaults.
 func New(cfg Config) *Client {
 	c := &Client{
-		ua:           cfg.UserAgent,
 		timeout:      cfg.Timeout,
 		maxBody:      cfg.MaxBody,
 		maxRedirects: cfg.MaxRedirects,
@@ -209,25 +221,42 @@ func New(cfg Config) *Client {
 		robotsMaxBytes:   robotsMaxBytes,
 		robotsDB:         cfg.RobotsCache,
 	}
-	if c.ua == "" {
-		c.ua = DefaultUserAgent
+	ua := cfg.UserAgent
+	if ua == "" {
+		ua = DefaultUserAgent
 	}
-	c.agent = productToken(c.ua)
-	if c.timeout <= 0 {
+	c.header = baseHeader(ua, cfg.Header)
+	if sent := c.header.Get("User-Agent"); sent != "" {
+		ua = sent
+	}
+	c.agent = productToken(ua)
+	switch {
+	case c.timeout == 0:
 		c.timeout = DefaultTimeout
+	case c.timeout < 0:
+		c.timeout = -1
 	}
-	if c.maxBody <= 0 {
+	switch {
+	case c.maxBody == 0:
 		c.maxBody = DefaultMaxBody
+	case c.maxBody < 0:
+		c.maxBody = noBodyLimit
 	}
 	if c.maxRedirects == 0 {
 		c.maxRedirects = DefaultMaxRedirects
 	}
-	if cfg.Rate > 0 {
+	switch {
+	case cfg.Rate == 0:
+		c.rate = rate.Limit(DefaultRate)
+	case cfg.Rate > 0:
 		c.rate = rate.Limit(cfg.Rate)
 	}
 	rt := cfg.Transport
 	if rt == nil {
 		rt = newTransport(cfg, c.guard)
+	}
+	if creds := credentials(cfg.Credentials); creds != nil || cfg.OnRequest != nil {
+		rt = &hookTransport{creds: creds, onRequest: cfg.OnRequest, next: rt}
 	}
 	if c.limited() {
 		rt = &limitTransport{c: c, next: rt}
@@ -235,7 +264,7 @@ func New(cfg Config) *Client {
 	if c.guard != nil {
 		rt = &guardTransport{g: c.guard, next: rt} // refuses before a limiter wait
 	}
-	c.hc = &http.Client{Transport: rt, CheckRedirect: checkRedirect}
+	c.hc = &http.Client{Transport: rt, CheckRedirect: checkRedirect, Jar: cfg.Jar}
 	return c
 }
 
@@ -243,8 +272,8 @@ func New(cfg Config) *Client {
 // Client stays usable.
 func (c *Client) Close() { c.hc.CloseIdleConnections() }
 
-// proxyFromEnvironment is the Proxy of the transport New builds; tests
-// replace it.
+// proxyFromEnvironment is the Proxy of the transport New builds when
+// Config.Proxy is nil; tests replace it.
 var proxyFromEnvironment = http.ProxyFromEnvironment
 
 // newTransport builds the default transport for cfg, with the address
@@ -252,9 +281,14 @@ var proxyFromEnvironment = http.ProxyFromEnvironment
 func newTransport(cfg Config, g *guard) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	dial := d.DialContext
-	proxy := proxyFromEnvironment
+	proxy := cfg.Proxy
+	if proxy == nil && len(cfg.Resolve) == 0 {
+		proxy = proxyFromEnvironment
+	}
 	if g != nil {
-		proxy = g.proxyFunc(proxy)
+		if proxy != nil {
+			proxy = g.proxyFunc(proxy)
+		}
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return g.dial(ctx, d, network, addr)
 		}
@@ -272,7 +306,6 @@ func newTransport(cfg Config, g *guard) *http.Transport {
 			}
 			return next(ctx, network, addr)
 		}
-		proxy = nil
 	}
 	return &http.Transport{
 		Proxy:                  proxy,
@@ -280,7 +313,7 @@ func newTransport(cfg Config, g *guard) *http.Transport {
 		ForceAttemptHTTP2:      true,
 		MaxIdleConns:           1024,
 		MaxIdleConnsPerHost:    64,
-		MaxConnsPerHost:        cfg.MaxConnsPerHost,
+		MaxConnsPerHost:        max(cfg.MaxConnsPerHost, 0),
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  1 * time.Second,
@@ -299,10 +332,21 @@ func productToken(ua string) string {
 	return strings.ToLower(ua)
 }
 
-// Request is one GET to make.
+// Request is one request to make.
 type Request struct {
 	// URL is the absolute http or https URL to get, sent as written.
 	URL string
+	// Method is GET or HEAD (in any case); empty means GET. A HEAD
+	// response has no body: Response.Body is empty. Redirects are
+	// followed with the same method. Any other method is an error of
+	// KindBadURL.
+	Method string
+	// Header is added to this request and its redirect hops: each name's
+	// values replace those of Config.Header and the client's defaults for
+	// that name (User-Agent included; the robots.txt group stays the
+	// one of Config). As with Config.Header, Accept-Encoding is ignored
+	// and a name with no values removes the header. nil means none.
+	Header http.Header
 	// CheckRedirect, if non-nil, is called before following each redirect
 	// with the absolute target URL (Location resolved against the current
 	// URL) and the fetch's context. A non-nil error stops following: Fetch
@@ -311,7 +355,8 @@ type Request struct {
 	CheckRedirect func(ctx context.Context, to *url.URL) error
 }
 
-// Response is the outcome of a fetch that obtained an HTTP response.
+// Response is the outcome of a fetch that obtained an HTTP response. Its
+// URLs have the password of any userinfo hidden (url.URL.Redacted).
 type Response struct {
 	URL       string   // as requested
 	FinalURL  string   // URL of the last response (after followed redirects)
@@ -323,7 +368,7 @@ type Response struct {
 	ContentType string // Content-Type header value as sent; "" if absent
 	// Body is the decoded body (gzip, x-gzip, deflate as zlib or raw, br;
 	// identity for anything else), at most MaxBody bytes. Empty when
-	// RedirectErr is set.
+	// RedirectErr is set and for a HEAD request.
 	Body      []byte
 	Truncated bool // the decoded body was longer than MaxBody
 	// Duration is the wall time of the fetch from the first request on the
@@ -333,34 +378,40 @@ type Response struct {
 	// (delta-seconds or HTTP-date relative to now), at most MaxRetryAfter;
 	// zero if absent or invalid.
 	RetryAfter time.Duration
-	// RedirectErr is set when a redirect was not followed because
-	// Request.CheckRedirect returned this error, because the chain exceeded
-	// MaxRedirects (wraps ErrTooManyRedirects) or because the target is not
-	// http(s). The Response is then the 3xx itself.
+	// RedirectErr is set when a redirect was not followed: the error
+	// Request.CheckRedirect returned, or a *Error of KindTooManyRedirects
+	// when the chain exceeded MaxRedirects (wraps ErrTooManyRedirects), or
+	// of KindBadURL when the target is not http(s). The Response is then
+	// the 3xx itself.
 	RedirectErr error
 	// RedirectTo is the absolute target of the redirect not followed; set
 	// with RedirectErr.
 	RedirectTo string
 }
 
-// Fetch does one GET of req.URL.
+// Fetch does one request of req.URL: a GET, or a HEAD if req.Method says
+// so.
 //
 // err is non-nil only when no complete response was obtained: a bad URL, a
-// network or TLS error, a timeout, the caller's ctx ending, or a body that
-// failed midway (connection reset) or did not decode (wraps ErrDecode). In
-// those cases the Response is nil, including when the headers had arrived. An
-// HTTP 404 or 500 is a Response with a nil error.
+// network or TLS error, a timeout, the caller's ctx ending, a request
+// vetoed by Config.OnRequest, or a body that failed midway (connection
+// reset) or did not decode (wraps ErrDecode). In those cases the Response
+// is nil, including when the headers had arrived. An HTTP 404 or 500 is a
+// Response with a nil error.
 //
-// Errors are wrapped as "fetch <url>: ...", so errors.Is works: the caller's
+// err is then a *Error, whose Kind tells what went wrong and whose message
+// reads "fetch <url>: ...". errors.Is works through it: the caller's
 // cancellation gives context.Canceled, the caller's deadline
-// context.DeadlineExceeded, and Config.Timeout gives ErrTimeout (which also
-// matches context.DeadlineExceeded). Retryable tells transient errors apart.
+// context.DeadlineExceeded (both KindCanceled), and Config.Timeout gives
+// ErrTimeout (KindTimeout, which also matches context.DeadlineExceeded).
+// Retryable tells transient errors apart.
 //
-// When the Client limits (Config.Rate > 0), the request waits for its host's
-// limiter under ctx alone, before the Timeout starts. A URL or redirect hop
-// the address guard refuses gives an error wrapping ErrBlockedAddress.
+// When the Client limits (Config.Rate not negative), the request waits for
+// its host's limiter under ctx alone, before the Timeout starts. A URL or
+// redirect hop the address guard refuses gives an error of
+// KindBlockedAddress wrapping ErrBlockedAddress.
 func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
-	return c.fetch(ctx, req.URL, req.CheckRedirect, c.maxRedirects, c.maxBody)
+	return c.fetch(ctx, req, c.maxRedirects, c.maxBody)
 }
 
 // fetchState is the per-fetch state the transport and redirect policy share.
@@ -370,46 +421,61 @@ type fetchState struct {
 	maxRedirects int
 	prewaited    string // hostKey whose limiter was already waited for
 	hops         []string
-	redirectErr  error
+	redirectErr  error     // why the redirect to redirectTo was not followed
+	redirectKind ErrorKind // of redirectErr when the client declined it itself; KindOther for the hook's error
 	redirectTo   string
 }
 
 type stateKey struct{}
 
-func (c *Client) fetch(ctx context.Context, rawURL string, hook func(context.Context, *url.URL) error, maxRedirects int, maxBody int64) (*Response, error) {
+// fetch does req. Every error it returns is a *Error.
+func (c *Client) fetch(ctx context.Context, req Request, maxRedirects int, maxBody int64) (*Response, error) {
+	rawURL := req.URL
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
+		return nil, newError(KindCanceled, rawURL, err)
 	}
-	hreq, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	method, err := requestMethod(req.Method)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w: %w", rawURL, ErrBadURL, err)
+		return nil, newError(KindBadURL, rawURL, err)
+	}
+	hreq, err := http.NewRequest(method, rawURL, nil)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message repeats the URL, password included
+		}
+		return nil, newError(KindBadURL, rawURL, fmt.Errorf("%w: %w", ErrBadURL, err))
 	}
 	if s := hreq.URL.Scheme; (s != "http" && s != "https") || hreq.URL.Host == "" {
-		return nil, fmt.Errorf("fetch %s: %w: need an absolute http(s) URL", rawURL, ErrBadURL)
+		return nil, newError(KindBadURL, rawURL, fmt.Errorf("%w: need an absolute http(s) URL", ErrBadURL))
 	}
-	st := &fetchState{hook: hook, maxRedirects: maxRedirects}
+	st := &fetchState{hook: req.CheckRedirect, maxRedirects: maxRedirects}
 	if c.limited() {
 		// Refuse a blocked address before taking the host's turn (the
 		// guard's transport checks again, as for every hop).
 		if err := c.guard.checkURL(hreq.URL); err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
+			return nil, newError(KindBlockedAddress, rawURL, err)
 		}
 		key := hostKey(hreq.URL)
 		if err := c.limiter(key).Wait(ctx); err != nil {
-			return nil, fmt.Errorf("fetch %s: waiting for host rate limit: %w", rawURL, limiterErr(ctx, err))
+			return nil, newError(KindCanceled, rawURL, fmt.Errorf("waiting for host rate limit: %w", limiterErr(ctx, err)))
 		}
 		st.prewaited = key
 	}
 
 	start := time.Now()
-	deadline := start.Add(c.timeout)
-	tctx, cancel := context.WithDeadline(context.WithValue(ctx, stateKey{}, st), deadline)
-	defer cancel()
+	var deadline time.Time // zero: no Timeout
+	tctx := context.WithValue(ctx, stateKey{}, st)
+	if c.timeout > 0 {
+		deadline = start.Add(c.timeout)
+		var cancel context.CancelFunc
+		tctx, cancel = context.WithDeadline(tctx, deadline)
+		defer cancel()
+	}
 	hreq = hreq.WithContext(tctx)
-	hreq.Header = http.Header{
-		"User-Agent":      {c.ua},
-		"Accept":          {"text/html,application/xhtml+xml,*/*;q=0.8"},
-		"Accept-Encoding": {"gzip, deflate, br"},
+	hreq.Header = c.header.Clone()
+	if len(req.Header) > 0 {
+		overlay(hreq.Header, req.Header)
 	}
 
 	resp, err := c.hc.Do(hreq)
@@ -419,8 +485,8 @@ func (c *Client) fetch(ctx context.Context, rawURL string, hook func(context.Con
 	defer resp.Body.Close()
 
 	out := &Response{
-		URL:         rawURL,
-		FinalURL:    resp.Request.URL.String(),
+		URL:         redactURL(rawURL),
+		FinalURL:    urlString(resp.Request.URL),
 		Redirects:   st.hops,
 		Status:      resp.StatusCode,
 		Header:      resp.Header,
@@ -430,7 +496,14 @@ func (c *Client) fetch(ctx context.Context, rawURL string, hook func(context.Con
 		RedirectTo:  st.redirectTo,
 	}
 	if st.redirectErr != nil {
+		if st.redirectKind != KindOther {
+			out.RedirectErr = newError(st.redirectKind, rawURL, st.redirectErr)
+		}
 		drain(resp.Body)
+		out.Duration = time.Since(start)
+		return out, nil
+	}
+	if method == http.MethodHead {
 		out.Duration = time.Since(start)
 		return out, nil
 	}
@@ -438,11 +511,11 @@ func (c *Client) fetch(ctx context.Context, rawURL string, hook func(context.Con
 	if err != nil {
 		var tm *tooManyEncodings
 		if errors.As(err, &tm) {
-			return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
+			return nil, newError(KindDecode, rawURL, err)
 		}
 		var de *decodeError
 		if errors.As(err, &de) && ctx.Err() == nil && tctx.Err() == nil {
-			return nil, fmt.Errorf("fetch %s: %w (%s): %w", rawURL, ErrDecode, de.enc, de.err)
+			return nil, newError(KindDecode, rawURL, fmt.Errorf("%w (%s): %w", ErrDecode, de.enc, de.err))
 		}
 		if errors.As(err, &de) {
 			err = de.err
@@ -453,29 +526,41 @@ func (c *Client) fetch(ctx context.Context, rawURL string, hook func(context.Con
 	return out, nil
 }
 
-// fail wraps the error of a failed attempt, telling the caller's ctx ending
-// apart from the client's own Timeout (tctx with deadline).
-func (c *Client) fail(ctx, tctx context.Context, deadline time.Time, rawURL, op string, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("fetch %s: %s%w", rawURL, op, cerr)
-	}
-	timeout := fmt.Errorf("fetch %s: %s%w after %v", rawURL, op, ErrTimeout, c.timeout)
-	if tctx.Err() != nil {
-		return timeout
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		// A limiter wait that would outlast a deadline fails early; whose
-		// deadline is the earlier one decides whose failure it is.
-		if d, ok := ctx.Deadline(); ok && !d.After(deadline) {
-			return fmt.Errorf("fetch %s: %s%w", rawURL, op, context.DeadlineExceeded)
+// fail makes the *Error of a failed attempt, telling the caller's ctx
+// ending apart from the client's own Timeout (tctx with deadline, zero
+// when the client has none). op prefixes the cause in the message.
+func (c *Client) fail(ctx, tctx context.Context, deadline time.Time, rawURL, op string, err error) *Error {
+	wrap := func(err error) error {
+		if op == "" {
+			return err
 		}
-		return timeout
+		return fmt.Errorf("%s%w", op, err)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return newError(KindCanceled, rawURL, wrap(cerr))
+	}
+	timeout := func() *Error {
+		return newError(KindTimeout, rawURL, fmt.Errorf("%s%w after %v", op, ErrTimeout, c.timeout))
+	}
+	if c.timeout > 0 && tctx.Err() != nil {
+		return timeout()
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err // drop url.Error's duplicate "Get <url>:" prefix
 	}
-	return fmt.Errorf("fetch %s: %s%w", rawURL, op, err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A limiter wait that would outlast a deadline fails early; whose
+		// deadline is the earlier one decides whose failure it is.
+		if d, ok := ctx.Deadline(); ok && (c.timeout < 0 || !d.After(deadline)) {
+			return newError(KindCanceled, rawURL, wrap(context.DeadlineExceeded))
+		}
+		if c.timeout > 0 {
+			return timeout()
+		}
+		return newError(KindTimeout, rawURL, wrap(err)) // a dial timeout, say
+	}
+	return newError(causeKind(err), rawURL, wrap(err))
 }
 
 // checkRedirect is the http.Client redirect policy; the per-fetch settings
@@ -488,20 +573,20 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if st.maxRedirects < 0 {
 		return http.ErrUseLastResponse
 	}
-	to := req.URL.String()
-	stop := func(err error) error {
-		st.redirectErr, st.redirectTo = err, to
+	to := urlString(req.URL)
+	stop := func(kind ErrorKind, err error) error {
+		st.redirectErr, st.redirectKind, st.redirectTo = err, kind, to
 		return http.ErrUseLastResponse
 	}
 	if len(via) > st.maxRedirects {
-		return stop(fmt.Errorf("%w (limit %d) at %s", ErrTooManyRedirects, st.maxRedirects, to))
+		return stop(KindTooManyRedirects, fmt.Errorf("%w (limit %d) at %s", ErrTooManyRedirects, st.maxRedirects, to))
 	}
 	if s := req.URL.Scheme; s != "http" && s != "https" {
-		return stop(fmt.Errorf("fetch: redirect to unsupported scheme %q: %s", s, to))
+		return stop(KindBadURL, fmt.Errorf("%w: redirect to unsupported scheme %q: %s", ErrBadURL, s, to))
 	}
 	if st.hook != nil {
 		if err := st.hook(req.Context(), req.URL); err != nil {
-			return stop(err)
+			return stop(KindOther, err)
 		}
 	}
 	st.hops = append(st.hops, to)

@@ -100,7 +100,7 @@ func TestFetchStatusAndHeaders(t *testing.T) {
 		w.WriteHeader(code)
 		fmt.Fprintf(w, "status %d", code)
 	})
-	c := newClient(t, Config{})
+	c := newClient(t, Config{Rate: -1})
 	for _, code := range []int{200, 201, 404, 410, 429, 500, 503} {
 		t.Run(strconv.Itoa(code), func(t *testing.T) {
 			u := fmt.Sprintf("%s/%d", ts.URL, code)
@@ -397,7 +397,7 @@ func TestFetchTimeout(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { close(stop) }) // runs before ts.Close
-	c := newClient(t, Config{Timeout: 300 * time.Millisecond})
+	c := newClient(t, Config{Timeout: 300 * time.Millisecond, Rate: -1})
 	for _, path := range []string{"/drip", "/silent"} {
 		t.Run(path, func(t *testing.T) {
 			resp, err := c.Fetch(context.Background(), Request{URL: ts.URL + path})
@@ -426,7 +426,7 @@ func TestFetchCallerContext(t *testing.T) {
 		case <-time.After(10 * time.Second):
 		}
 	})
-	c := newClient(t, Config{Timeout: 10 * time.Second})
+	c := newClient(t, Config{Timeout: 10 * time.Second, Rate: -1})
 
 	t.Run("cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -529,7 +529,9 @@ func TestFetchRedirects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newClient(t, tc.cfg)
+			cfg := tc.cfg
+			cfg.Rate = -1 // hops to one host, not held back
+			c := newClient(t, cfg)
 			resp, err := c.Fetch(context.Background(), Request{URL: ts.URL + tc.path, CheckRedirect: veto})
 			if err != nil {
 				t.Fatal(err)
@@ -740,7 +742,7 @@ func TestConnectionReuse(t *testing.T) {
 	}
 	ts.Start()
 	t.Cleanup(ts.Close)
-	c := newClient(t, Config{})
+	c := newClient(t, Config{Rate: -1})
 	paths := []string{"/plain", "/gzip", "/missing", "/redirect", "/veto"}
 	veto := func(_ context.Context, to *url.URL) error {
 		if to.Path == "/elsewhere" {
@@ -772,7 +774,7 @@ func BenchmarkFetch(b *testing.B) {
 	})
 	for _, path := range []string{"/identity", "/gzip"} {
 		b.Run(strings.TrimPrefix(path, "/"), func(b *testing.B) {
-			c := newClient(b, Config{})
+			c := newClient(b, Config{Rate: -1})
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.SetBytes(int64(len(page)))

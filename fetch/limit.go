@@ -25,8 +25,8 @@ func hostKey(u *url.URL) string {
 	return host + ":" + port
 }
 
-// maxLimiters is how many per-host limiters a Client with a positive Rate
-// keeps at most, beyond the ones that are not idle (see evictLimiters).
+// maxLimiters is how many per-host limiters a Client that limits keeps at
+// most, beyond the ones that are not idle (see evictLimiters).
 const maxLimiters = 10_000
 
 // limiterProbes bounds how many least recently used limiters one new host
@@ -34,7 +34,8 @@ const maxLimiters = 10_000
 const limiterProbes = 8
 
 // limited reports whether the Client limits the rate of requests
-// (Config.Rate > 0). When it does not, it keeps no limiters at all.
+// (Config.Rate not negative). When it does not, it keeps no limiters at
+// all.
 func (c *Client) limited() bool { return c.rate != rate.Inf }
 
 // limiter returns the limiter of host key, creating it at the configured
@@ -126,8 +127,8 @@ func (c *Client) lowerRate(key string, d time.Duration) {
 
 // Delay reports how long from now until the limiter of u's host admits a
 // request: zero if one may go now, and always zero when the Client does not
-// limit (Config.Rate <= 0). It reserves nothing, so a scheduler can learn a
-// host's next-ready time without parking a worker.
+// limit (Config.Rate negative). It reserves nothing, so a scheduler can
+// learn a host's next-ready time without parking a worker.
 func (c *Client) Delay(u *url.URL) time.Duration {
 	if !c.limited() {
 		return 0

@@ -37,8 +37,9 @@ func TestHostKey(t *testing.T) {
 }
 
 // TestLimiterConfig checks the per-host limiter with injected time: burst 1
-// at Config.Rate, lowered and never raised by lowerRate. A zero or negative
-// Rate keeps no limiter at all: see TestNoLimitersWhenUnlimited.
+// at Config.Rate (DefaultRate for zero), lowered and never raised by
+// lowerRate. A negative Rate keeps no limiter at all: see
+// TestNoLimitersWhenUnlimited.
 func TestLimiterConfig(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -49,6 +50,7 @@ func TestLimiterConfig(t *testing.T) {
 		wantDelay time.Duration // delay of the second of two requests at t0
 	}{
 		{"rate 20", 20, nil, 20, 50 * time.Millisecond},
+		{"zero is DefaultRate", 0, nil, DefaultRate, 500 * time.Millisecond},
 		{"crawl-delay lowers", 20, []time.Duration{2 * time.Second}, 0.5, 2 * time.Second},
 		{"never raised", 20, []time.Duration{2 * time.Second, 10 * time.Millisecond}, 0.5, 2 * time.Second},
 		{"shorter than rate keeps rate", 2, []time.Duration{100 * time.Millisecond}, 2, 500 * time.Millisecond},
@@ -76,8 +78,8 @@ func TestLimiterConfig(t *testing.T) {
 	}
 }
 
-// TestNoLimitersWhenUnlimited: with a zero or negative Rate the Client
-// keeps no limiter, for requests, redirect hops, robots.txt and its
+// TestNoLimitersWhenUnlimited: with a negative Rate the Client keeps no
+// limiter, for requests, redirect hops, robots.txt and its
 // Crawl-delay alike; Robots still reports the Crawl-delay and Delay is 0.
 func TestNoLimitersWhenUnlimited(t *testing.T) {
 	ts := serve(t, func(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +91,7 @@ func TestNoLimitersWhenUnlimited(t *testing.T) {
 		}
 	})
 	addr := ts.Listener.Addr().String()
-	for _, r := range []float64{0, -1} {
+	for _, r := range []float64{-1, -0.5} {
 		t.Run(fmt.Sprint(r), func(t *testing.T) {
 			c := newClient(t, Config{Rate: r, Resolve: map[string]string{"a.fetch.test:80": addr, "b.fetch.test:80": addr}})
 			ctx := context.Background()

@@ -1,60 +1,52 @@
 package fetch
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"io"
 	"net"
 	"syscall"
 )
 
 // Retryable reports whether err, as returned by Fetch or Robots, is a
-// transient failure worth another attempt later:
+// transient failure worth another attempt later. It answers from the
+// error's Kind (see KindOf; an error that is no *Error is classified by its
+// chain the same way):
 //
-//   - true: the client's own Timeout (ErrTimeout), connection refused, reset
-//     or aborted, broken pipe, network timeouts, EOF or unexpected EOF
-//     mid-response, temporary DNS failures, robots.txt answered with 5xx.
-//   - false: nil, the caller's ctx cancelled or past its deadline
-//     (context.Canceled, context.DeadlineExceeded without ErrTimeout), a bad
-//     URL, an undecodable body, an address the guard refused
-//     (ErrBlockedAddress, also for robots.txt), DNS "no such host", TLS
-//     certificate and handshake-protocol errors, and anything unrecognised.
+//   - true: KindTimeout (the client's own Timeout, network timeouts),
+//     KindRefused, KindReset (reset, aborted, broken pipe, EOF or
+//     unexpected EOF mid-response), KindRobotsUnavailable (robots.txt
+//     answered with 5xx), KindDNS when the failure is temporary (a DNS
+//     timeout or server failure), and KindOther when it is a socket-level
+//     failure (host or network unreachable, any *net.OpError).
+//   - false: nil, KindCanceled (the caller's ctx cancelled or past its
+//     deadline), KindBadURL, KindDecode, KindBlockedAddress (also for
+//     robots.txt), KindVetoed, KindTLS (certificate and handshake-protocol
+//     errors), KindTooLarge, KindTooManyRedirects, KindDNS "no such host",
+//     and anything unrecognised.
 func Retryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrTimeout) {
+	var fe *Error
+	var kind ErrorKind
+	if errors.As(err, &fe) {
+		kind = fe.Kind
+	} else {
+		kind = causeKind(err)
+	}
+	switch kind {
+	case KindTimeout, KindRefused, KindReset, KindRobotsUnavailable:
 		return true
+	case KindDNS:
+		var dnsErr *net.DNSError
+		return errors.As(err, &dnsErr) && !dnsErr.IsNotFound && (dnsErr.IsTimeout || dnsErr.IsTemporary)
+	case KindOther:
+		var opErr *net.OpError
+		return errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+			errors.As(err, &opErr) // other socket-level failures
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, ErrBadURL) || errors.Is(err, ErrDecode) || errors.Is(err, ErrBlockedAddress) {
-		return false
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return !dnsErr.IsNotFound && (dnsErr.IsTimeout || dnsErr.IsTemporary)
-	}
-	if isTLSFailure(err) {
-		return false
-	}
-	for _, e := range []error{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED,
-		syscall.EPIPE, syscall.ETIMEDOUT, syscall.EHOSTUNREACH, syscall.ENETUNREACH,
-		io.EOF, io.ErrUnexpectedEOF} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	if errors.Is(err, ErrRobotsUnavailable) {
-		return true // robots.txt answered 5xx: the server may recover
-	}
-	var opErr *net.OpError
-	return errors.As(err, &opErr) // other socket-level failures
+	return false
 }
 
 // isTLSFailure reports certificate and TLS protocol errors, which another

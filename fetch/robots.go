@@ -51,19 +51,32 @@ func (e *leaderGone) Error() string { return e.err.Error() }
 //
 // Outcome by status (redirects followed up to 5): 2xx: parsed (first 512 KiB;
 // lines that do not parse are skipped); 4xx, or a redirect chain too long:
-// allow all; 5xx or a network error: an error wrapping ErrRobotsUnavailable
-// (and the network error), meaning "treat the host as disallowed for now and
-// ask again later". A caller's ctx ending gives its ctx error, not cached.
+// allow all; 5xx: a *Error of KindRobotsUnavailable wrapping
+// ErrRobotsUnavailable; a network error, a refused address or a request
+// vetoed by Config.OnRequest: a *Error of that failure's kind, which wraps
+// ErrRobotsUnavailable too. Either means "treat the host as disallowed for
+// now and ask again later". A caller's ctx ending gives a *Error of
+// KindCanceled wrapping its ctx error, not cached. Every error is a *Error
+// ("fetch <url>: ..."); a URL that is not absolute http(s) gives
+// KindBadURL.
+//
+// The request carries Config.Header, cookies of Config.Jar and
+// Config.Credentials of its host, and passes Config.OnRequest, as pages do.
 //
 // The group is chosen by the User-Agent's product token (e.g. "trawl"),
-// falling back to "*". With a positive Config.Rate, a Crawl-delay lowers the
-// host's limiter to at most one request per delay (it never raises it), for
-// as long as the limiter or these rules are kept; with none, the Client
-// applies no Crawl-delay and the caller schedules by Robots.CrawlDelay
-// (and can tell from Robots.FetchedAt whether this call made a request).
+// falling back to "*". When the Client limits (Config.Rate not negative),
+// a Crawl-delay lowers the host's limiter to at most one request per delay
+// (it never raises it), for as long as the limiter or these rules are
+// kept; otherwise the Client applies no Crawl-delay and the caller
+// schedules by Robots.CrawlDelay (and can tell from Robots.FetchedAt
+// whether this call made a request).
 func (c *Client) Robots(ctx context.Context, u *url.URL) (*Robots, error) {
 	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("fetch robots.txt for %v: %w: need an absolute http(s) URL", u, ErrBadURL)
+		s := "<nil>"
+		if u != nil {
+			s = urlString(u)
+		}
+		return nil, &Error{Kind: KindBadURL, URL: s, Err: fmt.Errorf("%w: need an absolute http(s) URL for robots.txt", ErrBadURL)}
 	}
 	key := hostKey(u)
 	origin := strings.ToLower(u.Scheme) + "://" + key
@@ -81,12 +94,12 @@ func (c *Client) Robots(ctx context.Context, u *url.URL) (*Robots, error) {
 		})
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("fetch %s/robots.txt: %w", origin, ctx.Err())
+			return nil, newError(KindCanceled, origin+"/robots.txt", ctx.Err())
 		case res := <-ch:
 			var gone *leaderGone
 			if errors.As(res.Err, &gone) {
 				if ctx.Err() != nil {
-					return nil, fmt.Errorf("fetch %s/robots.txt: %w", origin, ctx.Err())
+					return nil, newError(KindCanceled, origin+"/robots.txt", ctx.Err())
 				}
 				continue // another caller's ctx ended during its load; load again
 			}
@@ -126,20 +139,25 @@ func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, e
 		}
 	}
 	robotsURL := origin + "/robots.txt"
-	resp, err := c.fetch(ctx, robotsURL, nil, robotsMaxRedirects, robotsMaxBody)
+	resp, err := c.fetch(ctx, Request{URL: robotsURL}, robotsMaxRedirects, robotsMaxBody)
 	if ctx.Err() != nil {
-		return nil, &leaderGone{err: fmt.Errorf("fetch %s: %w", robotsURL, ctx.Err())}
+		return nil, &leaderGone{err: newError(KindCanceled, robotsURL, ctx.Err())}
 	}
 	var r *Robots
 	size := 0 // bytes of robots.txt r is parsed from
 	switch {
 	case err != nil:
-		err = fmt.Errorf("%w: %w", ErrRobotsUnavailable, err)
+		// The failure keeps its kind; ErrRobotsUnavailable joins the cause.
+		fe, ok := err.(*Error)
+		if !ok { // fetch returns only *Error; this keeps Robots' promise regardless
+			fe = newError(causeKind(err), robotsURL, err)
+		}
+		err = &Error{Kind: fe.Kind, URL: fe.URL, Err: fmt.Errorf("%w: %w", ErrRobotsUnavailable, fe.Err)}
 	case resp.Status >= 200 && resp.Status < 300:
 		r = parseRobots(resp.Body, c.agent)
 		size = len(resp.Body)
 	case resp.Status >= 500:
-		err = fmt.Errorf("fetch %s: %w (status %d)", robotsURL, ErrRobotsUnavailable, resp.Status)
+		err = newError(KindRobotsUnavailable, robotsURL, fmt.Errorf("%w (status %d)", ErrRobotsUnavailable, resp.Status))
 	default:
 		// 4xx, and 3xx when the redirect chain was too long or not
 		// followable: no usable robots.txt, so no restrictions.

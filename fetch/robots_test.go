@@ -105,7 +105,7 @@ func TestRobotsRedirect(t *testing.T) {
 			http.Redirect(w, r, "/loop/robots.txt", http.StatusFound)
 		}
 	})
-	c := newClient(t, Config{MaxRedirects: -1}) // robots.txt redirects are followed regardless
+	c := newClient(t, Config{MaxRedirects: -1, Rate: -1}) // robots.txt redirects are followed regardless
 	rb, err := c.Robots(context.Background(), mustURL(t, ts.URL))
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +205,7 @@ func TestRobotsCache(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, n := robotsServer(t, tc.status, "User-agent: *\nDisallow: /x\n")
-			c := newClient(t, Config{})
+			c := newClient(t, Config{Rate: -1})
 			clock := &fakeClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 			c.now = clock.Now
 			for i, s := range tc.steps {
@@ -238,7 +238,7 @@ func TestRobotsLeaderCancelled(t *testing.T) {
 		}
 		fmt.Fprint(w, "User-agent: *\nDisallow: /no\n")
 	})
-	c := newClient(t, Config{})
+	c := newClient(t, Config{Rate: -1})
 	u := mustURL(t, ts.URL)
 
 	leaderCtx, cancel := context.WithCancel(context.Background())
@@ -475,7 +475,7 @@ func TestRobotsCacheEviction(t *testing.T) {
 func TestRobotsEvictedRefetched(t *testing.T) {
 	ts, n := robotsServer(t, http.StatusOK, "User-agent: *\nDisallow: /x\n")
 	addr := ts.Listener.Addr().String()
-	c := newClient(t, Config{Resolve: map[string]string{"a.fetch.test:80": addr, "b.fetch.test:80": addr, "c.fetch.test:80": addr}})
+	c := newClient(t, Config{Rate: -1, Resolve: map[string]string{"a.fetch.test:80": addr, "b.fetch.test:80": addr, "c.fetch.test:80": addr}})
 	c.robotsMaxOrigins = 2
 	for i, tc := range []struct {
 		host      string
