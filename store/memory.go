@@ -15,9 +15,10 @@ import (
 const never = sched.Never
 
 // Memory is an in-memory frontier: one FIFO queue per host, an exact
-// 64-bit seen-set (10 to 20 bytes per key), and leases that expire. It
-// implements the frontier semantics shared by every backend (see package
-// storetest), but keeps nothing across processes. Besides the seen-set
+// 64-bit seen-set (10 to 20 bytes per key), and leases that expire
+// (unless FrontierOptions.LeaseTTL is negative). It implements the
+// frontier semantics shared by every backend (see package storetest),
+// but keeps nothing across processes. Besides the seen-set
 // and the queued entries, it keeps the state of each host that has work
 // or whose next-allowed time has not passed; a host without work is
 // forgotten, interval included, once that time passes (see
@@ -29,9 +30,9 @@ const never = sched.Never
 // shared interface and otherwise ignored. Push and Claim cost O(log H) per
 // entry for H hosts with work; no method scans all hosts.
 type Memory struct {
-	perHost  int
-	interval time.Duration
-	ttl      time.Duration
+	perHost  int           // resolved: sched.Unlimited for no limit
+	interval time.Duration // resolved: 0 for no spacing
+	ttl      time.Duration // resolved: 0 for leases that do not expire
 	now      func() time.Time
 
 	mu     sync.Mutex
@@ -52,21 +53,16 @@ type Memory struct {
 }
 
 // NewMemory returns an empty in-memory frontier configured by opts (see
-// FrontierOptions for what the zero values mean).
+// FrontierOptions for what zero and negative values mean).
 func NewMemory(opts FrontierOptions) *Memory {
+	lim := resolve(opts)
 	m := &Memory{
-		perHost:  opts.PerHost,
-		interval: max(opts.Interval, 0),
-		ttl:      opts.LeaseTTL,
+		perHost:  lim.PerHost,
+		interval: lim.Interval,
+		ttl:      lim.TTL,
 		now:      opts.Now,
 		hosts:    make(map[string]*host),
 		leases:   make(map[uint64]*lease),
-	}
-	if m.perHost <= 0 {
-		m.perHost = 1
-	}
-	if m.ttl <= 0 {
-		m.ttl = 10 * time.Minute
 	}
 	if m.now == nil {
 		m.now = time.Now
@@ -166,13 +162,16 @@ func (m *Memory) Claim(ctx context.Context, max int) (leases []Lease, next time.
 			break
 		}
 		if leases == nil {
-			leases = make([]Lease, 0, min(max, m.queued, len(m.ready)*m.perHost))
+			leases = make([]Lease, 0, sched.ClaimCap(max, m.queued, len(m.ready), m.perHost))
 		}
 		m.lastID++
 		l := &lease{
-			Lease: Lease{Entry: h.pop(now), ID: m.lastID, Expires: nowT.Add(m.ttl), Interval: h.interval},
+			Lease: Lease{Entry: h.pop(now), ID: m.lastID, Interval: h.interval},
 			host:  h,
-			exp:   now + int64(m.ttl),
+			exp:   sched.Expiry(now, m.ttl),
+		}
+		if m.ttl > 0 {
+			l.Expires = nowT.Add(m.ttl)
 		}
 		m.leases[l.ID] = l
 		heap.Push(&m.expiry, l)
@@ -190,7 +189,7 @@ func (m *Memory) Claim(ctx context.Context, max int) (leases []Lease, next time.
 			wake = m.ready[0].readyAt
 		}
 		if len(m.expiry) > 0 {
-			wake = min(wake, m.expiry[0].exp)
+			wake = min(wake, m.expiry[0].exp) // sched.NoExpiry is MaxInt64: no wake
 		}
 		if wake != math.MaxInt64 {
 			next = nowT.Add(time.Duration(wake - now))
@@ -427,7 +426,7 @@ func (m *Memory) settle(l Lease) (*lease, error) {
 // reap queues again the entries of leases expired at now, ahead of their
 // hosts' fresh entries. reap requires that m.mu is held.
 func (m *Memory) reap(now int64) {
-	for len(m.expiry) > 0 && m.expiry[0].exp <= now {
+	for len(m.expiry) > 0 && sched.Expired(m.expiry[0].exp, now) {
 		rec := heap.Pop(&m.expiry).(*lease)
 		delete(m.leases, rec.ID)
 		h := rec.host
@@ -446,6 +445,14 @@ func (m *Memory) forgetIdle(now int64) {
 		h := heap.Pop(&m.idle).(*host)
 		delete(m.hosts, h.name)
 	}
+}
+
+// resolve returns the per-host limits opts set, with the defaults for
+// zero fields and off for negative ones (see sched.Resolve).
+func resolve(opts FrontierOptions) sched.Limits {
+	return sched.Resolve(
+		sched.Limits{PerHost: opts.PerHost, Interval: opts.Interval, TTL: opts.LeaseTTL},
+		sched.Limits{PerHost: DefaultPerHost, Interval: DefaultInterval, TTL: DefaultLeaseTTL})
 }
 
 // nanos converts t to Unix nanoseconds, clamped (see sched.Nanos).

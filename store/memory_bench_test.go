@@ -50,7 +50,7 @@ func BenchmarkMemoryClaimAck(b *testing.B) {
 	for _, nhosts := range []int{1000, 10_000} {
 		b.Run("hosts="+strconv.Itoa(nhosts), func(b *testing.B) {
 			ctx := context.Background()
-			m := store.NewMemory(store.FrontierOptions{PerHost: 2})
+			m := store.NewMemory(store.FrontierOptions{PerHost: 2, Interval: -1})
 			var buf []byte
 			next := 0
 			refill := func() {

@@ -202,7 +202,7 @@ func settleRaised(t *testing.T, f frontier, n int, iv time.Duration) {
 
 func TestMemoryOutcomes(t *testing.T) {
 	ctx := context.Background()
-	m := NewMemory(FrontierOptions{PerHost: 10})
+	m := NewMemory(FrontierOptions{PerHost: 10, Interval: -1})
 	outcomes := []Outcome{{Status: 200}, {Status: 404}, {Error: "timeout"}, {Skipped: "robots"}, {Status: 500, Error: "x", Skipped: "y"}}
 	for i := range outcomes {
 		if _, err := m.Push(ctx, []Entry{{Key: fmt.Sprint(i), Host: "h"}}); err != nil {
@@ -211,7 +211,7 @@ func TestMemoryOutcomes(t *testing.T) {
 	}
 	ls, _, err := m.Claim(ctx, 10)
 	if err != nil || len(ls) != len(outcomes) {
-		t.Fatalf("Claim = %d leases, %v", len(ls), err)
+		t.Fatalf("Claim = %d leases, %v; want %d", len(ls), err, len(outcomes))
 	}
 	for i, l := range ls {
 		if err := m.Ack(ctx, l, outcomes[i]); err != nil {

@@ -4,6 +4,17 @@
 //
 // store imports no other trawl package; the crawler declares the small
 // interfaces it needs (Frontier, Sink) and the types here satisfy them.
+//
+// # Zero values and -1
+//
+// Every option in trawl follows one convention, in this package's
+// structs (FrontierOptions, disk.Options) as in the crawler's Config and
+// on the command line: zero means the documented default, and -1 (any
+// negative value) means off: no limit for a limit, none for an optional
+// action. So FrontierOptions{} spaces claims from one host by
+// DefaultInterval, and FrontierOptions{Interval: -1} does not space them
+// at all. Where off has no meaning for a field, its comment says what a
+// negative value does.
 package store
 
 import (
@@ -43,14 +54,17 @@ type Lease struct {
 	// ID identifies this lease within its frontier. An entry claimed again
 	// after its lease expired gets a new ID; the old one is then stale.
 	ID uint64 `json:"id"`
-	// Expires is when the lease lapses and the entry becomes claimable again.
+	// Expires is when the lease lapses and the entry becomes claimable
+	// again; the zero time if leases do not expire (a negative
+	// FrontierOptions.LeaseTTL).
 	Expires time.Time `json:"expires"`
 	// Interval is the least time between two claims from the entry's
-	// host when the lease was handed out: FrontierOptions.Interval, or
-	// what SetHostInterval set for the host. A frontier may forget an
-	// idle host's interval once it no longer constrains a claim, so a
-	// caller that raises a host's interval (robots.txt Crawl-delay)
-	// compares it with this and sets it again when they differ.
+	// host when the lease was handed out: FrontierOptions.Interval (zero
+	// when it is negative: no spacing), or what SetHostInterval set for
+	// the host. A frontier may forget an idle host's interval once it no
+	// longer constrains a claim, so a caller that raises a host's
+	// interval (robots.txt Crawl-delay) compares it with this and sets it
+	// again when they differ.
 	Interval time.Duration `json:"interval,omitempty"`
 }
 
@@ -80,17 +94,35 @@ type FrontierStats struct {
 	Hosts      int   // hosts with queued or in-flight entries
 }
 
-// FrontierOptions configures a frontier backend. The zero value is usable.
+// Defaults of FrontierOptions, used when a field is zero: two leases
+// per host at once, two claims per second from one host, and leases that
+// last ten minutes. They are the crawler's defaults too.
+const (
+	DefaultPerHost  = 2
+	DefaultInterval = 500 * time.Millisecond
+	DefaultLeaseTTL = 10 * time.Minute
+)
+
+// FrontierOptions configures a frontier backend. The zero value is usable
+// and polite: every field takes its default (see "Zero values and -1" in
+// the package doc). Both backends, Memory and disk.Frontier, read the
+// fields the same way.
 type FrontierOptions struct {
-	// PerHost is how many leases one host may have at once.
-	// Zero means 1.
+	// PerHost is how many leases one host may have at once. Zero means
+	// DefaultPerHost; a negative value means no limit, so that only
+	// Interval spaces the claims from a host (and, without it, a caller
+	// may claim all of a host's entries at once).
 	PerHost int
 	// Interval is the least time between two claims from the same host
-	// (the per-host request rate). Zero means no spacing. SetHostInterval
-	// can raise it for one host (robots.txt Crawl-delay).
+	// (the per-host request rate). Zero means DefaultInterval; a negative
+	// value means no spacing. SetHostInterval can raise it for one host
+	// (robots.txt Crawl-delay).
 	Interval time.Duration
-	// LeaseTTL is how long a lease lasts before its entry becomes claimable
-	// again. Zero means 10 minutes.
+	// LeaseTTL is how long a lease lasts before its entry becomes
+	// claimable again. Zero means DefaultLeaseTTL. A negative value means
+	// that leases do not expire: an entry stays in flight until its lease
+	// is acked, retried or released (or, for a persistent frontier, until
+	// it is opened again), and Lease.Expires is the zero time.
 	LeaseTTL time.Duration
 	// Now returns the current time. Nil means time.Now; tests inject a clock.
 	Now func() time.Time

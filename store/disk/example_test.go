@@ -46,6 +46,9 @@ func ExampleOpen() {
 	defer d.Close()
 	s, _ := d.Stats(ctx)
 	fmt.Printf("meta %s, done %d, queued %d\n", d.Meta(), s.Done, s.Queued)
+	// A reopened state spaces each host's first claim from the open time
+	// (by DefaultInterval here, as the options leave Interval zero).
+	now = now.Add(store.DefaultInterval)
 	leases, _, _ = d.Claim(ctx, 10)
 	fmt.Println("next", leases[0].URL)
 	// Output:

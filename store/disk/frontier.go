@@ -133,26 +133,42 @@ const (
 // a lease from before a reopen never names a lease handed out after it.
 const epochShift = 40
 
-// Options configures Open. The zero value is usable.
+// Defaults of Options, used when a field is zero.
+const (
+	DefaultCacheSize    = 64 << 20
+	DefaultMemTableSize = 16 << 20
+	DefaultHeadCache    = 1 << 16
+	DefaultSeenCache    = 1 << 20
+)
+
+// Options configures Open. The zero value is usable: as in
+// store.FrontierOptions, zero means the documented default and a negative
+// value means off (see the store package doc), except for MemTableSize,
+// which cannot be off.
 type Options struct {
 	store.FrontierOptions
 	// CacheSize is the size in bytes of the block cache (index, filter
-	// and data blocks read from disk). Zero means 64 MiB.
+	// and data blocks read from disk). Zero means DefaultCacheSize
+	// (64 MiB); a negative value means no block cache: every block is
+	// read from the file system (and its page cache) when needed.
 	CacheSize int64
 	// MemTableSize is the size in bytes of one memtable (writes not yet in
 	// sorted files); at most two are held at once, on top of CacheSize.
-	// Zero means 16 MiB.
+	// Zero means DefaultMemTableSize (16 MiB). A store has memtables
+	// whatever the options, so a negative value is refused by Open.
 	MemTableSize int64
 	// HeadCache is about how many queued entries, over all hosts, are
 	// kept in RAM from the heads of host queues to make Claim cheap; each
 	// known host gets an equal share of it, at least 1 (the next entry of
 	// every host with work is always in RAM) and at most 64. Zero means
-	// 65,536.
+	// DefaultHeadCache (65,536); a negative value turns the cache off,
+	// leaving only each host's next entry in RAM.
 	HeadCache int
 	// SeenCache is how many fingerprints of seen URLs are kept in RAM
 	// (8 bytes each), so that links seen again, the bulk of what a crawl
-	// pushes, are dropped without a store read. Zero means 1,048,576
-	// (8 MiB); a negative value turns the cache off.
+	// pushes, are dropped without a store read. Zero means
+	// DefaultSeenCache (1,048,576: 8 MiB); a negative value turns the
+	// cache off.
 	SeenCache int
 	// ReadOnly opens an existing state to look at it (trawl state)
 	// without writing anything to its directory: no file is created,
@@ -210,9 +226,9 @@ type Options struct {
 // the defaults, 10 million URLs over 10,000 hosts run in about 220 MB.
 type Frontier struct {
 	dir       string
-	perHost   int
-	interval  time.Duration
-	ttl       time.Duration
+	perHost   int           // resolved: sched.Unlimited for no limit
+	interval  time.Duration // resolved: 0 for no spacing
+	ttl       time.Duration // resolved: 0 for leases that do not expire
 	now       func() time.Time
 	headCache int
 
@@ -275,7 +291,7 @@ func newSeenCache(n int) seenCache {
 		return seenCache{}
 	}
 	if n == 0 {
-		n = 1 << 20
+		n = DefaultSeenCache
 	}
 	size := 1 << bits.Len(uint(n-1)) // n rounded up to a power of two
 	return seenCache{slots: make([]uint64, size), mask: uint64(size - 1)}
@@ -293,10 +309,11 @@ func (c *seenCache) add(fp uint64) {
 
 // Open opens the frontier state in dir, creating dir and an empty
 // state if dir does not exist or is empty (unless opts.ReadOnly), and
-// configures it with opts (see FrontierOptions and Options for the
-// zero values). It fails with an error wrapping ErrLocked if the state is
-// open elsewhere, ErrIncompatible if dir holds something else or another
-// format version, and ErrCorrupt if the state is damaged.
+// configures it with opts (see store.FrontierOptions and Options for
+// what zero and negative values mean). It fails with an error wrapping
+// ErrLocked if the state is open elsewhere, ErrIncompatible if dir holds
+// something else or another format version, and ErrCorrupt if the state
+// is damaged; it refuses a negative MemTableSize before touching dir.
 //
 // FrontierOptions are not stored: the caller passes them on every open.
 // Per-host intervals set with SetHostInterval and host back-offs from
@@ -308,9 +325,6 @@ func Open(dir string, opts Options) (*Frontier, error) {
 	d := &Frontier{
 		dir:       dir,
 		readOnly:  opts.ReadOnly,
-		perHost:   opts.PerHost,
-		interval:  max(opts.Interval, 0),
-		ttl:       opts.LeaseTTL,
 		now:       opts.Now,
 		headCache: opts.HeadCache,
 		accept:    opts.AcceptFlush,
@@ -320,17 +334,21 @@ func Open(dir string, opts Options) (*Frontier, error) {
 		statuses:  make(map[int]int64),
 		kbuf:      make([]byte, 0, 256),
 	}
-	if d.perHost <= 0 {
-		d.perHost = 1
-	}
-	if d.ttl <= 0 {
-		d.ttl = 10 * time.Minute
-	}
+	lim := sched.Resolve(
+		sched.Limits{PerHost: opts.PerHost, Interval: opts.Interval, TTL: opts.LeaseTTL},
+		sched.Limits{PerHost: store.DefaultPerHost, Interval: store.DefaultInterval, TTL: store.DefaultLeaseTTL})
+	d.perHost, d.interval, d.ttl = lim.PerHost, lim.Interval, lim.TTL
 	if d.now == nil {
 		d.now = time.Now
 	}
-	if d.headCache <= 0 {
-		d.headCache = 1 << 16
+	switch {
+	case d.headCache == 0:
+		d.headCache = DefaultHeadCache
+	case d.headCache < 0:
+		d.headCache = 0 // window and refill keep one entry per host
+	}
+	if opts.MemTableSize < 0 {
+		return nil, fmt.Errorf("store: open state %s: MemTableSize %d is negative: a store cannot do without memtables", dir, opts.MemTableSize)
 	}
 
 	existing, err := inspectDir(dir)
@@ -465,12 +483,15 @@ func (d *Frontier) lockFrom(f *os.File, how int) error {
 // openDB opens the Pebble store in d.dir.
 func (d *Frontier) openDB(existing bool, opts Options) error {
 	cacheSize := opts.CacheSize
-	if cacheSize <= 0 {
-		cacheSize = 64 << 20
+	switch {
+	case cacheSize == 0:
+		cacheSize = DefaultCacheSize
+	case cacheSize < 0:
+		cacheSize = 0 // only the memtables' share, below
 	}
-	memTable := opts.MemTableSize
-	if memTable <= 0 {
-		memTable = 16 << 20
+	memTable := opts.MemTableSize // not negative: see Open
+	if memTable == 0 {
+		memTable = DefaultMemTableSize
 	}
 	// Memtables take their memory out of the block cache's budget (Pebble
 	// reserves it there): add room for them, or blocks find none.
@@ -950,12 +971,14 @@ func (d *Frontier) Claim(ctx context.Context, max int) (leases []store.Lease, ne
 			break
 		}
 		if leases == nil {
-			leases = make([]store.Lease, 0, min(max, d.queued, len(d.ready)*d.perHost))
+			leases = make([]store.Lease, 0, sched.ClaimCap(max, d.queued, len(d.ready), d.perHost))
 		}
 		d.lastID++
-		l := &dlease{host: h, exp: now + int64(d.ttl)}
+		l := &dlease{host: h, exp: sched.Expiry(now, d.ttl)}
 		l.ID = d.lastID
-		l.Expires = nowT.Add(d.ttl)
+		if d.ttl > 0 {
+			l.Expires = nowT.Add(d.ttl)
+		}
 		l.Interval = h.interval
 		if err := d.pop(h, now, l); err != nil {
 			return nil, time.Time{}, err
@@ -975,7 +998,7 @@ func (d *Frontier) Claim(ctx context.Context, max int) (leases []store.Lease, ne
 			wake = d.ready[0].readyAt
 		}
 		if len(d.expiry) > 0 {
-			wake = min(wake, d.expiry[0].exp)
+			wake = min(wake, d.expiry[0].exp) // sched.NoExpiry is MaxInt64: no wake
 		}
 		if wake != math.MaxInt64 {
 			next = nowT.Add(time.Duration(wake - now))
@@ -1730,7 +1753,7 @@ func (d *Frontier) settle(l store.Lease) (*dlease, error) {
 // reap queues again the entries of leases expired at now, ahead of their
 // hosts' fresh entries. reap requires that d.mu is held.
 func (d *Frontier) reap(now int64) error {
-	for len(d.expiry) > 0 && d.expiry[0].exp <= now {
+	for len(d.expiry) > 0 && sched.Expired(d.expiry[0].exp, now) {
 		rec := heap.Pop(&d.expiry).(*dlease)
 		delete(d.leases, rec.ID)
 		h := rec.host

@@ -170,7 +170,7 @@ func mustLookup(t *testing.T, d *disk.Frontier, key string, want disk.KeyState) 
 func TestDiskCrashReopen(t *testing.T) {
 	ctx := context.Background()
 	clock := storetest.NewClock(storetest.Start)
-	opts := store.FrontierOptions{PerHost: 2, LeaseTTL: 2 * time.Hour, Now: clock.Now}
+	opts := store.FrontierOptions{PerHost: 2, Interval: -1, LeaseTTL: 2 * time.Hour, Now: clock.Now}
 	dir := t.TempDir()
 	d := openDisk(t, dir, opts)
 
@@ -277,7 +277,7 @@ func TestDiskCrashReopen(t *testing.T) {
 func TestDiskReopenHostState(t *testing.T) {
 	ctx := context.Background()
 	clock := storetest.NewClock(storetest.Start)
-	opts := store.FrontierOptions{Interval: time.Second, LeaseTTL: time.Hour, Now: clock.Now}
+	opts := store.FrontierOptions{PerHost: 1, Interval: time.Second, LeaseTTL: time.Hour, Now: clock.Now}
 	dir := t.TempDir()
 	d := openDisk(t, dir, opts)
 	mustPush(t, d, 6, ent("fast.test", "1"), ent("fast.test", "2"), ent("slow.test", "1"), ent("slow.test", "2"),
@@ -536,7 +536,7 @@ func corruptState(t *testing.T, flush bool) (string, map[string]disk.KeyState) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{PerHost: 10}})
+	d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{PerHost: 10, Interval: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,7 +574,8 @@ func corruptState(t *testing.T, flush bool) (string, map[string]disk.KeyState) {
 
 // readAll reads everything a state holds back through d, every key's
 // state and every queued entry (by claiming it), and compares it with
-// keys. It returns the first error, or a description of wrong data.
+// keys. It returns the first error, or a description of wrong data. d
+// must not space its claims (Interval -1): readAll does not wait.
 func readAll(d *disk.Frontier, keys map[string]disk.KeyState) error {
 	ctx := context.Background()
 	queued := 0
@@ -702,7 +703,8 @@ func TestDiskCorruption(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, keys := corruptState(t, tc.flush)
 			tc.damage(t, dir)
-			d, err := disk.Open(dir, disk.Options{})
+			// No spacing: readAll drains the queue without waiting.
+			d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{Interval: -1}})
 			if err == nil {
 				err = readAll(d, keys)
 				d.Close()
@@ -728,7 +730,7 @@ func TestDiskCorruption(t *testing.T) {
 // the pending batch and committed data. At the end the Frontier is reopened
 // and must hold what the Memory still has queued or in flight.
 func TestDiskMatchesMemory(t *testing.T) {
-	for seed := range 4 {
+	for seed := range len(matchOptions) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel()
 			matchMemory(t, uint64(seed))
@@ -736,18 +738,29 @@ func TestDiskMatchesMemory(t *testing.T) {
 	}
 }
 
+// matchOptions are the options of TestDiskMatchesMemory's runs, one per
+// seed: explicit values, defaults (zero) and off (-1) for each field.
+var matchOptions = []store.FrontierOptions{
+	{PerHost: 1, Interval: -1, LeaseTTL: 5 * time.Second},
+	{PerHost: 2, Interval: time.Second, LeaseTTL: 5 * time.Second},
+	{PerHost: 3, Interval: 0, LeaseTTL: 5 * time.Second},
+	{PerHost: 0, Interval: time.Second, LeaseTTL: 5 * time.Second},
+	{PerHost: -1, Interval: -1, LeaseTTL: 5 * time.Second},
+	{PerHost: -1, Interval: time.Second, LeaseTTL: -1},
+	{PerHost: 2, Interval: -1, LeaseTTL: -1},
+	{PerHost: 0, Interval: 0, LeaseTTL: 5 * time.Second},
+}
+
 func matchMemory(t *testing.T, seed uint64) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 1))
 	clock := storetest.NewClock(storetest.Start)
-	opts := store.FrontierOptions{PerHost: 1 + rng.IntN(3), LeaseTTL: 5 * time.Second, Now: clock.Now}
-	if rng.IntN(2) == 0 {
-		opts.Interval = time.Second
-	}
+	opts := matchOptions[seed]
+	opts.Now = clock.Now
 	m := store.NewMemory(opts)
 	defer m.Close()
 	dir := t.TempDir()
-	d, err := disk.Open(dir, disk.Options{FrontierOptions: opts, HeadCache: []int{1, 3, 8, 20}[rng.IntN(4)],
+	d, err := disk.Open(dir, disk.Options{FrontierOptions: opts, HeadCache: []int{-1, 1, 3, 8, 20}[rng.IntN(5)],
 		SeenCache: []int{-1, 1, 16, 0}[rng.IntN(4)]})
 	if err != nil {
 		t.Fatal(err)
@@ -883,7 +896,15 @@ func matchMemory(t *testing.T, seed uint64) {
 		t.Fatalf("after reopen Stats = %+v, want %+v", sd, want)
 	}
 	clock.Advance(time.Hour) // leases expire, retries and intervals pass
-	if gm, gd := drainAll(t, clock, m), drainAll(t, clock, d); !maps.Equal(gm, gd) {
+	gm, gd := drainAll(t, clock, m), drainAll(t, clock, d)
+	if opts.LeaseTTL < 0 {
+		// Memory's leases do not expire: what it has in flight is what
+		// the reopened Frontier queued again.
+		for _, p := range live {
+			gm[p.m.Key] = p.m.Attempt
+		}
+	}
+	if !maps.Equal(gm, gd) {
 		t.Fatalf("after reopen the Disk held %v, Memory %v", gd, gm)
 	}
 }

@@ -207,7 +207,7 @@ func TestDiskJournalDamaged(t *testing.T) {
 func TestDiskJournalKeepsEverything(t *testing.T) {
 	ctx := context.Background()
 	clock := storetest.NewClock(storetest.Start)
-	opts := store.FrontierOptions{PerHost: 2, Now: clock.Now}
+	opts := store.FrontierOptions{PerHost: 2, Interval: -1, Now: clock.Now}
 	dir := t.TempDir()
 	d := openDisk(t, dir, opts)
 	a1, a2, a3 := ent("a.test", "1"), ent("a.test", "2"), ent("a.test", "3")

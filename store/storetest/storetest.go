@@ -14,6 +14,12 @@
 // must take all its notions of time from opts.Now. Cases assert exact
 // times; a backend should keep at least millisecond precision (the suite
 // only uses whole seconds).
+//
+// Cases set the options they depend on. Those that leave one zero, or set
+// it to -1, check that the backend reads it as the store package doc says:
+// zero means the default (store.DefaultPerHost, DefaultInterval,
+// DefaultLeaseTTL), negative means off (no per-host limit, no spacing,
+// leases that do not expire).
 package storetest
 
 import (
@@ -102,6 +108,8 @@ func Run(t *testing.T, b Backend) {
 		{"PushDedup", testPushDedup},
 		{"MarkSeen", testMarkSeen},
 		{"EmptyClaim", testEmptyClaim},
+		{"Defaults", testDefaults},
+		{"Off", testOff},
 		{"PerHost", testPerHost},
 		{"RoundRobin", testRoundRobin},
 		{"FIFO", testFIFO},
@@ -173,8 +181,12 @@ func (e *env) claim(max int) ([]store.Lease, time.Time) {
 	}
 	now := e.clock.Now()
 	for _, l := range ls {
-		if want := now.Add(e.ttl()); !l.Expires.Equal(want) {
-			e.t.Fatalf("lease %s expires %v, want now+LeaseTTL = %v", l.Key, l.Expires, want)
+		want := time.Time{} // leases that do not expire
+		if ttl := e.ttl(); ttl > 0 {
+			want = now.Add(ttl)
+		}
+		if !l.Expires.Equal(want) {
+			e.t.Fatalf("lease %s expires %v, want %v (LeaseTTL %v)", l.Key, fmtTime(l.Expires), fmtTime(want), e.opts.LeaseTTL)
 		}
 	}
 	if len(ls) < max && !next.IsZero() && !next.After(now) {
@@ -255,11 +267,16 @@ func (e *env) wantStats(want store.FrontierStats) {
 	}
 }
 
+// ttl is the lease lifetime e's options set: LeaseTTL, DefaultLeaseTTL
+// for zero, or 0 for leases that do not expire.
 func (e *env) ttl() time.Duration {
-	if e.opts.LeaseTTL > 0 {
-		return e.opts.LeaseTTL
+	switch {
+	case e.opts.LeaseTTL == 0:
+		return store.DefaultLeaseTTL
+	case e.opts.LeaseTTL < 0:
+		return 0
 	}
-	return 10 * time.Minute
+	return e.opts.LeaseTTL
 }
 
 func fmtTime(t time.Time) string {
@@ -330,8 +347,76 @@ func testEmptyClaim(t *testing.T, b Backend) {
 	e.wantStats(store.FrontierStats{})
 }
 
+// testDefaults checks what the zero FrontierOptions mean: DefaultPerHost
+// leases per host, claims spaced by DefaultInterval, leases that last
+// DefaultLeaseTTL.
+func testDefaults(t *testing.T, b Backend) {
+	e := open(t, b, store.FrontierOptions{})
+	e.push(3, entry("a.test", "1"), entry("a.test", "2"), entry("a.test", "3"))
+	var held []store.Lease
+	for i := range store.DefaultPerHost {
+		ls, next := e.claimN(10, 1) // one claim per interval
+		e.wantInterval(ls[0], store.DefaultInterval)
+		held = append(held, ls[0])
+		if i < store.DefaultPerHost-1 {
+			e.wantNext(next, Start.Add(time.Duration(i+1)*store.DefaultInterval))
+		} else {
+			// The host is full: only the first lease's expiry can free it.
+			e.wantNext(next, Start.Add(store.DefaultLeaseTTL))
+		}
+		e.clock.Advance(store.DefaultInterval)
+	}
+	_, next := e.claimN(10, 0)
+	e.wantNext(next, Start.Add(store.DefaultLeaseTTL))
+	e.ack(held[0])
+	e.claimN(10, 1)
+}
+
+// testOff checks what negative FrontierOptions mean: no limit on a
+// host's leases, no spacing of its claims, leases that do not expire.
+func testOff(t *testing.T, b Backend) {
+	e := open(t, b, store.FrontierOptions{PerHost: -1, Interval: -1, LeaseTTL: -1})
+	const n = 50
+	for i := range n {
+		e.push(1, entry("a.test", fmt.Sprint(i)))
+	}
+	e.push(1, entry("b.test", "1"))
+	ls, next := e.claimN(2*n, n+1) // every entry at once; claim checks Expires is zero
+	e.wantNext(next, time.Time{})  // nothing waits on time: no expiry
+	for _, l := range ls {
+		e.wantInterval(l, 0)
+	}
+	e.clock.Advance(100 * 365 * 24 * time.Hour)
+	_, next = e.claimN(10, 0)
+	e.wantNext(next, time.Time{})
+	e.wantStats(store.FrontierStats{InFlight: n + 1, Seen: n + 1, Hosts: 2})
+	for _, l := range ls {
+		e.ack(l) // still live a century later
+	}
+	e.wantStats(store.FrontierStats{Seen: n + 1, Done: n + 1})
+
+	// Without a per-host limit, Interval still spaces the claims.
+	const iv = time.Second
+	e = open(t, b, store.FrontierOptions{PerHost: -1, Interval: iv})
+	e.push(3, entry("a.test", "1"), entry("a.test", "2"), entry("a.test", "3"))
+	for i := range 2 {
+		_, next := e.claimN(10, 1)
+		e.wantNext(next, Start.Add(time.Duration(i+1)*iv))
+		e.clock.Advance(iv)
+	}
+	e.claimN(10, 1)
+	e.wantStats(store.FrontierStats{InFlight: 3, Seen: 3, Hosts: 1})
+	// Without expiry, a retried entry's not-before time still wakes.
+	e = open(t, b, store.FrontierOptions{PerHost: 1, Interval: -1, LeaseTTL: -1})
+	e.push(1, entry("a.test", "1"))
+	ls, _ = e.claimN(10, 1)
+	e.retry(ls[0], Start.Add(time.Minute), false)
+	_, next = e.claimN(10, 0)
+	e.wantNext(next, Start.Add(time.Minute))
+}
+
 func testPerHost(t *testing.T, b Backend) {
-	e := open(t, b, store.FrontierOptions{PerHost: 2})
+	e := open(t, b, store.FrontierOptions{PerHost: 2, Interval: -1})
 	for i := range 5 {
 		e.push(1, entry("a.test", fmt.Sprint(i)))
 	}
@@ -347,14 +432,32 @@ func testPerHost(t *testing.T, b Backend) {
 	e.claimN(10, 2)
 	e.wantStats(store.FrontierStats{Queued: 0, InFlight: 2, Seen: 5, Done: 3, Hosts: 1})
 
-	// PerHost zero means one.
-	e1 := open(t, b, store.FrontierOptions{})
+	// PerHost zero means DefaultPerHost.
+	e0 := open(t, b, store.FrontierOptions{Interval: -1})
+	for i := range store.DefaultPerHost + 1 {
+		e0.push(1, entry("a.test", fmt.Sprint(i)))
+	}
+	e0.claimN(10, store.DefaultPerHost)
+
+	// PerHost one leases one entry of a host at a time.
+	e1 := open(t, b, store.FrontierOptions{PerHost: 1, Interval: -1})
 	e1.push(2, entry("a.test", "1"), entry("a.test", "2"))
+	ls, _ = e1.claimN(10, 1)
+	e1.claimN(10, 0)
+	e1.ack(ls[0])
 	e1.claimN(10, 1)
+
+	// A negative PerHost means no limit.
+	en := open(t, b, store.FrontierOptions{PerHost: -1, Interval: -1})
+	for i := range 100 {
+		en.push(1, entry("a.test", fmt.Sprint(i)))
+	}
+	en.push(1, entry("b.test", "1"))
+	en.claimN(1000, 101)
 }
 
 func testRoundRobin(t *testing.T, b Backend) {
-	e := open(t, b, store.FrontierOptions{PerHost: 3})
+	e := open(t, b, store.FrontierOptions{PerHost: 3, Interval: -1})
 	hs := []string{"a.test", "b.test", "c.test"}
 	for _, h := range hs {
 		e.push(3, entry(h, "1"), entry(h, "2"), entry(h, "3"))
@@ -380,7 +483,7 @@ func testRoundRobin(t *testing.T, b Backend) {
 }
 
 func testFIFO(t *testing.T, b Backend) {
-	e := open(t, b, store.FrontierOptions{})
+	e := open(t, b, store.FrontierOptions{PerHost: 1, Interval: -1})
 	var want []string
 	for i := range 20 {
 		en := entry("a.test", fmt.Sprint(i))
@@ -491,11 +594,16 @@ func testLeaseInterval(t *testing.T, b Backend) {
 	ls, _ = e.claimN(10, 1)
 	e.wantInterval(ls[0], iv)
 
-	// Without an Interval, leases say zero.
-	e0 := open(t, b, store.FrontierOptions{})
+	// Without spacing, leases say zero; with the zero Interval, the
+	// default.
+	e0 := open(t, b, store.FrontierOptions{Interval: -1})
 	e0.push(1, entry("a.test", "1"))
 	ls, _ = e0.claimN(10, 1)
 	e0.wantInterval(ls[0], 0)
+	e0 = open(t, b, store.FrontierOptions{})
+	e0.push(1, entry("a.test", "1"))
+	ls, _ = e0.claimN(10, 1)
+	e0.wantInterval(ls[0], store.DefaultInterval)
 }
 
 // testIdleHostForgotten checks that a raised interval lasts while its
@@ -504,7 +612,7 @@ func testLeaseInterval(t *testing.T, b Backend) {
 // that ever had a Crawl-delay.
 func testIdleHostForgotten(t *testing.T, b Backend) {
 	const iv, raised = time.Second, 10 * time.Second
-	e := open(t, b, store.FrontierOptions{Interval: iv})
+	e := open(t, b, store.FrontierOptions{PerHost: 1, Interval: iv})
 	e.push(1, entry("a.test", "1"))
 	ls, _ := e.claimN(10, 1)
 	e.setInterval("a.test", raised)
@@ -532,7 +640,7 @@ func testIdleHostForgotten(t *testing.T, b Backend) {
 }
 
 func testAckStale(t *testing.T, b Backend) {
-	e := open(t, b, store.FrontierOptions{})
+	e := open(t, b, store.FrontierOptions{PerHost: 1, Interval: -1})
 	e.push(2, entry("a.test", "1"), entry("a.test", "2"))
 	ls, _ := e.claimN(1, 1)
 	e.ack(ls[0])
@@ -556,7 +664,7 @@ func testAckStale(t *testing.T, b Backend) {
 
 func testLeaseExpiry(t *testing.T, b Backend) {
 	const ttl = time.Minute
-	e := open(t, b, store.FrontierOptions{LeaseTTL: ttl})
+	e := open(t, b, store.FrontierOptions{PerHost: 1, Interval: -1, LeaseTTL: ttl})
 	e.push(1, entry("a.test", "1"))
 	e.push(1, entry("b.test", "1"))
 	old, _ := e.claimN(10, 2)
@@ -595,7 +703,7 @@ func testLeaseExpiry(t *testing.T, b Backend) {
 }
 
 func testRetry(t *testing.T, b Backend) {
-	e := open(t, b, store.FrontierOptions{})
+	e := open(t, b, store.FrontierOptions{PerHost: 1, Interval: -1})
 	a1, a2 := entry("a.test", "1"), entry("a.test", "2")
 	e.push(1, a1)
 	ls, _ := e.claimN(10, 1)
@@ -638,7 +746,7 @@ func testRetry(t *testing.T, b Backend) {
 
 func testRetryHostBackoff(t *testing.T, b Backend) {
 	const wait = 30 * time.Second
-	e := open(t, b, store.FrontierOptions{PerHost: 2})
+	e := open(t, b, store.FrontierOptions{PerHost: 2, Interval: -1})
 	e.push(2, entry("a.test", "1"), entry("a.test", "2"))
 	e.push(2, entry("b.test", "1"), entry("b.test", "2"))
 	ls, _ := e.claimN(2, 2)
@@ -675,7 +783,7 @@ func testRetryHostBackoff(t *testing.T, b Backend) {
 // work queued at the time of the Ack.
 func testAckHostBackoff(t *testing.T, b Backend) {
 	const wait = 30 * time.Second
-	e := open(t, b, store.FrontierOptions{PerHost: 2})
+	e := open(t, b, store.FrontierOptions{PerHost: 2, Interval: -1})
 	e.push(1, entry("a.test", "1"))
 	ls, _ := e.claimN(1, 1)
 	if err := e.f.Ack(context.Background(), ls[0], store.Outcome{Status: 429, HostBackoff: Start.Add(wait)}); err != nil {
@@ -763,7 +871,7 @@ func testRelease(t *testing.T, b Backend) {
 // Claim as it was pushed, after Retry (with Attempt+1) and Release, and
 // after Reopen.
 func testEntryFields(t *testing.T, b Backend) {
-	e := open(t, b, store.FrontierOptions{PerHost: 3})
+	e := open(t, b, store.FrontierOptions{PerHost: 3, Interval: -1})
 	full := store.Entry{
 		URL: "http://a.test/x?b=1&a=2", Key: "http://a.test/x?a=2&b=1", Host: "a.test",
 		Depth: 3, Parent: "http://a.test/", Redirects: 2,
@@ -806,7 +914,7 @@ func testEntryFields(t *testing.T, b Backend) {
 }
 
 func testStats(t *testing.T, b Backend) {
-	e := open(t, b, store.FrontierOptions{PerHost: 2})
+	e := open(t, b, store.FrontierOptions{PerHost: 2, Interval: -1})
 	e.wantStats(store.FrontierStats{})
 	e.push(3, entry("a.test", "1"), entry("a.test", "2"), entry("b.test", "1"))
 	e.wantStats(store.FrontierStats{Queued: 3, Seen: 3, Hosts: 2})
@@ -879,7 +987,7 @@ func testConcurrent(t *testing.T, b Backend) {
 		stride  = 50  // offset between workers' ranges: they overlap
 		nhosts  = 7
 	)
-	e := open(t, b, store.FrontierOptions{PerHost: 3})
+	e := open(t, b, store.FrontierOptions{PerHost: 3, Interval: -1})
 	key := func(i int) store.Entry { return entry(fmt.Sprintf("h%d.test", i%nhosts), fmt.Sprint(i)) }
 	unique := (workers-1)*stride + span
 
@@ -888,6 +996,7 @@ func testConcurrent(t *testing.T, b Backend) {
 		acked    = map[string]int{}
 		retried  = map[string]bool{}
 		added    atomic.Int64
+		settled  atomic.Int64 // leases acked or retried, by all workers
 		pushing  atomic.Int32
 		wg       sync.WaitGroup
 		failures = make(chan string, workers)
@@ -908,11 +1017,13 @@ func testConcurrent(t *testing.T, b Backend) {
 				if err := e.f.Retry(ctx, l, time.Time{}, false); err != nil {
 					return fmt.Errorf("Retry(%s): %w", l.Key, err)
 				}
+				settled.Add(1)
 				continue
 			}
 			if err := e.f.Ack(ctx, l, store.Outcome{Status: 200}); err != nil {
 				return fmt.Errorf("Ack(%s): %w", l.Key, err)
 			}
+			settled.Add(1)
 			mu.Lock()
 			acked[l.Key]++
 			mu.Unlock()
@@ -945,6 +1056,10 @@ func testConcurrent(t *testing.T, b Backend) {
 			pushing.Add(-1)
 			// Bounded: far more rounds than draining needs once every
 			// worker has pushed (the pushes themselves are bounded).
+			// Only rounds in which no worker settled a lease count:
+			// while another worker holds leases and is not running, this
+			// one yields to it instead of using up its rounds.
+			last := settled.Load()
 			for rounds := 0; rounds < 100_000; {
 				if err := work(5); err != nil {
 					fail(err)
@@ -954,7 +1069,12 @@ func testConcurrent(t *testing.T, b Backend) {
 					runtime.Gosched()
 					continue
 				}
-				rounds++
+				if n := settled.Load(); n != last {
+					last, rounds = n, 0
+				} else {
+					rounds++
+					runtime.Gosched()
+				}
 				s, err := e.f.Stats(ctx)
 				if err != nil {
 					fail(fmt.Errorf("Stats: %w", err))
@@ -1004,7 +1124,7 @@ func testReopen(t *testing.T, b Backend) {
 	if b.Reopen == nil {
 		t.Skip("backend keeps no state across Reopen")
 	}
-	opts := store.FrontierOptions{PerHost: 4}
+	opts := store.FrontierOptions{PerHost: 4, Interval: -1}
 	e := open(t, b, opts)
 	a1, a2, a3, b1 := entry("a.test", "1"), entry("a.test", "2"), entry("a.test", "3"), entry("b.test", "1")
 	e.push(4, a1, a2, a3, b1)
