@@ -43,15 +43,15 @@ type Flusher interface {
 }
 
 // SyncSink is a Sink whose output can be made durable and cut back, such
-// as store.JSONL or store.CSV writing to a store.File. With a Checkpointer
-// frontier, Run syncs it before each checkpoint and keeps the synced size
-// in the checkpoint; with a Flusher it marks the output at each flush
-// and keeps the span written since the last one. A resumed crawl checks
-// the spans of the flushes it replays against the file (a crash of the
-// machine can lose unsynced output) and rewinds the output to the end of
-// the last one it keeps, so each URL has exactly one record in the output
-// however often the crawl was killed. With a plain Sink, records of work
-// redone after a crash are written again.
+// as store.JSONL or store.CSV writing to a store.File, or store.Filter of
+// one. With a Checkpointer frontier the Sink must be one (Run refuses any
+// other with ErrSinkNotDurable): Run syncs it before each checkpoint and
+// keeps the synced size in the checkpoint; with a Flusher it marks the
+// output at each flush and keeps the span written since the last one. A
+// resumed crawl checks the spans of the flushes it replays against the
+// file (a crash of the machine can lose unsynced output) and rewinds the
+// output to the end of the last one it keeps, so each URL has exactly one
+// record in the output however often the crawl was killed.
 type SyncSink interface {
 	Sink
 	// Sync writes out buffered records, makes the output durable and
@@ -66,13 +66,17 @@ type SyncSink interface {
 	Rewind(pos int64) error
 }
 
-// flushSink is a Sink that buffers, such as store.JSONL on a plain
-// io.Writer: with a checkpointing frontier it is flushed before each
-// checkpoint or flush, so that no record the frontier counts as written
-// is still in a buffer.
+// flushSink is a Sink that buffers, such as store.JSONL: Run flushes it
+// before it returns.
 type flushSink interface {
 	Flush() error
 }
+
+// ErrSinkNotDurable is returned by Run, before it fetches anything, when
+// the frontier checkpoints (it keeps the crawl across crashes) but the
+// Sink is not a SyncSink: its records could not be kept exactly once, and
+// records of work done before a crash would be lost or doubled.
+var ErrSinkNotDurable = errors.New("crawler: the sink cannot keep its records across crashes")
 
 // ErrOutputNotEmpty is returned by Run when a new crawl with a
 // checkpointing frontier would cut an output that already holds data;
@@ -411,10 +415,6 @@ func (r *run) commit(ctx context.Context, sync bool) (err error) {
 			return fmt.Errorf("crawler: write output: %w", err)
 		}
 		r.state.Output, r.state.Tail = span.To, &span
-	case r.flushSink != nil:
-		if err := r.flushSink.Flush(); err != nil {
-			return fmt.Errorf("crawler: write output: %w", err)
-		}
 	}
 	r.state.Admitted = int(r.admitted.Load())
 	r.state.ScopeAdded = r.widened()

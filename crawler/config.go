@@ -2,10 +2,11 @@ package crawler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"trawl/fetch"
@@ -15,14 +16,16 @@ import (
 // Defaults used when the matching Config field is zero.
 const (
 	DefaultConcurrency = 16
-	DefaultPerHost     = 2
+	DefaultPerHost     = store.DefaultPerHost
 	// DefaultRate is the polite per-host request rate: two requests per
 	// second to any one host, whatever the concurrency. robots.txt
 	// Crawl-delay and Retry-After can only slow it down further.
 	DefaultRate    = 2.0
-	DefaultTimeout = 30 * time.Second
-	DefaultMaxBody = 10 << 20
+	DefaultTimeout = fetch.DefaultTimeout
+	DefaultMaxBody = fetch.DefaultMaxBody
 	DefaultRetries = 2
+	// DefaultRetryBackoff is the wait before the first retry.
+	DefaultRetryBackoff = time.Second
 
 	DefaultCheckpointInterval = time.Second
 
@@ -35,7 +38,7 @@ const (
 	// for a day between requests is crawled at one request every 30 s.
 	DefaultMaxCrawlDelay = 30 * time.Second
 	// DefaultMaxRedirects is how many redirects are followed from a link.
-	DefaultMaxRedirects = 10
+	DefaultMaxRedirects = fetch.DefaultMaxRedirects
 	// DefaultMaxURLLength is the longest URL, in bytes as written, that is
 	// fetched: the sitemaps protocol's limit, which few real pages reach
 	// and traps (session IDs, calendars) exceed.
@@ -43,6 +46,9 @@ const (
 	// DefaultMaxLinks is how many distinct out-links of one page are
 	// followed.
 	DefaultMaxLinks = 10000
+	// DefaultLeaseTTL is how long a URL may stay in flight before the
+	// frontier hands it out again.
+	DefaultLeaseTTL = store.DefaultLeaseTTL
 )
 
 // Scope says which discovered links are followed.
@@ -87,28 +93,35 @@ func ParseScope(s string) (Scope, error) {
 
 // Config configures a Crawler. The zero value is a polite crawler: 16
 // workers, at most 2 connections and 2 requests per second to any host,
-// robots.txt obeyed, the seeds' hosts as scope, no depth or page limit,
-// records discarded. Set Sink to keep them.
+// robots.txt obeyed, cookies kept, the seeds' hosts as scope, no depth or
+// page limit, records discarded. Set Sink to keep them.
+//
+// Every number follows one convention, the same in fetch.Config,
+// store.FrontierOptions and on the command line: zero means the documented
+// default, and -1 (any negative value) means "off": no limit for a limit
+// (Rate, Timeout, MaxBody, MaxPages, ...), none for an action (Retries,
+// MaxRedirects, MaxDepth: seeds only).
 type Config struct {
 	// Concurrency is the number of fetch workers. Zero means
-	// DefaultConcurrency.
+	// DefaultConcurrency. It must not be negative.
 	Concurrency int
 	// PerHost is the most requests in flight to one host. Zero means
-	// DefaultPerHost.
+	// DefaultPerHost. It must not be negative.
 	PerHost int
 	// Rate is the most requests per second to one host. Zero means
-	// DefaultRate; a negative value means no limit.
+	// DefaultRate; negative means no limit.
 	Rate float64
 	// UserAgent is sent with every request and used to pick the robots.txt
 	// group. Empty means fetch.DefaultUserAgent.
 	UserAgent string
 	// IgnoreRobots skips robots.txt entirely. Be sure you may.
 	IgnoreRobots bool
-	// Timeout bounds one fetch: connect, redirects, headers and body.
-	// Zero means DefaultTimeout.
+	// Timeout bounds one fetch: connect, headers and body. Zero means
+	// DefaultTimeout; negative means no limit (Run's ctx still applies).
 	Timeout time.Duration
 	// MaxBody caps the decoded body kept per page; longer bodies are cut
-	// and recorded with Truncated set. Zero means DefaultMaxBody.
+	// and recorded with Truncated set. Zero means DefaultMaxBody; negative
+	// means no limit.
 	MaxBody int64
 	// Retries is how many times a URL is tried again after a network
 	// error, a 429 or a 5xx, with exponential back-off and jitter (or the
@@ -116,7 +129,8 @@ type Config struct {
 	Retries int
 	// RetryBackoff is the wait before the first retry; each further retry
 	// waits twice as long, with jitter. A server's Retry-After wins when
-	// longer. Zero means one second.
+	// longer. Zero means DefaultRetryBackoff; negative means none (a retry
+	// waits only for its host's turn).
 	RetryBackoff time.Duration
 	// MaxRetryWait is the longest wait before a retry that the crawl
 	// accepts. A Retry-After (or back-off) longer than that is not waited
@@ -126,13 +140,13 @@ type Config struct {
 	// means DefaultMaxRetryWait; negative means no limit (a Retry-After
 	// is still capped at fetch.MaxRetryAfter).
 	MaxRetryWait time.Duration
-	// MaxRedirects is how many redirects are followed from one link or
-	// seed. Each redirect is recorded hop by hop: the source's record has
-	// its 3xx status and Location, and the target is queued as a URL of
-	// its own (same depth, the source as parent), which passes scope,
-	// filters, robots.txt and politeness like any other. The source of
-	// the hop past the limit is recorded with an error. Zero means
-	// DefaultMaxRedirects; negative means redirects are recorded but
+	// MaxRedirects is how many redirects are followed in a row from one
+	// link or seed. Each redirect is recorded hop by hop: the source's
+	// record has its 3xx status and Location, and the target is queued as
+	// a URL of its own (same depth, the source as parent), which passes
+	// scope, filters, robots.txt and politeness like any other. The source
+	// of the hop past the limit is recorded with an error. Zero means
+	// DefaultMaxRedirects; negative means none: redirects are recorded but
 	// their targets not queued.
 	MaxRedirects int
 	// MaxCrawlDelay caps a robots.txt Crawl-delay; the Stats list the
@@ -142,7 +156,8 @@ type Config struct {
 	// MaxTime stops the crawl cleanly once it has run that long: records
 	// stay whole, URLs in flight are abandoned (and fetched again by a
 	// resumed crawl with a checkpointing frontier), Run returns a nil
-	// error and Stats.Stopped says StopMaxTime. Zero means no limit.
+	// error and Stats.Stopped says StopMaxTime. Zero (the default) and
+	// negative mean no limit.
 	MaxTime time.Duration
 	// MaxURLLength is the longest URL, in bytes as written, that is
 	// followed; a longer in-scope link is recorded as skipped
@@ -160,57 +175,119 @@ type Config struct {
 	// address actually dialed, so redirects and DNS rebinding are covered)
 	// except for the seeds' hosts and the hosts in Resolve; a refused URL
 	// is recorded as skipped SkipBlockedAddress. See fetch.Config.AllowPrivate.
-	// Ignored when Fetcher or Transport is set.
+	// Ignored when Transport is set.
 	AllowPrivate bool
 
 	// Scope picks which links are followed. The zero value is ScopeHost.
 	Scope Scope
-	// Include, if not empty, keeps only in-scope links matching at least
-	// one of the expressions (seeds are always kept).
+	// Include, if not empty, keeps only in-scope links whose normalized
+	// URL (see parse.Normalize: "https://example.com/products/1?x=2", with
+	// scheme and host) matches at least one of the expressions; seeds and
+	// their redirects are always kept. The expressions match the whole
+	// URL, so "^/products/" matches nothing: write `/products/` or
+	// `^https://example\.com/products/`.
 	Include []*regexp.Regexp
-	// Exclude drops in-scope links matching any of the expressions.
+	// Exclude drops in-scope links whose normalized URL matches any of the
+	// expressions, as Include reads them.
 	Exclude []*regexp.Regexp
-	// MaxDepth is the most link hops from a seed (seeds are depth 0).
-	// Zero means no limit; a negative value fetches the seeds only.
+	// MaxDepth is the most link hops from a seed (seeds and their
+	// redirects are depth 0). Zero (the default) means no limit; negative
+	// means none: the seeds only.
 	MaxDepth int
 	// MaxPages is the most URLs admitted for fetching, seeds included;
-	// further in-scope URLs are recorded as skipped "max-pages".
-	// Zero means no limit.
+	// further in-scope URLs are recorded as skipped "max-pages". Zero (the
+	// default) and negative mean no limit.
 	MaxPages int
 
+	// Method is the HTTP method of page requests: "" (the default) means
+	// GET; "HEAD" checks that pages exist without their bodies (so no
+	// links are found beyond the seeds' redirects).
+	Method string
+	// Header is sent with every request (pages, robots.txt); it may
+	// override the default User-Agent and Accept.
+	Header http.Header
+	// Jar keeps cookies between requests, as browsers and crawlers such as
+	// Scrapy, colly and wget do. Nil means a new jar for each Run
+	// (fetch.NewJar, with the public suffix list); set NoCookies to send
+	// and keep none.
+	Jar http.CookieJar
+	// NoCookies turns cookies off.
+	NoCookies bool
+	// Proxy returns the proxy for a request, as http.Transport.Proxy does
+	// (http.ProxyURL(u) for one proxy). Nil means the environment's
+	// HTTP_PROXY, HTTPS_PROXY and NO_PROXY, unless Resolve is set (then no
+	// proxy).
+	Proxy func(*http.Request) (*url.URL, error)
+	// Resolve maps "host:port" to the "ip:port" to dial instead, like
+	// curl --resolve. Its hosts count as named for the address guard.
+	Resolve map[string]string
+	// Transport, if set, carries the requests of the default Fetcher
+	// (which then neither resolves, proxies nor guards addresses itself).
+	Transport http.RoundTripper
+
 	// Sink receives one record per URL decided about. Nil discards them.
-	// Put is called from many goroutines at once.
+	// Put is called from many goroutines at once. If the Sink has a
+	// Flush() error method (store.JSONL, store.CSV), Run calls it before
+	// it returns. With a checkpointing frontier (see Checkpointer) the
+	// Sink must be a SyncSink, so that its records are kept exactly once
+	// across crashes; Run refuses any other with ErrSinkNotDurable before
+	// it fetches anything. store.Filter wraps a sink and keeps that.
 	Sink Sink
+	// OnRequest, if set, is called before every request the default
+	// Fetcher sends (pages, redirect hops, robots.txt), after it set its
+	// own headers: it may add or change headers and cookies. An error
+	// vetoes the request: the URL is recorded as skipped SkipVetoed (a
+	// robots.txt request vetoed leaves its host disallowed for a while).
+	// It is called from many goroutines at once.
+	OnRequest func(ctx context.Context, req *http.Request) error
+	// OnResponse, if set, is called for every response, whatever its
+	// status and content type, before the URL's record is written; the
+	// decoded body is in Response.Body. Returning ErrStop ends the crawl
+	// after this URL, its record kept; another error stops the crawl and
+	// is returned by Run. It is called from many goroutines at once.
+	OnResponse func(ctx context.Context, resp *fetch.Response) error
+	// OnError, if set, is called for every fetch attempt that got no
+	// response (a retry follows or the URL is recorded as failed), with
+	// the error, a *fetch.Error whose Kind says what went wrong. Its
+	// return value is read as OnResponse's is. It is called from many
+	// goroutines at once.
+	OnError func(ctx context.Context, url string, err error) error
 	// OnPage, if set, is called for each fetched HTML page before its
 	// links are queued. It may read the page, attach Data to its record,
-	// and add or remove links. An error stops the crawl and is returned
-	// by Run. It is called from many goroutines at once.
+	// and add or remove links. Returning ErrStop ends the crawl after this
+	// page, its record (and Data) kept; another error stops the crawl and
+	// is returned by Run. It is called from many goroutines at once.
 	OnPage func(ctx context.Context, p *Page) error
 
 	// NewFrontier opens the frontier that holds the queue and the seen-set,
 	// with options derived from PerHost, Rate and LeaseTTL. Run calls it
 	// once and closes what it returns. Nil means a new in-memory frontier
-	// (store.NewMemory).
+	// (store.NewMemory); package trawl/store/disk has one that survives
+	// crashes.
 	NewFrontier func(opts store.FrontierOptions) (Frontier, error)
-	// Fetcher does HTTP. Nil means a fetch.Client built from the fields
-	// above and Resolve / Transport.
+	// Fetcher does HTTP. Nil means the default, a fetch.Client built for
+	// each Run from the fields above. A custom Fetcher replaces it whole:
+	// setting one together with a field that only the default uses
+	// (UserAgent, Timeout, MaxBody, Header, Jar, NoCookies, Proxy,
+	// Resolve, Transport, AllowPrivate, OnRequest) is an error. To add to
+	// the default instead, use WrapFetcher.
 	Fetcher Fetcher
-	// Resolve maps "host:port" to the "ip:port" to dial instead, like
-	// curl --resolve. Ignored when Fetcher or Transport is set.
-	Resolve map[string]string
-	// Transport, if set, carries the requests of the default Fetcher.
-	Transport http.RoundTripper
+	// WrapFetcher, if set, is given the Fetcher of each Run (the default
+	// one, or Fetcher) and returns the one the crawl uses, for example one
+	// that counts, caches or rewrites requests.
+	WrapFetcher func(Fetcher) Fetcher
 	// CheckpointInterval is how often a checkpointing frontier (see
 	// Checkpointer) is synced to disk together with the output. Between
 	// checkpoints, a frontier that can flush (disk.Frontier) journals each
 	// group of records before their workers go on, so that a crash of the
 	// process (kill -9) redoes at most the URLs in flight; a crash of the
-	// machine may redo up to an interval of work. Zero means one second.
-	// A negative interval checkpoints every group of records instead, and
-	// workers wait for it: slower, but then not even a crash of the
-	// machine loses finished work. With a frontier that cannot flush, a
-	// positive interval lets workers run ahead, redoing up to that much
-	// work after any crash, and a negative one is group commit.
+	// machine may redo up to an interval of work. Zero means
+	// DefaultCheckpointInterval. Negative means none between groups: each
+	// group of records is checkpointed before its workers go on, which is
+	// slower, but then not even a crash of the machine loses finished work.
+	// With a frontier that cannot flush, a positive interval lets workers
+	// run ahead, redoing up to that much work after any crash, and a
+	// negative one is group commit.
 	CheckpointInterval time.Duration
 	// ResumeAnyway continues a saved crawl even though its seeds or scope
 	// differ from this one's.
@@ -222,11 +299,14 @@ type Config struct {
 	// checkpoint either way.
 	Overwrite bool
 	// LeaseTTL is how long a claimed URL may stay in flight before the
-	// frontier hands it out again. Zero means 10 minutes.
+	// frontier hands it out again. Zero means DefaultLeaseTTL.
 	LeaseTTL time.Duration
 }
 
-// withDefaults returns c with zero fields replaced by their defaults.
+// withDefaults returns c with zero fields replaced by their defaults, and
+// the negative "off" values of the fields the crawler itself reads
+// turned into what they mean (Retries: 0 retries; RetryBackoff: none).
+// Fields handed to fetch or the frontier keep their -1.
 func (c Config) withDefaults() Config {
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
@@ -237,21 +317,14 @@ func (c Config) withDefaults() Config {
 	if c.Rate == 0 {
 		c.Rate = DefaultRate
 	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.MaxBody == 0 {
-		c.MaxBody = DefaultMaxBody
-	}
 	if c.Retries == 0 {
 		c.Retries = DefaultRetries
 	}
-	if c.Retries < 0 {
-		c.Retries = 0
-	}
+	c.Retries = max(c.Retries, 0)
 	if c.RetryBackoff == 0 {
-		c.RetryBackoff = time.Second
+		c.RetryBackoff = DefaultRetryBackoff
 	}
+	c.RetryBackoff = max(c.RetryBackoff, 0)
 	if c.MaxRedirects == 0 {
 		c.MaxRedirects = DefaultMaxRedirects
 	}
@@ -267,8 +340,10 @@ func (c Config) withDefaults() Config {
 	if c.MaxLinks == 0 {
 		c.MaxLinks = DefaultMaxLinks
 	}
+	c.MaxTime = max(c.MaxTime, 0)
+	c.MaxPages = max(c.MaxPages, 0)
 	if c.LeaseTTL == 0 {
-		c.LeaseTTL = 10 * time.Minute
+		c.LeaseTTL = DefaultLeaseTTL
 	}
 	if c.CheckpointInterval == 0 {
 		c.CheckpointInterval = DefaultCheckpointInterval
@@ -276,36 +351,54 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// validate returns an error naming every field of c out of range, on one
+// line.
 func (c Config) validate() error {
-	var errs []error
+	var errs []string
 	if c.Concurrency < 0 {
-		errs = append(errs, fmt.Errorf("concurrency %d is negative", c.Concurrency))
+		errs = append(errs, fmt.Sprintf("Concurrency %d is negative", c.Concurrency))
 	}
 	if c.PerHost < 0 {
-		errs = append(errs, fmt.Errorf("per-host %d is negative", c.PerHost))
-	}
-	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout %v is negative", c.Timeout))
-	}
-	if c.MaxBody < 0 {
-		errs = append(errs, fmt.Errorf("max body %d is negative", c.MaxBody))
-	}
-	if c.MaxPages < 0 {
-		errs = append(errs, fmt.Errorf("max pages %d is negative", c.MaxPages))
-	}
-	if c.MaxTime < 0 {
-		errs = append(errs, fmt.Errorf("max time %v is negative", c.MaxTime))
+		errs = append(errs, fmt.Sprintf("PerHost %d is negative", c.PerHost))
 	}
 	if c.Scope < ScopeHost || c.Scope > ScopeAny {
-		errs = append(errs, fmt.Errorf("unknown scope %d", int(c.Scope)))
+		errs = append(errs, fmt.Sprintf("unknown Scope %d", int(c.Scope)))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("crawler: config: %w", err)
+	switch c.Method {
+	case "", http.MethodGet, http.MethodHead:
+	default:
+		errs = append(errs, fmt.Sprintf("Method %q: want GET or HEAD", c.Method))
+	}
+	if c.Jar != nil && c.NoCookies {
+		errs = append(errs, "Jar and NoCookies are both set")
+	}
+	if c.Fetcher != nil {
+		var ignored []string
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"UserAgent", c.UserAgent != ""}, {"Timeout", c.Timeout != 0}, {"MaxBody", c.MaxBody != 0},
+			{"Header", c.Header != nil}, {"Jar", c.Jar != nil}, {"NoCookies", c.NoCookies},
+			{"Proxy", c.Proxy != nil}, {"Resolve", c.Resolve != nil}, {"Transport", c.Transport != nil},
+			{"AllowPrivate", c.AllowPrivate}, {"OnRequest", c.OnRequest != nil},
+		} {
+			if f.set {
+				ignored = append(ignored, f.name)
+			}
+		}
+		if len(ignored) > 0 {
+			errs = append(errs, fmt.Sprintf("Fetcher is set, so %s would be ignored (they configure the default fetcher; use WrapFetcher to add to it)", strings.Join(ignored, ", ")))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("crawler: config: %s", strings.Join(errs, "; "))
 	}
 	return nil
 }
 
-// rateInterval turns a per-host rate into the spacing between requests.
+// rateInterval turns a per-host rate into the spacing between requests:
+// zero for no limit.
 func rateInterval(rate float64) time.Duration {
 	if rate <= 0 {
 		return 0
@@ -314,32 +407,47 @@ func rateInterval(rate float64) time.Duration {
 }
 
 // newFetcher builds the default fetcher from cfg, keeping robots.txt files
-// in rc if it is not nil and letting the address guard through to the
-// hosts the user named (seeds; Resolve's hosts are let through by fetch).
+// in rc if it is not nil, letting the address guard through to the hosts
+// the user named (the seeds' hosts; Resolve's hosts are let through by
+// fetch) and sending each seed's credentials to its host only.
 //
 // It neither follows redirects nor limits the rate: the crawler records
 // redirects hop by hop and the frontier is the one gate of per-host
 // timing, so that every request to a host (robots.txt, pages, redirect
 // hops) is spaced by it once and no worker ever waits on a host.
-func newFetcher(cfg Config, rc fetch.RobotsCache, named []string) *fetch.Client {
+func newFetcher(cfg Config, rc fetch.RobotsCache, named []string, creds map[string]*url.Userinfo) *fetch.Client {
+	jar := cfg.Jar
+	if jar == nil && !cfg.NoCookies {
+		jar = fetch.NewJar()
+	}
 	return fetch.New(fetch.Config{
 		UserAgent:    cfg.UserAgent,
 		Timeout:      cfg.Timeout,
 		MaxBody:      cfg.MaxBody,
 		MaxRedirects: -1,
+		Rate:         -1,
+		Header:       cfg.Header,
+		Jar:          jar,
+		Proxy:        cfg.Proxy,
 		Resolve:      cfg.Resolve,
 		Transport:    cfg.Transport,
 		RobotsCache:  rc,
 		AllowPrivate: cfg.AllowPrivate,
 		AllowHosts:   named,
+		Credentials:  creds,
+		OnRequest:    cfg.OnRequest,
 	})
 }
 
 // frontierOptions derives the frontier's politeness options from cfg.
 func (c Config) frontierOptions() store.FrontierOptions {
+	iv := rateInterval(c.Rate)
+	if iv == 0 {
+		iv = -1 // the frontier's "no spacing"
+	}
 	return store.FrontierOptions{
 		PerHost:  c.PerHost,
-		Interval: rateInterval(c.Rate),
+		Interval: iv,
 		LeaseTTL: c.LeaseTTL,
 	}
 }

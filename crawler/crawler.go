@@ -1,23 +1,10 @@
-// Package crawler is trawl's engine: a frontier of per-host queues feeds a
-// pool of fetch workers; fetched HTML is parsed and its links, normalized,
-// scoped and deduplicated, go back into the frontier. Everything that blocks
-// takes a context; cancelling it stops the crawl promptly.
-//
-// Most callers build a Config, call New and then Run:
-//
-//	c, err := crawler.New(crawler.Config{Sink: store.NewJSONL(os.Stdout)})
-//	if err != nil { ... }
-//	stats, err := c.Run(ctx, "https://example.com/")
-//
-// The crawler is polite by default: robots.txt is obeyed, at most
-// DefaultPerHost requests are in flight and DefaultRate requests per second
-// go to any one host, and a slow host never holds up the others.
 package crawler
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -164,10 +151,20 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 		return Stats{}, errors.New("crawler: no seed URLs")
 	}
 	entries := make([]store.Entry, 0, len(seeds))
+	var creds map[string]*url.Userinfo
 	for _, s := range seeds {
-		e, err := seedEntry(s)
+		e, user, err := seedEntry(s)
 		if err != nil {
 			return Stats{}, err
+		}
+		if user != nil {
+			if c.cfg.Fetcher != nil {
+				return Stats{}, fmt.Errorf("crawler: seed %q: credentials in a seed are sent by the default fetcher only, and Config.Fetcher is set", redact(s))
+			}
+			if creds == nil {
+				creds = make(map[string]*url.Userinfo)
+			}
+			creds[hostPort(e.URL)] = user
 		}
 		entries = append(entries, e)
 	}
@@ -184,6 +181,12 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("crawler: open frontier: %w", err)
 	}
+	if _, ok := f.(Checkpointer); ok && c.cfg.Sink != nil {
+		if _, ok := c.cfg.Sink.(SyncSink); !ok {
+			f.Close()
+			return Stats{}, fmt.Errorf("%w: the frontier keeps the crawl across crashes, so the Sink (a %T) must be a crawler.SyncSink, such as store.JSONL or store.CSV over a store.File, or store.Filter of one", ErrSinkNotDurable, c.cfg.Sink)
+		}
+	}
 	fetcher := c.cfg.Fetcher
 	if fetcher == nil {
 		// A frontier that keeps robots.txt files (disk.Frontier) spares a
@@ -193,9 +196,12 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 		for _, e := range entries {
 			named = append(named, hostname(e.Host))
 		}
-		own := newFetcher(c.cfg, rc, named)
+		own := newFetcher(c.cfg, rc, named, creds)
 		defer own.Close()
 		fetcher = own
+	}
+	if c.cfg.WrapFetcher != nil {
+		fetcher = c.cfg.WrapFetcher(fetcher)
 	}
 	r := newRun(c.cfg, fetcher, f)
 	c.mu.Lock()
@@ -206,25 +212,57 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	if cerr := f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("crawler: close frontier: %w", cerr)
 	}
+	if fs, ok := c.cfg.Sink.(flushSink); ok {
+		if ferr := fs.Flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("crawler: flush sink: %w", ferr)
+		}
+	}
 	r.finished.Store(true)
 	return r.snapshot(context.Background()), err
 }
 
-// seedEntry validates a seed URL and makes its frontier entry.
-func seedEntry(s string) (store.Entry, error) {
+// seedEntry validates a seed URL and makes its frontier entry. Credentials
+// in the URL (http://user:pass@host/) are returned apart: the entry, and
+// so every record, has the URL without them.
+func seedEntry(s string) (store.Entry, *url.Userinfo, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return store.Entry{}, fmt.Errorf("crawler: seed %q: %w", s, err)
+		return store.Entry{}, nil, fmt.Errorf("crawler: seed %q: %w", redact(s), errors.Unwrap(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return store.Entry{}, fmt.Errorf("crawler: seed %q: not an http or https URL", s)
+		return store.Entry{}, nil, fmt.Errorf("crawler: seed %q: not an http or https URL", u.Redacted())
 	}
+	user := u.User
+	u.User = nil
 	u.Fragment, u.RawFragment = "", ""
 	key, host, err := parse.Normalize(u)
 	if err != nil {
-		return store.Entry{}, fmt.Errorf("crawler: seed %q: %w", s, err)
+		return store.Entry{}, nil, fmt.Errorf("crawler: seed %q: %w", u.Redacted(), err)
 	}
-	return store.Entry{URL: u.String(), Key: key, Host: host}, nil
+	return store.Entry{URL: u.String(), Key: key, Host: host}, user, nil
+}
+
+// redact returns s with the password of a URL hidden, or s if it does
+// not parse.
+func redact(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return s
+}
+
+// hostPort returns the "host:port" of an absolute URL, with the port
+// explicit, as fetch.Config.Credentials keys it.
+func hostPort(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // hostname returns a host key ("example.com:8080", "[::1]") without its

@@ -28,10 +28,20 @@ const (
 	SkipExcluded       = "excluded"        // Include or Exclude filtered it out
 	SkipURLTooLong     = "url-too-long"    // longer than MaxURLLength
 	SkipBlockedAddress = "blocked-address" // the address guard refused its host's address
+	SkipVetoed         = "vetoed"          // Config.OnRequest vetoed its request
 )
 
-// StopMaxTime is Stats.Stopped for a crawl that Config.MaxTime ended.
-const StopMaxTime = "max-time"
+// Why a crawl stopped early without an error (Stats.Stopped).
+const (
+	StopMaxTime   = "max-time" // Config.MaxTime ran out
+	StopRequested = "stop"     // a hook returned ErrStop
+)
+
+// ErrStop, returned by OnPage, OnResponse or OnError, ends the crawl
+// after the URL at hand: its record (and Page.Data) is kept, URLs in
+// flight are abandoned (a resumed crawl fetches them again), and Run
+// returns a nil error with Stats.Stopped set to StopRequested.
+var ErrStop = errors.New("crawler: stop")
 
 // errMaxTime is the cause of the context that Config.MaxTime ends.
 var errMaxTime = errors.New("crawler: max time reached")
@@ -63,15 +73,14 @@ type run struct {
 	// With a checkpointing frontier: a record's sink write and its
 	// frontier change happen under commitMu read-locked; a checkpoint
 	// takes it exclusively, so it never splits the two.
-	cp        Checkpointer
-	flusher   Flusher   // cp, if it can flush
-	syncSink  SyncSink  // the sink, if it can sync
-	flushSink flushSink // the sink, if it buffers but cannot sync
-	commitMu  sync.RWMutex
-	commits   commits
-	busy      atomic.Int32            // workers handling a lease, waits for durability included
-	state     *State                  // what the next checkpoint records; guarded by commitMu
-	resumed   atomic.Pointer[Resumed] // set when the crawl continued saved state
+	cp       Checkpointer
+	flusher  Flusher  // cp, if it can flush
+	syncSink SyncSink // the sink, if it can sync
+	commitMu sync.RWMutex
+	commits  commits
+	busy     atomic.Int32            // workers handling a lease, waits for durability included
+	state    *State                  // what the next checkpoint records; guarded by commitMu
+	resumed  atomic.Pointer[Resumed] // set when the crawl continued saved state
 }
 
 func newRun(cfg Config, f Fetcher, fr Frontier) *run {
@@ -87,10 +96,7 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	if cp, ok := fr.(Checkpointer); ok {
 		r.cp = cp
 		r.flusher, _ = cp.(Flusher)
-		r.syncSink, _ = r.sink.(SyncSink)
-		if r.syncSink == nil {
-			r.flushSink, _ = r.sink.(flushSink)
-		}
+		r.syncSink, _ = r.sink.(SyncSink) // Run made sure it is one, unless Sink is nil
 	}
 	return r
 }
@@ -215,9 +221,16 @@ func (r *run) schedule(parent context.Context) error {
 
 	var fatal error
 	inflight := 0
+	stopping := false             // a hook returned ErrStop
 	finished := func(err error) { // a worker is done with a lease
 		inflight--
-		if err != nil && fatal == nil && ctx.Err() == nil {
+		switch {
+		case errors.Is(err, ErrStop):
+			if !stopping {
+				stopping = true
+				cancel()
+			}
+		case err != nil && fatal == nil && ctx.Err() == nil:
 			fatal = err
 			cancel()
 		}
@@ -254,6 +267,11 @@ func (r *run) schedule(parent context.Context) error {
 			}
 			if err := r.commitErr(); err != nil {
 				return err
+			}
+			if stopping && parent.Err() == nil {
+				stop := StopRequested
+				r.stopped.Store(&stop)
+				return nil
 			}
 			return parent.Err()
 		}
@@ -335,14 +353,22 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		start := time.Now()
 		rob, err := r.fetcher.Robots(ctx, u)
 		if err != nil {
-			switch {
-			case ctx.Err() != nil:
+			if ctx.Err() != nil {
 				return nil
+			}
+			stop, herr := r.hook(r.cfg.OnError != nil, func() error { return r.cfg.OnError(ctx, l.URL, err) }, "error hook")
+			if herr != nil {
+				return herr
+			}
+			switch {
 			case errors.Is(err, fetch.ErrBlockedAddress):
 				rec.Skipped = SkipBlockedAddress
-				return r.settle(ctx, l, rec)
+			case errors.Is(err, fetch.ErrVetoed):
+				rec.Skipped = SkipVetoed
+			default:
+				return stopAfter(stop, r.retryOrFail(ctx, l, rec, err.Error(), 0, true))
 			}
-			return r.retryOrFail(ctx, l, rec, err.Error(), 0, true)
+			return stopAfter(stop, r.settle(ctx, l, rec))
 		}
 		iv, err := r.crawlDelay(ctx, l, rob)
 		if err != nil {
@@ -360,19 +386,26 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		}
 	}
 
-	resp, err := r.fetcher.Fetch(ctx, fetch.Request{URL: l.URL})
+	resp, err := r.fetcher.Fetch(ctx, fetch.Request{URL: l.URL, Method: r.cfg.Method})
 	if err != nil {
-		switch {
-		case ctx.Err() != nil:
+		if ctx.Err() != nil {
 			return nil
+		}
+		stop, herr := r.hook(r.cfg.OnError != nil, func() error { return r.cfg.OnError(ctx, l.URL, err) }, "error hook")
+		if herr != nil {
+			return herr
+		}
+		switch {
 		case errors.Is(err, fetch.ErrBlockedAddress):
 			rec.Skipped = SkipBlockedAddress
-			return r.settle(ctx, l, rec)
+		case errors.Is(err, fetch.ErrVetoed):
+			rec.Skipped = SkipVetoed
 		case fetch.Retryable(err):
-			return r.retryOrFail(ctx, l, rec, err.Error(), 0, false)
+			return stopAfter(stop, r.retryOrFail(ctx, l, rec, err.Error(), 0, false))
+		default:
+			rec.Error = err.Error()
 		}
-		rec.Error = err.Error()
-		return r.settle(ctx, l, rec)
+		return stopAfter(stop, r.settle(ctx, l, rec))
 	}
 	rec.FinalURL = resp.FinalURL
 	if rec.FinalURL == rec.URL {
@@ -384,25 +417,56 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 	rec.Truncated = resp.Truncated
 	rec.FetchedAt = time.Now().UTC().Truncate(time.Millisecond)
 	rec.DurationMS = resp.Duration.Milliseconds()
+	stop, err := r.hook(r.cfg.OnResponse != nil, func() error { return r.cfg.OnResponse(ctx, resp) }, "response hook")
+	if err != nil {
+		return err
+	}
 
 	switch {
 	case resp.Status == 429 || resp.Status >= 500:
 		hostWide := resp.Status == 429 || resp.Status == 503 || resp.RetryAfter > 0
 		if l.Attempt < r.cfg.Retries {
-			return r.retryOrFail(ctx, l, rec, "", resp.RetryAfter, hostWide)
+			return stopAfter(stop, r.retryOrFail(ctx, l, rec, "", resp.RetryAfter, hostWide))
 		}
 	case resp.RedirectErr != nil:
 		// A Fetcher that follows redirects itself stopped following.
 		rec.FinalURL = resp.RedirectTo
 		rec.Error = resp.RedirectErr.Error()
 	case resp.Status >= 300 && resp.Status < 400 && resp.Header.Get("Location") != "":
-		return r.redirect(ctx, l, rec, resp)
+		return stopAfter(stop, r.redirect(ctx, l, rec, resp))
 	case resp.Status >= 200 && resp.Status < 300 && parse.IsHTML(resp.ContentType, resp.Body):
-		if err := r.page(ctx, l, rec, resp); err != nil {
+		pstop, err := r.page(ctx, l, rec, resp)
+		if err != nil {
 			return err
 		}
+		stop = stop || pstop
 	}
-	return r.settle(ctx, l, rec)
+	return stopAfter(stop, r.settle(ctx, l, rec))
+}
+
+// hook calls a user hook if it is set and sorts its result: ErrStop asks
+// the crawl to stop after the URL at hand; another error stops it now.
+func (r *run) hook(set bool, call func() error, what string) (stop bool, err error) {
+	if !set {
+		return false, nil
+	}
+	switch err := call(); {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, ErrStop):
+		return true, nil
+	default:
+		return false, fmt.Errorf("crawler: %s: %w", what, err)
+	}
+}
+
+// stopAfter returns err, or ErrStop when the URL was settled and a hook
+// asked to stop.
+func stopAfter(stop bool, err error) error {
+	if err == nil && stop {
+		return ErrStop
+	}
+	return err
 }
 
 // crawlDelay hands the frontier the host's robots.txt Crawl-delay, capped
@@ -474,7 +538,9 @@ func (r *run) redirect(ctx context.Context, l store.Lease, rec *store.Record, re
 }
 
 // page parses an HTML response, runs the page hook and queues the links.
-func (r *run) page(ctx context.Context, l store.Lease, rec *store.Record, resp *fetch.Response) error {
+// stop reports that the hook returned ErrStop: the page's record keeps
+// its Data, and its links are not queued.
+func (r *run) page(ctx context.Context, l store.Lease, rec *store.Record, resp *fetch.Response) (stop bool, err error) {
 	final, err := url.Parse(resp.FinalURL)
 	if err != nil {
 		final, _ = url.Parse(l.URL)
@@ -482,7 +548,7 @@ func (r *run) page(ctx context.Context, l store.Lease, rec *store.Record, resp *
 	doc, err := parse.HTML(resp.Body, resp.ContentType, final)
 	if err != nil {
 		rec.Error = err.Error()
-		return nil
+		return false, nil
 	}
 	rec.Title = doc.Title
 	rec.Canonical = doc.Canonical
@@ -497,16 +563,20 @@ func (r *run) page(ctx context.Context, l store.Lease, rec *store.Record, resp *
 	}
 	if r.cfg.OnPage != nil {
 		p := &Page{URL: final, Depth: l.Depth, Response: resp, HTML: doc, Links: links}
-		if err := r.cfg.OnPage(ctx, p); err != nil {
-			return fmt.Errorf("crawler: page hook for %s: %w", resp.FinalURL, err)
+		stop, err := r.hook(true, func() error { return r.cfg.OnPage(ctx, p) }, "page hook for "+resp.FinalURL)
+		if err != nil {
+			return false, err
 		}
 		links, rec.Data = p.Links, p.Data
+		if stop {
+			return true, nil
+		}
 	}
 	if doc.NoFollow {
 		r.counters.noFollow.Add(int64(len(links)))
-		return nil
+		return false, nil
 	}
-	return r.follow(ctx, l.Depth+1, resp.FinalURL, links)
+	return false, r.follow(ctx, l.Depth+1, resp.FinalURL, links)
 }
 
 // follow decides about the links found on a page: nofollow links are
