@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -79,15 +81,18 @@ Flags:
 
 // options are the parsed command line.
 type options struct {
-	cfg      crawler.Config
-	output   string
-	format   string
-	quiet    bool
-	demo     bool
-	demoSite string // basic or hostile
-	seeds    []string
-	version  bool
-	state    string
+	cfg        crawler.Config
+	output     string
+	format     string
+	quiet      bool
+	demo       bool
+	demoSite   string // basic or hostile
+	records    string // all, fetched or errors
+	cookies    []string
+	cookieFile string
+	seeds      []string
+	version    bool
+	state      string
 }
 
 func main() {
@@ -164,7 +169,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		sink = store.NewJSONL(out)
 	}
-	opts.cfg.Sink = sink
+	switch opts.records {
+	case "fetched":
+		opts.cfg.Sink = store.Filter(sink, store.Fetched)
+	case "errors":
+		opts.cfg.Sink = store.Filter(sink, store.Failed)
+	default:
+		opts.cfg.Sink = sink
+	}
+	if len(opts.cookies) > 0 || opts.cookieFile != "" {
+		jar, err := cookieJar(opts.cookies, opts.cookieFile, opts.seeds)
+		if err != nil {
+			fmt.Fprintf(stderr, "trawl: %v\n", err)
+			return exitUsage
+		}
+		opts.cfg.Jar = jar
+	}
 
 	c, err := crawler.New(opts.cfg)
 	if err != nil {
@@ -234,30 +254,39 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		fs.StringVar(&opts.demoSite, "site", "basic", "demo `SITE`: basic (the example site) or hostile (a server misbehaving in every way trawl guards against)")
 	}
 	cfg := &opts.cfg
+	// Every number maps one to one onto crawler.Config: 0 is the default
+	// shown, -1 is "off" (no limit, or none).
 	fs.StringVarP(&opts.output, "output", "o", "", "write records to `FILE` instead of stdout")
 	fs.StringVar(&opts.format, "format", "", "output `FORMAT`: jsonl or csv (default: from the -o extension, else jsonl)")
+	fs.StringVar(&opts.records, "records", "all", "which records to write: all (one per URL decided about), fetched (URLs that answered) or errors (URLs that failed)")
 	fs.IntVarP(&cfg.Concurrency, "concurrency", "c", crawler.DefaultConcurrency, "fetch workers in all")
 	fs.IntVar(&cfg.PerHost, "per-host", crawler.DefaultPerHost, "requests in flight to one host")
-	rate := fs.Float64("rate", crawler.DefaultRate, "requests per second to one host (0 = unlimited)")
+	fs.Float64Var(&cfg.Rate, "rate", crawler.DefaultRate, "requests per second to one host (-1 = no limit)")
 	fs.StringVar(&cfg.UserAgent, "user-agent", fetch.DefaultUserAgent, "User-Agent header; also picks the robots.txt group")
+	headers := fs.StringArrayP("header", "H", nil, "send this `\"Name: value\"` header with every request (repeatable)")
+	cookies := fs.StringArray("cookie", nil, "send this `name=value` cookie to the seeds' hosts (repeatable)")
+	cookieFile := fs.String("cookie-file", "", "load cookies from a Netscape cookies.txt `FILE` (as curl and wget write it)")
+	fs.BoolVar(&cfg.NoCookies, "no-cookies", false, "neither keep nor send cookies (by default a crawl keeps the cookies sites set, as a browser does)")
+	proxy := fs.String("proxy", "", "send requests through this proxy `URL` (default: HTTP_PROXY, HTTPS_PROXY and NO_PROXY from the environment, unless --resolve is given)")
+	fs.StringVar(&cfg.Method, "method", "GET", "request `METHOD`: GET, or HEAD to check that pages exist without fetching their bodies (no links are found)")
 	fs.BoolVar(&cfg.IgnoreRobots, "ignore-robots", false, "do not fetch or obey robots.txt")
-	fs.DurationVar(&cfg.Timeout, "timeout", crawler.DefaultTimeout, "limit for one fetch: connect, redirects, headers and body")
-	maxBody := fs.String("max-body", "10MiB", "keep at most this `SIZE` of a decoded body (e.g. 512KiB, 10MiB); longer bodies are truncated")
-	fs.IntVar(&cfg.Retries, "retries", crawler.DefaultRetries, "retries after a network error, 429 or 5xx (0 = none)")
-	fs.IntVar(&cfg.MaxRedirects, "max-redirects", crawler.DefaultMaxRedirects, "redirects followed from one link, each recorded as its own URL (0 = none)")
-	fs.DurationVar(&cfg.MaxRetryWait, "max-retry-wait", crawler.DefaultMaxRetryWait, "longest Retry-After or back-off waited for; a server asking for more gets its answer recorded and its host paused this long (0 = no limit)")
-	fs.DurationVar(&cfg.MaxCrawlDelay, "max-crawl-delay", crawler.DefaultMaxCrawlDelay, "cap on a robots.txt Crawl-delay; the summary names the hosts capped (0 = no cap)")
+	fs.DurationVar(&cfg.Timeout, "timeout", crawler.DefaultTimeout, "limit for one fetch: connect, headers and body (-1s = no limit)")
+	maxBody := fs.String("max-body", "10MiB", "keep at most this `SIZE` of a decoded body (e.g. 512KiB, 10MiB; -1 = no limit); longer bodies are truncated")
+	fs.IntVar(&cfg.Retries, "retries", crawler.DefaultRetries, "retries after a network error, 429 or 5xx (-1 = none)")
+	fs.IntVar(&cfg.MaxRedirects, "max-redirects", crawler.DefaultMaxRedirects, "redirects followed in a row from one link, each recorded as its own URL (-1 = none)")
+	fs.DurationVar(&cfg.MaxRetryWait, "max-retry-wait", crawler.DefaultMaxRetryWait, "longest Retry-After or back-off waited for; a server asking for more gets its answer recorded and its host paused this long (-1s = no limit)")
+	fs.DurationVar(&cfg.MaxCrawlDelay, "max-crawl-delay", crawler.DefaultMaxCrawlDelay, "cap on a robots.txt Crawl-delay; the summary names the hosts capped (-1s = no cap)")
 	fs.DurationVar(&cfg.MaxTime, "max-time", 0, "stop the crawl cleanly after this long; with --state it can be resumed (0 = no limit)")
-	fs.IntVar(&cfg.MaxURLLength, "max-url-length", crawler.DefaultMaxURLLength, "longest URL followed, in bytes; longer ones are recorded as skipped url-too-long (0 = no limit)")
-	fs.IntVar(&cfg.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most distinct links followed from one page; the summary counts the rest (0 = no limit)")
+	fs.IntVar(&cfg.MaxURLLength, "max-url-length", crawler.DefaultMaxURLLength, "longest URL followed, in bytes; longer ones are recorded as skipped url-too-long (-1 = no limit)")
+	fs.IntVar(&cfg.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most distinct links followed from one page; the summary counts the rest (-1 = no limit)")
 	fs.BoolVar(&cfg.AllowPrivate, "allow-private", false, "allow connections to loopback, private and link-local addresses (by default only the seeds' hosts and --resolve hosts may be there)")
 	scope := fs.String("scope", "host", "follow links within `SCOPE`: host (the seeds' hosts), domain (their registrable domains) or any")
-	include := fs.StringArray("include", nil, "follow only links matching this regular `expression` (repeatable)")
-	exclude := fs.StringArray("exclude", nil, "do not follow links matching this regular `expression` (repeatable)")
-	depth := fs.Int("depth", -1, "most link hops from a seed (0 = seeds only, -1 = unlimited)")
-	fs.IntVar(&cfg.MaxPages, "max-pages", 0, "most URLs fetched, seeds included (0 = unlimited)")
+	include := fs.StringArray("include", nil, "follow only links whose normalized URL (https://host/path?query) matches this regular `expression` (repeatable)")
+	exclude := fs.StringArray("exclude", nil, "do not follow links whose normalized URL matches this regular `expression` (repeatable)")
+	fs.IntVar(&cfg.MaxDepth, "depth", 0, "most link hops from a seed (0 = no limit, -1 = the seeds only)")
+	fs.IntVar(&cfg.MaxPages, "max-pages", 0, "most URLs fetched, seeds included (0 = no limit)")
 	fs.StringVar(&opts.state, "state", "", "keep the crawl's state in `DIR`: run the same command again to resume after a stop or crash (needs -o)")
-	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", crawler.DefaultCheckpointInterval, "with --state: sync the state to disk on this period; a crash of the machine redoes up to that much work, one of trawl only the URLs in flight (0 = sync before each worker goes on: slower)")
+	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", crawler.DefaultCheckpointInterval, "with --state: sync the state to disk on this period; a crash of the machine redoes up to that much work, one of trawl only the URLs in flight (-1s = sync before each worker goes on: slower)")
 	fs.BoolVar(&cfg.ResumeAnyway, "resume-anyway", false, "continue a --state crawl even though its seeds or scope differ")
 	fs.BoolVar(&cfg.Overwrite, "overwrite", false, "let a new --state crawl replace a non-empty -o file")
 	resolve := fs.StringArray("resolve", nil, "connect to `HOST:PORT:ADDR` instead of resolving HOST, like curl (repeatable)")
@@ -293,74 +322,40 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 			*scope = "domain"
 		}
 		if !fs.Changed("rate") {
-			*rate = demoRate
+			cfg.Rate = demoRate
 		}
 	}
-	// Library zero values mean "default"; on the command line 0 means none.
-	switch {
-	case *rate < 0:
-		return nil, fmt.Errorf("--rate %v is negative", *rate)
-	case *rate == 0:
-		cfg.Rate = -1
+	if cfg.Concurrency < 0 {
+		return nil, fmt.Errorf("--concurrency %d is negative", cfg.Concurrency)
+	}
+	if cfg.PerHost < 0 {
+		return nil, fmt.Errorf("--per-host %d is negative", cfg.PerHost)
+	}
+	switch cfg.Method = strings.ToUpper(cfg.Method); cfg.Method {
+	case "GET", "HEAD":
 	default:
-		cfg.Rate = *rate
+		return nil, fmt.Errorf("--method %q: want GET or HEAD", cfg.Method)
 	}
-	if cfg.Retries < 0 {
-		return nil, fmt.Errorf("--retries %d is negative", cfg.Retries)
-	}
-	if cfg.Retries == 0 {
-		cfg.Retries = -1
-	}
-	if cfg.MaxRedirects < 0 {
-		return nil, fmt.Errorf("--max-redirects %d is negative", cfg.MaxRedirects)
-	}
-	if cfg.MaxRedirects == 0 {
-		cfg.MaxRedirects = -1
-	}
-	for _, d := range []struct {
-		flag string
-		v    *time.Duration
-	}{{"--max-retry-wait", &cfg.MaxRetryWait}, {"--max-crawl-delay", &cfg.MaxCrawlDelay}, {"--max-time", &cfg.MaxTime}} {
-		switch {
-		case *d.v < 0:
-			return nil, fmt.Errorf("%s %v is negative", d.flag, *d.v)
-		case *d.v == 0 && d.flag != "--max-time":
-			*d.v = -1 // the library's "no limit"
-		}
-	}
-	for _, n := range []struct {
-		flag string
-		v    *int
-	}{{"--max-url-length", &cfg.MaxURLLength}, {"--max-links", &cfg.MaxLinks}} {
-		switch {
-		case *n.v < 0:
-			return nil, fmt.Errorf("%s %d is negative", n.flag, *n.v)
-		case *n.v == 0:
-			*n.v = -1 // the library's "no limit"
-		}
-	}
-	if cfg.Concurrency < 1 {
-		return nil, fmt.Errorf("--concurrency %d must be at least 1", cfg.Concurrency)
-	}
-	if cfg.PerHost < 1 {
-		return nil, fmt.Errorf("--per-host %d must be at least 1", cfg.PerHost)
-	}
-	if cfg.Timeout <= 0 {
-		return nil, fmt.Errorf("--timeout %v must be positive", cfg.Timeout)
-	}
-	if cfg.MaxPages < 0 {
-		return nil, fmt.Errorf("--max-pages %d is negative", cfg.MaxPages)
-	}
-	switch {
-	case *depth < -1:
-		return nil, fmt.Errorf("--depth %d: want -1 (unlimited) or more", *depth)
-	case *depth == -1:
-		cfg.MaxDepth = 0
-	case *depth == 0:
-		cfg.MaxDepth = -1
+	switch opts.records {
+	case "all", "fetched", "errors":
 	default:
-		cfg.MaxDepth = *depth
+		return nil, fmt.Errorf("--records %q: want all, fetched or errors", opts.records)
 	}
+	var err error
+	if cfg.Header, err = parseHeaders(*headers); err != nil {
+		return nil, err
+	}
+	if *proxy != "" {
+		u, err := url.Parse(*proxy)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5") {
+			return nil, fmt.Errorf("--proxy %q: want http://HOST:PORT, https://… or socks5://…", *proxy)
+		}
+		cfg.Proxy = http.ProxyURL(u)
+	}
+	if (len(*cookies) > 0 || *cookieFile != "") && cfg.NoCookies {
+		return nil, errors.New("--no-cookies with --cookie or --cookie-file: choose one")
+	}
+	opts.cookies, opts.cookieFile = *cookies, *cookieFile
 	n, err := parseSize(*maxBody)
 	if err != nil {
 		return nil, fmt.Errorf("--max-body: %v", err)
@@ -390,12 +385,6 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--format %q: want jsonl or csv", opts.format)
 	}
 
-	switch {
-	case cfg.CheckpointInterval < 0:
-		return nil, fmt.Errorf("--checkpoint-interval %v is negative", cfg.CheckpointInterval)
-	case cfg.CheckpointInterval == 0:
-		cfg.CheckpointInterval = -1 // the library's "every group"
-	}
 	if opts.state != "" && (opts.output == "" || opts.output == "-") {
 		return nil, errors.New("--state needs -o FILE: a resumed crawl cuts its output back to the last checkpoint")
 	}
@@ -444,6 +433,23 @@ func compileAll(flag string, exprs []string) ([]*regexp.Regexp, error) {
 	return res, nil
 }
 
+// parseHeaders turns "Name: value" flags into a header.
+func parseHeaders(specs []string) (http.Header, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	h := http.Header{}
+	for _, s := range specs {
+		name, value, ok := strings.Cut(s, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+			return nil, fmt.Errorf("-H %q: want \"Name: value\"", s)
+		}
+		h.Add(name, strings.TrimSpace(value))
+	}
+	return h, nil
+}
+
 // parseResolve turns "HOST:PORT:ADDR" flags into the dial override map.
 func parseResolve(specs []string) (map[string]string, error) {
 	if len(specs) == 0 {
@@ -467,7 +473,8 @@ func parseResolve(specs []string) (map[string]string, error) {
 	return m, nil
 }
 
-// parseSize parses a byte size like 512, 64KB, 10MiB or 1G.
+// parseSize parses a byte size like 512, 64KB, 10MiB or 1G; 0 is the
+// default and -1 (any negative number) no limit, as the library reads them.
 func parseSize(s string) (int64, error) {
 	t := strings.TrimSpace(strings.ToUpper(s))
 	mult := int64(1)
@@ -481,8 +488,11 @@ func parseSize(s string) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("bad size %q (want e.g. 512KiB or 10MiB)", s)
+	if err != nil || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("bad size %q (want e.g. 512KiB or 10MiB, or -1 for no limit)", s)
+	}
+	if n < 0 {
+		return -1, nil
 	}
 	return n * mult, nil
 }

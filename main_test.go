@@ -7,6 +7,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"trawl/crawler"
 	"trawl/fixtures"
 	"trawl/store"
 )
@@ -71,7 +75,7 @@ func readRecords(t *testing.T, data []byte) []store.Record {
 
 func TestDemo(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "demo.jsonl")
-	stdout, stderr, code := trawl(t, "demo", "--rate", "0", "-o", out)
+	stdout, stderr, code := trawl(t, "demo", "--rate", "-1", "-o", out)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
@@ -100,7 +104,7 @@ func TestDemo(t *testing.T) {
 
 func TestCSVOutput(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "demo.csv")
-	if _, stderr, code := trawl(t, "demo", "-q", "--rate", "0", "--depth", "1", "-o", out); code != 0 {
+	if _, stderr, code := trawl(t, "demo", "-q", "--rate", "-1", "--depth", "1", "-o", out); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	data, err := os.ReadFile(out)
@@ -122,16 +126,19 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"not a url"}, "bad URL"},
 		{[]string{"http://"}, "no host"},
 		{[]string{}, "no URL"},
-		{[]string{"--rate", "-1", "http://x.test/"}, "--rate"},
 		{[]string{"--scope", "planet", "http://x.test/"}, "--scope"},
 		{[]string{"--include", "(", "http://x.test/"}, "--include"},
 		{[]string{"--max-body", "lots", "http://x.test/"}, "--max-body"},
 		{[]string{"--resolve", "x.test", "http://x.test/"}, "--resolve"},
 		{[]string{"demo", "http://x.test/"}, "demo takes no URL"},
 		{[]string{"demo", "--site", "mars"}, "--site"},
-		{[]string{"--max-time", "-1s", "http://x.test/"}, "--max-time"},
-		{[]string{"--max-retry-wait", "-1s", "http://x.test/"}, "--max-retry-wait"},
-		{[]string{"--max-links", "-5", "http://x.test/"}, "--max-links"},
+		{[]string{"--per-host", "-1", "http://x.test/"}, "--per-host"},
+		{[]string{"--method", "POST", "http://x.test/"}, "--method"},
+		{[]string{"--records", "some", "http://x.test/"}, "--records"},
+		{[]string{"-H", "no colon", "http://x.test/"}, "-H"},
+		{[]string{"--proxy", "nowhere", "http://x.test/"}, "--proxy"},
+		{[]string{"--cookie", "novalue", "http://x.test/"}, "--cookie"},
+		{[]string{"--no-cookies", "--cookie", "a=b", "http://x.test/"}, "--no-cookies"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -171,7 +178,7 @@ func TestInterrupt(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "--rate", "0", "--per-host", "4",
+	cmd := exec.CommandContext(ctx, binary, "--rate", "-1", "--per-host", "4",
 		"--resolve", host+":80:"+srv.Addr(), "-o", out, site.Root())
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -215,7 +222,7 @@ func TestInterrupt(t *testing.T) {
 // record, the crawl ends, and the summary names the capped Crawl-delay.
 func TestHostileDemo(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "hostile.jsonl")
-	_, stderr, code := trawl(t, "demo", "--site", "hostile", "--rate", "0", "--timeout", "2s",
+	_, stderr, code := trawl(t, "demo", "--site", "hostile", "--rate", "-1", "--timeout", "2s",
 		"--max-crawl-delay", "200ms", "--max-retry-wait", "1s", "--max-links", "50", "-o", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -254,7 +261,7 @@ func TestMaxTime(t *testing.T) {
 	srv := fixtures.NewServer(site.Handler())
 	defer srv.Close()
 	out := filepath.Join(t.TempDir(), "out.jsonl")
-	_, stderr, code := trawl(t, "--rate", "0", "--max-time", "500ms", "--resolve", site.HostNames()[0]+":80:"+srv.Addr(), "-o", out, site.Root())
+	_, stderr, code := trawl(t, "--rate", "-1", "--max-time", "500ms", "--resolve", site.HostNames()[0]+":80:"+srv.Addr(), "-o", out, site.Root())
 	if code != 0 || !strings.Contains(stderr, "stopped at --max-time") || !strings.Contains(stderr, "left") {
 		t.Fatalf("exit %d, want 0 with a summary saying the crawl stopped at --max-time and what is left:\n%s", code, stderr)
 	}
@@ -278,7 +285,7 @@ func TestOverwrite(t *testing.T) {
 	if err := os.WriteFile(out, []byte("precious\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"-q", "--rate", "0", "--resolve", site.HostNames()[0] + ":80:" + srv.Addr(), "--state", filepath.Join(dir, "state"), "-o", out, site.Root()}
+	args := []string{"-q", "--rate", "-1", "--resolve", site.HostNames()[0] + ":80:" + srv.Addr(), "--state", filepath.Join(dir, "state"), "-o", out, site.Root()}
 	_, stderr, code := trawl(t, args...)
 	if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "--overwrite") {
 		t.Errorf("exit %d, stderr %q; want 2 and one line naming --overwrite", code, stderr)
@@ -304,7 +311,7 @@ func TestCSVFormulaCells(t *testing.T) {
 	srv := fixtures.NewServer(fixtures.Hostile())
 	defer srv.Close()
 	out := filepath.Join(t.TempDir(), "out.csv")
-	if _, stderr, code := trawl(t, "-q", "--rate", "0", "--depth", "0", "--resolve", "bad.trawl.test:80:"+srv.Addr(), "-o", out, "http://bad.trawl.test/hostile/formula"); code != 0 {
+	if _, stderr, code := trawl(t, "-q", "--rate", "-1", "--depth", "-1", "--resolve", "bad.trawl.test:80:"+srv.Addr(), "-o", out, "http://bad.trawl.test/hostile/formula"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	f, err := os.Open(out)
@@ -322,5 +329,115 @@ func TestCSVFormulaCells(t *testing.T) {
 	}
 	if got, want := cell["title"], "'"+fixtures.HostileFormulaTitle; got != want {
 		t.Errorf("title cell %q, want %q", got, want)
+	}
+}
+
+// TestFlagConventions: every number maps one to one onto crawler.Config,
+// where 0 is the default and -1 is "off".
+func TestFlagConventions(t *testing.T) {
+	tests := []struct {
+		args []string
+		ok   func(c crawler.Config) bool
+		want string
+	}{
+		{[]string{}, func(c crawler.Config) bool { return c.MaxDepth == 0 && c.Rate == crawler.DefaultRate }, "no depth limit, the default rate"},
+		{[]string{"--depth", "0"}, func(c crawler.Config) bool { return c.MaxDepth == 0 }, "MaxDepth 0: no limit"},
+		{[]string{"--depth", "-1"}, func(c crawler.Config) bool { return c.MaxDepth == -1 }, "MaxDepth -1: seeds only"},
+		{[]string{"--depth", "3"}, func(c crawler.Config) bool { return c.MaxDepth == 3 }, "MaxDepth 3"},
+		{[]string{"--rate", "0"}, func(c crawler.Config) bool { return c.Rate == 0 }, "Rate 0: the default"},
+		{[]string{"--rate", "-1"}, func(c crawler.Config) bool { return c.Rate == -1 }, "Rate -1: no limit"},
+		{[]string{"--retries", "-1"}, func(c crawler.Config) bool { return c.Retries == -1 }, "Retries -1: none"},
+		{[]string{"--retries", "0"}, func(c crawler.Config) bool { return c.Retries == 0 }, "Retries 0: the default"},
+		{[]string{"--max-redirects", "-1"}, func(c crawler.Config) bool { return c.MaxRedirects == -1 }, "MaxRedirects -1: none"},
+		{[]string{"--timeout", "-1s"}, func(c crawler.Config) bool { return c.Timeout < 0 }, "Timeout negative: no limit"},
+		{[]string{"--max-body", "-1"}, func(c crawler.Config) bool { return c.MaxBody == -1 }, "MaxBody -1: no limit"},
+		{[]string{"--max-body", "0"}, func(c crawler.Config) bool { return c.MaxBody == 0 }, "MaxBody 0: the default"},
+		{[]string{"--checkpoint-interval", "-1s"}, func(c crawler.Config) bool { return c.CheckpointInterval < 0 }, "CheckpointInterval negative: every group"},
+		{[]string{"--max-retry-wait", "-1s"}, func(c crawler.Config) bool { return c.MaxRetryWait < 0 }, "MaxRetryWait negative: no limit"},
+		{[]string{"--max-crawl-delay", "0"}, func(c crawler.Config) bool { return c.MaxCrawlDelay == 0 }, "MaxCrawlDelay 0: the default"},
+		{[]string{"--max-links", "-1"}, func(c crawler.Config) bool { return c.MaxLinks == -1 }, "MaxLinks -1: no limit"},
+		{[]string{"--max-url-length", "-1"}, func(c crawler.Config) bool { return c.MaxURLLength == -1 }, "MaxURLLength -1: no limit"},
+		{[]string{"--max-pages", "-1"}, func(c crawler.Config) bool { return c.MaxPages == -1 }, "MaxPages -1: no limit"},
+		{[]string{"--per-host", "0", "-c", "0"}, func(c crawler.Config) bool { return c.PerHost == 0 && c.Concurrency == 0 }, "PerHost and Concurrency 0: the defaults"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			opts, err := parseArgs(append(tc.args, "http://x.test/"), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.ok(opts.cfg) {
+				t.Errorf("got %+v, want %s", opts.cfg, tc.want)
+			}
+			if _, err := crawler.New(opts.cfg); err != nil {
+				t.Errorf("crawler.New: %v", err)
+			}
+		})
+	}
+}
+
+// TestRequestFlags: headers, cookies, the method and a seed's credentials
+// reach the server, and --records fetched writes only what answered.
+func TestRequestFlags(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<a href="/a">a</a> <a href="/missing">m</a> <a href="/private/x">p</a>`)
+	})
+	mux.HandleFunc("/a", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "a") })
+	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
+	})
+	srv := fixtures.NewServer(mux)
+	defer srv.Close()
+	dir := t.TempDir()
+	jar := filepath.Join(dir, "cookies.txt")
+	if err := os.WriteFile(jar, []byte("# Netscape HTTP Cookie File\n.req.trawl.test\tTRUE\t/\tFALSE\t0\tfromfile\t1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.jsonl")
+	_, stderr, code := trawl(t, "-q", "--rate", "-1", "--resolve", "req.trawl.test:80:"+srv.Addr(),
+		"-H", "X-Team: blue", "--cookie", "flag=on", "--cookie-file", jar, "--records", "fetched",
+		"-o", out, "http://bob:pw@req.trawl.test/")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, r := range srv.Requests() {
+		if r.Path != "/" {
+			continue
+		}
+		h := r.Header
+		if h.Get("X-Team") != "blue" || !strings.Contains(h.Get("Cookie"), "flag=on") || !strings.Contains(h.Get("Cookie"), "fromfile=1") || !strings.HasPrefix(h.Get("Authorization"), "Basic ") {
+			t.Errorf("the seed's request had headers %v; want X-Team, both cookies and basic auth", h)
+		}
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := readRecords(t, data)
+	got := map[string]int{}
+	for _, r := range recs {
+		got[strings.TrimPrefix(r.URL, "http://req.trawl.test")] = r.Status
+		if strings.Contains(r.URL, "bob") || strings.Contains(r.URL, "pw@") {
+			t.Errorf("record %s carries the seed's credentials", r.URL)
+		}
+	}
+	if want := map[string]int{"/": 200, "/a": 200, "/missing": 404}; !maps.Equal(got, want) {
+		t.Errorf("--records fetched wrote %v, want %v (the robots skip left out)", got, want)
+	}
+
+	// HEAD: the seed only, no body, no links.
+	srv.Reset()
+	if _, stderr, code := trawl(t, "-q", "--rate", "-1", "--method", "HEAD", "--resolve", "req.trawl.test:80:"+srv.Addr(), "-o", out, "http://req.trawl.test/"); code != 0 {
+		t.Fatalf("HEAD: exit %d: %s", code, stderr)
+	}
+	for _, r := range srv.Requests() {
+		if r.Path == "/" && r.Method != http.MethodHead {
+			t.Errorf("the seed was requested with %s, want HEAD", r.Method)
+		}
+		if r.Path == "/a" {
+			t.Error("HEAD found links: /a was requested")
+		}
 	}
 }

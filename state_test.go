@@ -60,7 +60,7 @@ func hashTree(t *testing.T, dir string) map[string]stateFile {
 func savedState(t *testing.T, dir string) {
 	t.Helper()
 	ctx := context.Background()
-	d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{PerHost: 4}})
+	d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{PerHost: 4, Interval: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestStateChangesNothing(t *testing.T) {
 func TestStateWhileCrawling(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "crawl.state")
 	savedState(t, dir)
-	d, err := disk.Open(dir, disk.Options{})
+	d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{Interval: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
