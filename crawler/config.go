@@ -236,8 +236,9 @@ type Config struct {
 	// OnRequest, if set, is called before every request the default
 	// Fetcher sends (pages, redirect hops, robots.txt), after it set its
 	// own headers: it may add or change headers and cookies. An error
-	// vetoes the request: the URL is recorded as skipped SkipVetoed (a
-	// robots.txt request vetoed leaves its host disallowed for a while).
+	// vetoes the request: the URL is recorded as skipped SkipVetoed (and
+	// when it is a robots.txt request, so are the host's URLs for the 30 s
+	// the failure is cached; set IgnoreRobots to crawl without robots.txt).
 	// It is called from many goroutines at once.
 	OnRequest func(ctx context.Context, req *http.Request) error
 	// OnResponse, if set, is called for every response, whatever its
