@@ -5,7 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,10 +88,46 @@ var ErrSinkNotDurable = errors.New("crawler: the sink cannot keep its records ac
 // set Config.Overwrite to start it anyway.
 var ErrOutputNotEmpty = errors.New("crawler: the output already holds data and the crawl state is new")
 
-// ErrStateMismatch is returned by Run when the frontier's saved state
-// belongs to a crawl with other seeds or scope; set Config.ResumeAnyway to
-// continue it regardless.
+// ErrStateMismatch is returned by Run, wrapped in a *MismatchError, when
+// the frontier's saved state belongs to a crawl with other seeds or
+// settings; set Config.ResumeAnyway to continue it regardless.
 var ErrStateMismatch = errors.New("crawler: saved state is of another crawl")
+
+// MismatchError lists the settings in which a saved crawl differs from
+// the one Run was asked for. errors.Is(err, ErrStateMismatch) holds.
+type MismatchError struct {
+	Diffs []SettingDiff
+}
+
+// SettingDiff is one setting of a saved crawl and of the crawl at hand,
+// as text: Name is the Config field ("Seeds", "Scope", "Include",
+// "Exclude", "MaxDepth", "MaxPages").
+type SettingDiff struct {
+	Name, Saved, Now string
+}
+
+func (e *MismatchError) Error() string {
+	var b strings.Builder
+	b.WriteString(ErrStateMismatch.Error())
+	for i, d := range e.Diffs {
+		sep := ", "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s was %s, now %s", sep, d.Name, d.Saved, d.Now)
+	}
+	b.WriteString(" (set ResumeAnyway to continue it with these settings)")
+	return b.String()
+}
+
+// Is reports whether target is ErrStateMismatch.
+func (e *MismatchError) Is(target error) bool { return target == ErrStateMismatch }
+
+// ErrOutputMoved is returned by Run when a saved crawl is resumed with an
+// output other than the one it wrote: cutting that one back to the saved
+// size could destroy another file's data. Resume with the output the
+// error names, or start a new state.
+var ErrOutputMoved = errors.New("crawler: the saved crawl wrote another output")
 
 // stateVersion is the version of the checkpoint meta format.
 const stateVersion = 1
@@ -99,6 +140,10 @@ type State struct {
 	Progress
 	Started time.Time `json:"started"` // first run
 	Runs    int       `json:"runs"`    // how many runs worked on it
+	// OutputName is the absolute path of the output the crawl writes,
+	// when its sink names one (a Name() string method, as store.JSONL
+	// and store.CSV over a file have); a resumed crawl must write the same.
+	OutputName string `json:"output_name,omitempty"`
 }
 
 // Progress is the part of State that changes as the crawl goes: what a
@@ -114,6 +159,46 @@ type Progress struct {
 	// (http://example.com/ -> https://www.example.com/), so that a
 	// resumed crawl, whose seeds are done, keeps following them.
 	ScopeAdded []string `json:"scope_added,omitempty"`
+	// Counts are the records written up to this checkpoint or flush, over
+	// all the crawl's runs: they describe exactly the output kept.
+	Counts Counts `json:"counts"`
+}
+
+// Counts is how many records a crawl wrote, by outcome, with the names
+// of the summary: fetched (by HTTP status), errors, skipped (by reason).
+type Counts struct {
+	Fetched int64            `json:"fetched"`
+	Errors  int64            `json:"errors"`
+	Skipped map[string]int64 `json:"skipped,omitempty"`
+	Status  map[int]int64    `json:"status,omitempty"`
+}
+
+// Records is the number of records counted.
+func (c Counts) Records() int64 {
+	n := c.Fetched + c.Errors
+	for _, v := range c.Skipped {
+		n += v
+	}
+	return n
+}
+
+// plus returns c with the counts of s added.
+func (c Counts) plus(s Stats) Counts {
+	out := Counts{Fetched: c.Fetched + s.Fetched, Errors: c.Errors + s.Errors,
+		Skipped: maps.Clone(c.Skipped), Status: maps.Clone(c.Status)}
+	for k, v := range s.Skipped {
+		if out.Skipped == nil {
+			out.Skipped = map[string]int64{}
+		}
+		out.Skipped[k] += v
+	}
+	for k, v := range s.Status {
+		if out.Status == nil {
+			out.Status = map[int]int64{}
+		}
+		out.Status[k] += v
+	}
+	return out
 }
 
 // CrawlID is what makes a resumed crawl the same crawl: seeds and the
@@ -165,11 +250,43 @@ func crawlID(cfg Config, seeds []string) CrawlID {
 	return id
 }
 
-// same reports whether two crawl identities describe the same crawl.
-func (a CrawlID) same(b CrawlID) bool {
-	return slices.Equal(a.Seeds, b.Seeds) && a.Scope == b.Scope &&
-		slices.Equal(a.Include, b.Include) && slices.Equal(a.Exclude, b.Exclude) &&
-		a.MaxDepth == b.MaxDepth && a.MaxPages == b.MaxPages
+// diff lists the settings in which the saved identity a differs from b.
+func (a CrawlID) diff(b CrawlID) []SettingDiff {
+	list := func(v []string) string {
+		if len(v) == 0 {
+			return "none"
+		}
+		q := make([]string, len(v))
+		for i, s := range v {
+			q[i] = strconv.Quote(s)
+		}
+		return strings.Join(q, " ")
+	}
+	limit := func(n int) string {
+		if n <= 0 {
+			return "no limit"
+		}
+		return strconv.Itoa(n)
+	}
+	depth := func(n int) string {
+		if n < 0 {
+			return "seeds only"
+		}
+		return limit(n)
+	}
+	var d []SettingDiff
+	add := func(name, saved, now string) {
+		if saved != now {
+			d = append(d, SettingDiff{name, saved, now})
+		}
+	}
+	add("Seeds", list(a.Seeds), list(b.Seeds))
+	add("Scope", a.Scope, b.Scope)
+	add("Include", list(a.Include), list(b.Include))
+	add("Exclude", list(a.Exclude), list(b.Exclude))
+	add("MaxDepth", depth(a.MaxDepth), depth(b.MaxDepth))
+	add("MaxPages", limit(a.MaxPages), limit(b.MaxPages))
+	return d
 }
 
 // acceptFlush returns the frontier's store.FrontierOptions.AcceptFlush for
@@ -193,20 +310,23 @@ func acceptFlush(sink Sink) func(meta []byte) bool {
 func (r *run) resume(ctx context.Context, seeds []string) error {
 	id := crawlID(r.cfg, seeds)
 	now := time.Now().UTC()
-	r.state = &State{Version: stateVersion, Crawl: id, Progress: Progress{Output: -1}, Started: now, Runs: 1}
+	r.state = &State{Version: stateVersion, Crawl: id, Progress: Progress{Output: -1}, Started: now, Runs: 1, OutputName: r.outputName()}
 	st, err := SavedState(r.cp)
 	if err != nil {
 		return err
 	}
 	if st != nil {
-		if !st.Crawl.same(id) && !r.cfg.ResumeAnyway {
-			return fmt.Errorf("%w: it was started with seeds %v and scope %s (use ResumeAnyway to continue it with these settings)",
-				ErrStateMismatch, st.Crawl.Seeds, st.Crawl.Scope)
+		if d := st.Crawl.diff(id); len(d) > 0 && !r.cfg.ResumeAnyway {
+			return &MismatchError{Diffs: d}
+		}
+		if now := r.outputName(); st.OutputName != "" && now != "" && now != st.OutputName {
+			return fmt.Errorf("%w: the crawl state was written with output %s, and this crawl writes %s; resume with that output (or start a new state)", ErrOutputMoved, st.OutputName, now)
 		}
 		st.Crawl = id
 		st.Runs++
 		st.Tail = nil
 		r.state = st
+		r.counted = st.Counts
 		r.admitted.Store(int64(st.Admitted))
 		for _, k := range st.ScopeAdded {
 			r.widen(k)
@@ -418,6 +538,7 @@ func (r *run) commit(ctx context.Context, sync bool) (err error) {
 	}
 	r.state.Admitted = int(r.admitted.Load())
 	r.state.ScopeAdded = r.widened()
+	r.state.Counts = r.counted.plus(r.counters.stats())
 	r.state.Updated = time.Now().UTC()
 	var meta []byte
 	if sync {
@@ -438,7 +559,42 @@ func (r *run) commit(ctx context.Context, sync bool) (err error) {
 	case err != nil:
 		return fmt.Errorf("crawler: flush state: %w", err)
 	}
+	if sw, ok := r.cp.(statusWriter); ok && (sync || time.Since(r.statusAt) >= statusEvery) {
+		r.publish(context.WithoutCancel(ctx), sw)
+	}
 	return nil
+}
+
+// Status is what a crawl with a checkpointing frontier that can publish
+// one (disk.Frontier.WriteStatus) publishes at each checkpoint and, at
+// most every statusEvery, at its flushes: its State as of that moment,
+// Counts included, and its frontier's counts. Tools read it while the
+// crawl holds the state (trawl state).
+type Status struct {
+	State
+	Frontier store.FrontierStats `json:"frontier"`
+	PID      int                 `json:"pid"`
+	// Running is false in the status of the last checkpoint of a Run.
+	Running bool `json:"running"`
+}
+
+// statusEvery is the least time between two statuses published at
+// flushes; checkpoints always publish.
+const statusEvery = 250 * time.Millisecond
+
+// statusWriter is a Checkpointer that can publish a status (disk.Frontier).
+type statusWriter interface{ WriteStatus(data []byte) error }
+
+// publish writes the crawl's status. A failure is not the crawl's: the
+// status is not part of the state. publish requires commitMu held.
+func (r *run) publish(ctx context.Context, sw statusWriter) {
+	st := Status{State: *r.state, PID: os.Getpid(), Running: !r.closing.Load()}
+	if fs, err := r.frontier.Stats(ctx); err == nil {
+		st.Frontier = fs
+	}
+	if data, err := json.Marshal(st); err == nil && sw.WriteStatus(data) == nil {
+		r.statusAt = time.Now()
+	}
 }
 
 // Resumed describes the saved state a crawl continued from.
@@ -446,4 +602,18 @@ type Resumed struct {
 	Done   int64 // URLs already settled
 	Queued int   // URLs waiting or in flight when the state was saved
 	Runs   int   // earlier runs of the crawl
+}
+
+// outputName returns the absolute path of the sink's output, if the sink
+// names one, else "".
+func (r *run) outputName() string {
+	n, ok := r.sink.(interface{ Name() string })
+	if !ok || n.Name() == "" {
+		return ""
+	}
+	abs, err := filepath.Abs(n.Name())
+	if err != nil {
+		return n.Name()
+	}
+	return abs
 }

@@ -58,8 +58,9 @@ type run struct {
 	scopeMu    sync.Mutex
 	scopeAdded []string // scope keys seed redirects added, in order; kept in the state
 
-	capped  cappedDelays // hosts whose robots.txt Crawl-delay was capped
-	stopped atomic.Pointer[string]
+	capped   cappedDelays // hosts whose robots.txt Crawl-delay was capped
+	throttle throttle     // what politeness held back
+	stopped  atomic.Pointer[string]
 
 	counters counters
 	started  time.Time
@@ -80,6 +81,9 @@ type run struct {
 	commits  commits
 	busy     atomic.Int32            // workers handling a lease, waits for durability included
 	state    *State                  // what the next checkpoint records; guarded by commitMu
+	counted  Counts                  // records of earlier runs of a resumed crawl; guarded by commitMu
+	statusAt time.Time               // when the last status was published; guarded by commitMu
+	closing  atomic.Bool             // the last checkpoint of the run is next
 	resumed  atomic.Pointer[Resumed] // set when the crawl continued saved state
 }
 
@@ -179,6 +183,7 @@ func (r *run) crawl(parent context.Context, seeds []store.Entry) error {
 	}
 	if r.cp != nil {
 		// A clean stop, cancelled or not: save what was done.
+		r.closing.Store(true)
 		if cerr := r.checkpoint(ctx); cerr != nil && (err == nil || errors.Is(err, context.Canceled)) {
 			err = cerr
 		}
@@ -373,6 +378,9 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		iv, err := r.crawlDelay(ctx, l, rob)
 		if err != nil {
 			return err
+		}
+		if iv > r.interval {
+			r.throttle.delay(l.Host, iv, iv-r.interval)
 		}
 		if !rob.Allowed(u) {
 			rec.Skipped = SkipRobots
@@ -736,14 +744,27 @@ func (r *run) retryOrFail(ctx context.Context, l store.Lease, rec *store.Record,
 		var pause time.Time
 		if hostWide {
 			pause = time.Now().Add(limit)
+			r.throttle.pause(l.Host, pauseReason(retryAfter), pause)
 		}
 		return r.settleUntil(ctx, l, rec, pause)
+	}
+	if hostWide {
+		r.throttle.pause(l.Host, pauseReason(retryAfter), time.Now().Add(wait))
 	}
 	r.counters.retries.Add(1)
 	if err := r.frontier.Retry(context.WithoutCancel(ctx), l, time.Now().Add(wait), hostWide); err != nil && !errors.Is(err, store.ErrStaleLease) {
 		return fmt.Errorf("crawler: retry: %w", err)
 	}
 	return nil
+}
+
+// pauseReason names why a host pauses: the server asked (Retry-After), or
+// the crawl backs off after an error.
+func pauseReason(retryAfter time.Duration) string {
+	if retryAfter > 0 {
+		return "retry-after"
+	}
+	return "back-off"
 }
 
 // backoff is the wait before attempt+2: base·2^attempt, with ±50% jitter.
@@ -761,6 +782,9 @@ func (r *run) write(ctx context.Context, l store.Lease, rec *store.Record, pause
 	r.commitMu.RLock()
 	defer r.commitMu.RUnlock()
 	durable = r.dirty(true)
+	if rec.Skipped != "" {
+		rec.Attempts, rec.DurationMS = 0, 0 // a skipped URL was never requested
+	}
 	if err := r.sink.Put(ctx, *rec); err != nil {
 		return nil, fmt.Errorf("crawler: sink: %w", err)
 	}

@@ -1,8 +1,10 @@
 package crawler
 
 import (
+	"cmp"
 	"context"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,8 +36,20 @@ type Stats struct {
 	CrawlDelayCappedHosts int64
 
 	// Stopped says why the crawl ended before running out of work
-	// without an error: StopMaxTime, or empty.
+	// without an error: StopMaxTime, StopRequested, or empty.
 	Stopped string
+
+	// What politeness, not the network, held back (see HostPause and
+	// HostWait): the hosts spaced by a robots.txt Crawl-delay longer than
+	// Rate allows and the longest such delay; the hosts paused now by
+	// Retry-After or back-off (PausedHosts, the first few in Paused,
+	// soonest end first); the hosts that waited longest (Waited, longest
+	// first). The tables behind them keep at most 1,000 hosts each.
+	CrawlDelayHosts int64
+	CrawlDelayMax   time.Duration
+	PausedHosts     int
+	Paused          []HostPause
+	Waited          []HostWait
 
 	Queued   int // URLs waiting in the frontier at the snapshot
 	InFlight int // URLs being fetched at the snapshot
@@ -93,6 +107,17 @@ func (c *counters) record(r *store.Record) {
 	}
 }
 
+// stats returns the record counts of c: Fetched, Errors, Skipped, Status
+// and Bytes.
+func (c *counters) stats() Stats {
+	s := Stats{Fetched: c.fetched.Load(), Errors: c.errors.Load(), Bytes: c.bytes.Load()}
+	c.mu.Lock()
+	s.Skipped = maps.Clone(c.skipped)
+	s.Status = maps.Clone(c.status)
+	c.mu.Unlock()
+	return s
+}
+
 // snapshot returns the run's statistics now.
 func (r *run) snapshot(ctx context.Context) Stats {
 	c := &r.counters
@@ -109,6 +134,7 @@ func (r *run) snapshot(ctx context.Context) Stats {
 		Resumed:      r.resumed.Load(),
 	}
 	s.CrawlDelayCapped, s.CrawlDelayCappedHosts = r.capped.snapshot()
+	r.throttle.snapshot(&s)
 	if p := r.stopped.Load(); p != nil {
 		s.Stopped = *p
 	}
@@ -169,4 +195,143 @@ func (c *cappedDelays) snapshot() (map[string]time.Duration, int64) {
 		return nil, 0
 	}
 	return maps.Clone(c.hosts), int64(len(c.hosts)) + c.more
+}
+
+// HostPause is a host paused by a server's Retry-After or by the back-off
+// after errors.
+type HostPause struct {
+	Host   string
+	Reason string // "retry-after" or "back-off"
+	Until  time.Time
+}
+
+// HostWait is how long politeness held a host back in all: the spacing a
+// Crawl-delay added beyond Rate for each request, and the pauses.
+type HostWait struct {
+	Host   string
+	Reason string // what held it back most: "crawl-delay", "retry-after" or "back-off"
+	Waited time.Duration
+}
+
+// maxThrottled is how many hosts each table of throttle keeps.
+const maxThrottled = 1000
+
+// throttle remembers what politeness, not the network, slowed the crawl
+// down: hosts spaced by a robots.txt Crawl-delay longer than Rate's
+// interval, hosts paused now, and how long each host waited. Each table
+// keeps at most maxThrottled hosts (the waits keep the longest), so its
+// memory is bounded however many hosts the crawl meets. It is safe for
+// concurrent use.
+type throttle struct {
+	mu         sync.Mutex
+	delayed    map[string]time.Duration // host -> the Crawl-delay applied
+	moreDelays int64                    // delayed hosts past the table
+	maxDelay   time.Duration
+	paused     map[string]HostPause
+	waited     map[string]*HostWait
+	reasons    map[string]map[string]time.Duration // host -> reason -> waited, for the hosts in waited
+}
+
+// delay notes that host is spaced by d, a Crawl-delay longer than Rate
+// allows, and that this request waited extra for it.
+func (t *throttle) delay(host string, d, extra time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.maxDelay = max(t.maxDelay, d)
+	if _, ok := t.delayed[host]; !ok {
+		if len(t.delayed) >= maxThrottled {
+			t.moreDelays++
+		} else {
+			if t.delayed == nil {
+				t.delayed = make(map[string]time.Duration)
+			}
+			t.delayed[host] = d
+		}
+	} else {
+		t.delayed[host] = d
+	}
+	t.addWait(host, "crawl-delay", extra)
+}
+
+// pause notes that host makes no request before until, for reason.
+func (t *throttle) pause(host, reason string, until time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	if len(t.paused) >= maxThrottled {
+		for h, p := range t.paused {
+			if !p.Until.After(now) {
+				delete(t.paused, h)
+			}
+		}
+	}
+	if _, ok := t.paused[host]; ok || len(t.paused) < maxThrottled {
+		if t.paused == nil {
+			t.paused = make(map[string]HostPause)
+		}
+		t.paused[host] = HostPause{Host: host, Reason: reason, Until: until}
+	}
+	t.addWait(host, reason, until.Sub(now))
+}
+
+// addWait adds d to host's wait for reason, keeping the longest waits
+// when the table is full. addWait requires t.mu held.
+func (t *throttle) addWait(host, reason string, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	w, ok := t.waited[host]
+	if !ok {
+		if len(t.waited) >= maxThrottled {
+			var least *HostWait
+			for _, v := range t.waited {
+				if least == nil || v.Waited < least.Waited {
+					least = v
+				}
+			}
+			if least.Waited >= d {
+				return
+			}
+			delete(t.waited, least.Host)
+			delete(t.reasons, least.Host)
+		}
+		if t.waited == nil {
+			t.waited = make(map[string]*HostWait)
+			t.reasons = make(map[string]map[string]time.Duration)
+		}
+		w = &HostWait{Host: host}
+		t.waited[host] = w
+		t.reasons[host] = make(map[string]time.Duration, 1)
+	}
+	w.Waited += d
+	r := t.reasons[host]
+	r[reason] += d
+	if w.Reason == "" || r[reason] > r[w.Reason] {
+		w.Reason = reason
+	}
+}
+
+// show is how many paused and waiting hosts Stats lists.
+const show = 5
+
+// snapshot fills s's politeness fields.
+func (t *throttle) snapshot(s *Stats) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s.CrawlDelayHosts = int64(len(t.delayed)) + t.moreDelays
+	s.CrawlDelayMax = t.maxDelay
+	now := time.Now()
+	for _, p := range t.paused {
+		if p.Until.After(now) {
+			s.Paused = append(s.Paused, p)
+		}
+	}
+	s.PausedHosts = len(s.Paused)
+	slices.SortFunc(s.Paused, func(a, b HostPause) int { return a.Until.Compare(b.Until) })
+	s.Paused = s.Paused[:min(len(s.Paused), show)]
+	for _, w := range t.waited {
+		s.Waited = append(s.Waited, *w)
+	}
+	slices.SortFunc(s.Waited, func(a, b HostWait) int { return cmp.Or(cmp.Compare(b.Waited, a.Waited), cmp.Compare(a.Host, b.Host)) })
+	s.Waited = s.Waited[:min(len(s.Waited), show)]
 }

@@ -87,6 +87,10 @@ const journalName = "journal"
 
 const frameHeader = 8
 
+// statusName is the file in the state directory that WriteStatus replaces
+// and ReadStatus reads: what a running crawl publishes about itself.
+const statusName = "status.json"
+
 // Key layout. Fixed keys are one byte; the others start with a one-byte
 // tag. Hosts in queue keys are length-prefixed so that no host's keys
 // are a prefix range of another's.
@@ -427,7 +431,7 @@ func inspectDir(dir string) (existing bool, err error) {
 	for _, e := range ents {
 		name := e.Name()
 		switch {
-		case name == lockName || name == journalName:
+		case name == lockName || name == journalName || name == statusName || name == statusName+".tmp":
 		case name == "CURRENT" || strings.HasPrefix(name, "MANIFEST-") ||
 			strings.HasPrefix(name, "marker.") || strings.HasPrefix(name, "OPTIONS-"):
 			existing = true
