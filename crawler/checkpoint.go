@@ -526,13 +526,13 @@ func (r *run) commit(ctx context.Context, sync bool) (err error) {
 	case r.syncSink != nil && sync:
 		pos, err := r.syncSink.Sync()
 		if err != nil {
-			return fmt.Errorf("crawler: sync output: %w", err)
+			return fmt.Errorf("crawler: %w", err)
 		}
 		r.state.Output = pos
 	case r.syncSink != nil:
 		span, err := r.syncSink.Mark()
 		if err != nil {
-			return fmt.Errorf("crawler: write output: %w", err)
+			return fmt.Errorf("crawler: %w", err)
 		}
 		r.state.Output, r.state.Tail = span.To, &span
 	}

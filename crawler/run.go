@@ -394,11 +394,14 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		}
 	}
 
+	sent := time.Now()
 	resp, err := r.fetcher.Fetch(ctx, fetch.Request{URL: l.URL, Method: r.cfg.Method})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
+		rec.FetchedAt = time.Now().UTC().Truncate(time.Millisecond)
+		rec.DurationMS = time.Since(sent).Milliseconds()
 		stop, herr := r.hook(r.cfg.OnError != nil, func() error { return r.cfg.OnError(ctx, l.URL, err) }, "error hook")
 		if herr != nil {
 			return herr

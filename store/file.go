@@ -22,6 +22,12 @@ import (
 //
 // File is not safe for concurrent use; the sinks that write to it
 // serialize their writes.
+//
+// Its errors start with "store: output: " and the operation where the
+// operating system's error does not already name it: "store: output:
+// sync out.jsonl: input/output error", "store: output: truncate: stat
+// out.jsonl: …". A file that does not match a checkpoint is an error
+// wrapping ErrOutputMismatch, whose text starts the message.
 type File struct {
 	f    *os.File
 	size int64  // bytes written so far: the end of the file
@@ -44,12 +50,12 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 func OpenFile(path string) (*File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("store: open output: %w", err)
+		return nil, fmt.Errorf("store: output: %w", err)
 	}
 	size, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("store: open output: %w", err)
+		return nil, fmt.Errorf("store: output: open: %w", err)
 	}
 	return &File{f: f, size: size, mark: size}, nil
 }
@@ -77,18 +83,22 @@ func (f *File) Mark() Span {
 // ErrOutputMismatch.
 func (f *File) Verify(span Span) error {
 	if span.To < span.From || span.From < 0 {
-		return fmt.Errorf("store: verify output: bad span %d-%d: %w", span.From, span.To, ErrOutputMismatch)
+		return fmt.Errorf("%w: bad span %d-%d", ErrOutputMismatch, span.From, span.To)
 	}
 	h := crc32.New(castagnoli)
 	n, err := io.Copy(h, io.NewSectionReader(f.f, span.From, span.To-span.From))
 	if err != nil {
-		return fmt.Errorf("store: verify output: %w", err)
+		return fmt.Errorf("store: output: verify: %w", err)
 	}
 	if n != span.To-span.From || h.Sum32() != span.CRC {
-		return fmt.Errorf("store: verify output %s: bytes %d-%d differ from those written: %w", f.f.Name(), span.From, span.To, ErrOutputMismatch)
+		return fmt.Errorf("%w: bytes %d-%d of %s differ from those written", ErrOutputMismatch, span.From, span.To, f.f.Name())
 	}
 	return nil
 }
+
+// Name returns the name of the file as given to OpenFile (as
+// os.File.Name does).
+func (f *File) Name() string { return f.f.Name() }
 
 // Size is the number of bytes in the file, written or not yet synced.
 func (f *File) Size() int64 { return f.size }
@@ -97,7 +107,7 @@ func (f *File) Size() int64 { return f.size }
 // size.
 func (f *File) Sync() (int64, error) {
 	if err := f.f.Sync(); err != nil {
-		return 0, fmt.Errorf("store: sync output: %w", err)
+		return 0, fmt.Errorf("store: output: %w", err)
 	}
 	f.mark, f.crc = f.size, 0
 	return f.size, nil
@@ -109,16 +119,16 @@ func (f *File) Sync() (int64, error) {
 func (f *File) Truncate(size int64) error {
 	st, err := f.f.Stat()
 	if err != nil {
-		return fmt.Errorf("store: truncate output: %w", err)
+		return fmt.Errorf("store: output: truncate: %w", err)
 	}
 	if size > st.Size() {
-		return fmt.Errorf("store: truncate output %s to %d bytes: it has only %d: %w", f.f.Name(), size, st.Size(), ErrOutputMismatch)
+		return fmt.Errorf("%w: cannot truncate %s to %d bytes: it has only %d", ErrOutputMismatch, f.f.Name(), size, st.Size())
 	}
 	if err := f.f.Truncate(size); err != nil {
-		return fmt.Errorf("store: truncate output: %w", err)
+		return fmt.Errorf("store: output: %w", err)
 	}
 	if _, err := f.f.Seek(size, io.SeekStart); err != nil {
-		return fmt.Errorf("store: truncate output: %w", err)
+		return fmt.Errorf("store: output: truncate: %w", err)
 	}
 	f.size, f.mark, f.crc = size, size, 0
 	return nil

@@ -183,3 +183,90 @@ func TestSinkMarkVerify(t *testing.T) {
 		})
 	}
 }
+
+// TestFileErrors checks the messages of File's errors: each layer named
+// once, the operating system's error saying the operation and the path.
+func TestFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing", "out.jsonl")
+	if _, err := store.OpenFile(missing); err == nil || err.Error() != "store: output: open "+missing+": no such file or directory" {
+		t.Errorf("OpenFile in a missing directory: %v", err)
+	}
+
+	path := filepath.Join(dir, "out.jsonl")
+	f, err := store.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	span := f.Mark()
+	mismatch := "store: output file does not match the crawl state: "
+	for _, tc := range []struct {
+		what string
+		err  error
+		want string
+	}{
+		{"Truncate past the end", f.Truncate(9), mismatch + "cannot truncate " + path + " to 9 bytes: it has only 5"},
+		{"Verify of another span", f.Verify(store.Span{From: 0, To: 5, CRC: span.CRC + 1}), mismatch + "bytes 0-5 of " + path + " differ from those written"},
+		{"Verify of a bad span", f.Verify(store.Span{From: 5, To: 2}), mismatch + "bad span 5-2"},
+	} {
+		if tc.err == nil || tc.err.Error() != tc.want || !errors.Is(tc.err, store.ErrOutputMismatch) {
+			t.Errorf("%s: %v, want %s wrapping ErrOutputMismatch", tc.what, tc.err, tc.want)
+		}
+	}
+
+	f.Close()
+	_, syncErr := f.Sync()
+	for _, tc := range []struct {
+		what string
+		err  error
+		want string
+	}{
+		{"Sync", syncErr, "store: output: sync " + path + ": file already closed"},
+		{"Truncate", f.Truncate(0), "store: output: truncate: stat " + path + ": file already closed"},
+		{"Verify", f.Verify(span), "store: output: verify: read " + path + ": file already closed"},
+	} {
+		if tc.err == nil || tc.err.Error() != tc.want {
+			t.Errorf("%s of a closed file: %v, want %s", tc.what, tc.err, tc.want)
+		}
+	}
+}
+
+// TestSinkName checks that the sinks, and Filter over them, name the file
+// they write to, and only a file.
+func TestSinkName(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	f, err := store.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	osf, err := os.Create(path + ".csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer osf.Close()
+	type named interface{ Name() string }
+	for _, tc := range []struct {
+		what string
+		s    named
+		want string
+	}{
+		{"File", f, path},
+		{"JSONL on a File", store.NewJSONL(f), path},
+		{"CSV on a File", store.NewCSV(f), path},
+		{"JSONL on an os.File", store.NewJSONL(osf), path + ".csv"},
+		{"CSV on an os.File", store.NewCSV(osf), path + ".csv"},
+		{"JSONL on a buffer", store.NewJSONL(&bytes.Buffer{}), ""},
+		{"CSV on a buffer", store.NewCSV(&bytes.Buffer{}), ""},
+		{"Filter of a JSONL on a File", store.Filter(store.NewJSONL(f), store.Fetched).(named), path},
+		{"Filter of a CSV on an os.File", store.Filter(store.NewCSV(osf), nil).(named), path + ".csv"},
+		{"Filter of a sink without Name", store.Filter(&fakePutter{}, nil).(named), ""},
+	} {
+		if got := tc.s.Name(); got != tc.want {
+			t.Errorf("%s: Name() = %q, want %q", tc.what, got, tc.want)
+		}
+	}
+}

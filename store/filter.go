@@ -47,9 +47,11 @@ type (
 // crawler gives a SyncSink with a checkpointing frontier: the records
 // written since the last checkpoint are cut from the output and those of
 // the work redone are filtered again. Filter never adds a method s lacks,
-// since the crawler decides what a sink can do by asserting its type;
-// methods of s other than these (Close, for example) are not kept: close
-// s itself.
+// since the crawler decides what a sink can do by asserting its type,
+// with one harmless exception: the result always has Name, which returns
+// s's Name (the output file's name, for JSONL and CSV) or, if s has none,
+// "", as JSONL's Name does for an output that is not a file. Methods of s
+// other than these (Close, for example) are not kept: close s itself.
 //
 // The result is safe for concurrent use if s and keep are.
 func Filter(s Putter, keep func(Record) bool) Putter {
@@ -71,6 +73,15 @@ func Filter(s Putter, keep func(Record) bool) Putter {
 type filter struct {
 	s    Putter
 	keep func(Record) bool
+}
+
+// Name returns the name of s's output file (see JSONL.Name), or "" if s
+// has no Name method.
+func (f *filter) Name() string {
+	if n, ok := f.s.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return ""
 }
 
 func (f *filter) Put(ctx context.Context, r Record) error {

@@ -239,17 +239,17 @@ func TestFilterFile(t *testing.T) {
 			}
 		}
 	}
-	a := store.Record{URL: "http://a.test/", Status: 200}
+	a := store.Record{URL: "http://a.test/", Status: 200, DurationMS: 3, Attempts: 1}
 	skip := store.Record{URL: "http://a.test/private", Skipped: "robots"}
-	b := store.Record{URL: "http://b.test/", Error: "timeout"}
-	c := store.Record{URL: "http://c.test/", Status: 404}
+	b := store.Record{URL: "http://b.test/", Attempts: 3, Error: "timeout"}
+	c := store.Record{URL: "http://c.test/", Status: 404, DurationMS: 2, Attempts: 1}
 
 	put(a, skip)
 	pos, err := ss.Sync()
 	if err != nil {
 		t.Fatalf("Sync: %v", err)
 	}
-	if want := int64(len(`{"url":"http://a.test/","status":200,"depth":0}` + "\n")); pos != want {
+	if want := int64(len(`{"url":"http://a.test/","status":200,"depth":0,"duration_ms":3,"attempts":1}` + "\n")); pos != want {
 		t.Fatalf("Sync = %d, want %d (the one kept line)", pos, want)
 	}
 	put(b, c)
@@ -275,9 +275,9 @@ func TestFilterFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"url":"http://a.test/","status":200,"depth":0}` + "\n" +
-		`{"url":"http://b.test/","depth":0,"error":"timeout"}` + "\n" +
-		`{"url":"http://c.test/","status":404,"depth":0}` + "\n"
+	want := `{"url":"http://a.test/","status":200,"depth":0,"duration_ms":3,"attempts":1}` + "\n" +
+		`{"url":"http://b.test/","depth":0,"duration_ms":0,"attempts":3,"error":"timeout"}` + "\n" +
+		`{"url":"http://c.test/","status":404,"depth":0,"duration_ms":2,"attempts":1}` + "\n"
 	if string(data) != want {
 		t.Errorf("output is\n%s\nwant\n%s", data, want)
 	}

@@ -2,24 +2,25 @@ package store
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"io/fs"
+	"os"
 	"sync"
-	"time"
 )
 
 // sinkBufferSize is the write buffer of the sinks.
 const sinkBufferSize = 64 << 10
 
 // JSONL writes records as JSON Lines: one JSON object per line, with the
-// field names and omissions of Record's json tags, and without escaping
-// <, > and & (the output is not meant for HTML).
+// fields, names and presence rules of the table in Record's doc, and
+// without escaping <, > and & (the output is not meant for HTML):
+//
+//	{"url":"http://a.test/","status":200,"depth":0,"title":"Home & away","fetched_at":"2025-03-04T05:06:07.890Z","duration_ms":12,"attempts":1}
+//	{"url":"http://a.test/private","depth":1,"skipped":"robots"}
 //
 // Use NewJSONL; the zero value is not usable. JSONL is safe for concurrent
 // use: records are encoded in parallel and written whole, one at a time.
@@ -38,12 +39,23 @@ func NewJSONL(w io.Writer) *JSONL {
 	return &JSONL{out: w, w: bufio.NewWriterSize(w, sinkBufferSize)}
 }
 
+// Name returns the name of the file the sink writes to, as it was given
+// when the file was opened: that of its *File or *os.File (see
+// File.Name). It is "" for any other writer.
+func (s *JSONL) Name() string { return outName(s.out) }
+
+// prefixes of the sinks' errors.
+const (
+	jsonlErr = "store: jsonl"
+	csvErr   = "store: csv"
+)
+
 // Sync writes out buffered records, makes them durable and returns the
 // output's size. It needs a *File underneath.
 func (s *JSONL) Sync() (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return syncOut(s.out, s.w.Flush, &s.err)
+	return syncOut(s.out, s.w.Flush, &s.err, jsonlErr)
 }
 
 // Rewind drops buffered records and cuts the output back to pos bytes, to
@@ -66,7 +78,7 @@ func (s *JSONL) Rewind(pos int64) error {
 func (s *JSONL) Mark() (Span, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return markOut(s.out, s.w.Flush, &s.err)
+	return markOut(s.out, s.w.Flush, &s.err, jsonlErr)
 }
 
 // Verify checks that the output holds span's bytes (see File.Verify). It
@@ -75,9 +87,33 @@ func (s *JSONL) Verify(span Span) error { return verifyOut(s.out, span) }
 
 var errNoSync = errors.New("store: output is not a *store.File: it cannot be synced or rewound")
 
+// outName returns the name of out if it is a *File or an *os.File, else
+// "".
+func outName(out io.Writer) string {
+	switch f := out.(type) {
+	case *File:
+		return f.Name()
+	case *os.File:
+		return f.Name()
+	}
+	return ""
+}
+
+// writeError wraps err, a write failure of the sink whose errors start
+// with prefix. An *fs.PathError already says "write" and the file's name
+// ("write /dev/full: no space left on device"); another error gets
+// "write: " before it.
+func writeError(prefix string, err error) error {
+	if _, ok := errors.AsType[*fs.PathError](err); ok {
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+	return fmt.Errorf("%s: write: %w", prefix, err)
+}
+
 // flushOut writes out a sink's buffer with flush and returns its *File,
-// recording a write failure in *sticky. It requires the sink's mutex.
-func flushOut(out io.Writer, flush func() error, sticky *error) (syncer, error) {
+// recording a write failure in *sticky, with prefix, the sink's error
+// prefix. It requires the sink's mutex.
+func flushOut(out io.Writer, flush func() error, sticky *error, prefix string) (syncer, error) {
 	f, ok := out.(syncer)
 	if !ok {
 		return nil, errNoSync
@@ -86,7 +122,7 @@ func flushOut(out io.Writer, flush func() error, sticky *error) (syncer, error) 
 		return nil, *sticky
 	}
 	if err := flush(); err != nil {
-		*sticky = fmt.Errorf("store: write: %w", err)
+		*sticky = writeError(prefix, err)
 		return nil, *sticky
 	}
 	return f, nil
@@ -94,8 +130,8 @@ func flushOut(out io.Writer, flush func() error, sticky *error) (syncer, error) 
 
 // syncOut flushes with flush and syncs out, recording a failure in *sticky.
 // It requires the sink's mutex.
-func syncOut(out io.Writer, flush func() error, sticky *error) (int64, error) {
-	f, err := flushOut(out, flush, sticky)
+func syncOut(out io.Writer, flush func() error, sticky *error, prefix string) (int64, error) {
+	f, err := flushOut(out, flush, sticky, prefix)
 	if err != nil {
 		return 0, err
 	}
@@ -107,8 +143,8 @@ func syncOut(out io.Writer, flush func() error, sticky *error) (int64, error) {
 }
 
 // markOut flushes with flush and marks out, as syncOut syncs it.
-func markOut(out io.Writer, flush func() error, sticky *error) (Span, error) {
-	f, err := flushOut(out, flush, sticky)
+func markOut(out io.Writer, flush func() error, sticky *error, prefix string) (Span, error) {
+	f, err := flushOut(out, flush, sticky, prefix)
 	if err != nil {
 		return Span{}, err
 	}
@@ -123,40 +159,25 @@ func verifyOut(out io.Writer, span Span) error {
 	return f.Verify(span)
 }
 
-// jsonBuf is a reusable encoding buffer.
-type jsonBuf struct {
-	buf bytes.Buffer
-	enc *json.Encoder
-}
-
-var jsonBufs = sync.Pool{New: func() any {
-	b := new(jsonBuf)
-	b.enc = json.NewEncoder(&b.buf)
-	b.enc.SetEscapeHTML(false)
-	return b
-}}
-
-// Put writes r as one line. A record that cannot be encoded (for example a
-// Data value that encoding/json rejects) is an error for this call only.
-// Put does not block on anything but the writer, so ctx is not consulted.
+// Put writes r as one line. A record that cannot be encoded (a Data value
+// that encoding/json rejects, a FetchedAt outside FetchedAtLayout's
+// years) is an error for this call only. Put does not block on anything
+// but the writer, so ctx is not consulted.
 func (s *JSONL) Put(ctx context.Context, r Record) error {
-	b := jsonBufs.Get().(*jsonBuf)
-	defer func() {
-		if b.buf.Cap() <= sinkBufferSize {
-			b.buf.Reset()
-			jsonBufs.Put(b)
-		}
-	}()
-	if err := b.enc.Encode(r); err != nil { // Encode ends the line with \n
-		return fmt.Errorf("store: jsonl: encode record for %s: %w", r.URL, err)
+	e := newEncoder()
+	defer e.free()
+	line, err := e.appendJSON(e.buf, &r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", jsonlErr, err)
 	}
+	e.buf = append(line, '\n')
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
-	if _, err := s.w.Write(b.buf.Bytes()); err != nil {
-		s.err = fmt.Errorf("store: jsonl: write: %w", err)
+	if _, err := s.w.Write(e.buf); err != nil {
+		s.err = writeError(jsonlErr, err)
 	}
 	return s.err
 }
@@ -169,37 +190,35 @@ func (s *JSONL) Flush() error {
 		return s.err
 	}
 	if err := s.w.Flush(); err != nil {
-		s.err = fmt.Errorf("store: jsonl: write: %w", err)
+		s.err = writeError(jsonlErr, err)
 	}
 	return s.err
-}
-
-// csvHeader is the header row CSV writes, naming its columns.
-var csvHeader = []string{
-	"url", "final_url", "location", "status", "depth", "parent", "content_type",
-	"bytes", "truncated", "title", "links", "fetched_at", "duration_ms",
-	"attempts", "error", "skipped",
 }
 
 // CSV writes records as comma-separated values (RFC 4180 quoting, "\n"
 // line ends) under a header row:
 //
-//	url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,links,fetched_at,duration_ms,attempts,error,skipped
+//	url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,fetched_at,duration_ms,attempts,error,skipped,data
 //
-// Zero numbers, false and the zero time are written as empty fields, as
-// JSONL omits them (depth is always written); fetched_at is RFC 3339 with
-// nanoseconds. Record fields without a column (Canonical, Description,
-// Lang, Data) are not written.
+// Its columns are JSONL's fields, in the same order, under the same names
+// and with the same presence rules (see the table in Record's doc): a
+// field a record does not have is an empty cell, and every other cell is
+// not empty. A row of CSV and a line of JSONL for the same record hold
+// the same values: numbers in decimal, truncated as "true", fetched_at in
+// FetchedAtLayout and data as the JSON text JSONL writes for it. As in
+// JSONL, a byte of text that is not valid UTF-8 is written as U+FFFD, so
+// the output is valid UTF-8.
 //
 // Spreadsheets take a cell that starts with =, +, -, @, a tab or a
 // carriage return for a formula, which a crawled page could use to run
 // one on the machine of whoever opens the output (CSV injection). So a
 // text cell (url, final_url, location, parent, content_type, title,
-// error, skipped) that would start with one of them is written with a
-// leading ' (as OWASP recommends), which spreadsheets read as "this cell
-// is text" and do not show; other readers see it. A title "=1+2" is
-// written as '=1+2 and "-1" as '-1. The columns that trawl itself
-// formats (numbers, truncated, fetched_at) are written as they are.
+// canonical, description, lang, error, skipped) or a data cell that would
+// start with one of them is written with a leading ' (as OWASP
+// recommends), which spreadsheets read as "this cell is text" and do not
+// show; other readers see it. A title "=1+2" is written as '=1+2, "-1" as
+// '-1, and a data value -1 as '-1. The columns that trawl itself formats
+// (numbers, truncated, fetched_at) are written as they are.
 //
 // Use NewCSV; the zero value is not usable. CSV is safe for concurrent
 // use; writes are buffered: call Flush when done. The first write error is
@@ -217,17 +236,22 @@ func NewCSV(w io.Writer) *CSV {
 	// csv.Writer adopts a *bufio.Writer as is: one buffer, of our size.
 	s := &CSV{out: w, w: csv.NewWriter(bufio.NewWriterSize(w, sinkBufferSize))}
 	if err := s.w.Write(csvHeader); err != nil {
-		s.err = fmt.Errorf("store: csv: write: %w", err)
+		s.err = writeError(csvErr, err)
 	}
 	return s
 }
+
+// Name returns the name of the file the sink writes to, as it was given
+// when the file was opened: that of its *File or *os.File (see
+// File.Name). It is "" for any other writer.
+func (s *CSV) Name() string { return outName(s.out) }
 
 // Sync writes out buffered rows, makes them durable and returns the
 // output's size. It needs a *File underneath.
 func (s *CSV) Sync() (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return syncOut(s.out, func() error { s.w.Flush(); return s.w.Error() }, &s.err)
+	return syncOut(s.out, func() error { s.w.Flush(); return s.w.Error() }, &s.err, csvErr)
 }
 
 // Mark writes out buffered rows, without syncing them, and returns the
@@ -236,7 +260,7 @@ func (s *CSV) Sync() (int64, error) {
 func (s *CSV) Mark() (Span, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return markOut(s.out, func() error { s.w.Flush(); return s.w.Error() }, &s.err)
+	return markOut(s.out, func() error { s.w.Flush(); return s.w.Error() }, &s.err, csvErr)
 }
 
 // Verify checks that the output holds span's bytes (see File.Verify). It
@@ -259,40 +283,32 @@ func (s *CSV) Rewind(pos int64) error {
 		return err
 	}
 	if pos == 0 {
-		return s.w.Write(csvHeader)
+		if err := s.w.Write(csvHeader); err != nil {
+			s.err = writeError(csvErr, err)
+			return s.err
+		}
 	}
 	return nil
 }
 
-// Put writes r as one row. Put does not block on anything but the writer,
-// so ctx is not consulted.
+// Put writes r as one row. A record that cannot be encoded (a Data value
+// that encoding/json rejects, a FetchedAt outside FetchedAtLayout's
+// years) is an error for this call only. Put does not block on anything
+// but the writer, so ctx is not consulted.
 func (s *CSV) Put(ctx context.Context, r Record) error {
-	num := func(n int64) string {
-		if n == 0 {
-			return ""
-		}
-		return strconv.FormatInt(n, 10)
-	}
-	var truncated, fetchedAt string
-	if r.Truncated {
-		truncated = "true"
-	}
-	if !r.FetchedAt.IsZero() {
-		fetchedAt = r.FetchedAt.Format(time.RFC3339Nano)
-	}
-	row := []string{
-		textCell(r.URL), textCell(r.FinalURL), textCell(r.Location), num(int64(r.Status)),
-		strconv.Itoa(r.Depth), textCell(r.Parent), textCell(r.ContentType), num(r.Bytes),
-		truncated, textCell(r.Title), num(int64(r.Links)), fetchedAt, num(r.DurationMS),
-		num(int64(r.Attempts)), textCell(r.Error), textCell(r.Skipped),
+	e := newEncoder()
+	defer e.free()
+	var row [numFields]string
+	if err := e.csvRow(&row, &r); err != nil {
+		return fmt.Errorf("%s: %w", csvErr, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
-	if err := s.w.Write(row); err != nil {
-		s.err = fmt.Errorf("store: csv: write: %w", err)
+	if err := s.w.Write(row[:]); err != nil {
+		s.err = writeError(csvErr, err)
 	}
 	return s.err
 }
@@ -320,7 +336,7 @@ func (s *CSV) Flush() error {
 	}
 	s.w.Flush()
 	if err := s.w.Error(); err != nil {
-		s.err = fmt.Errorf("store: csv: write: %w", err)
+		s.err = writeError(csvErr, err)
 	}
 	return s.err
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ type sink interface {
 var fetchedAt = time.Date(2025, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
 
 // sinkCases are records with the exact JSONL line and CSV row each makes.
+// TestRecordParity checks the two agree on many more.
 var sinkCases = []struct {
 	name string
 	rec  store.Record
@@ -35,8 +37,8 @@ var sinkCases = []struct {
 	{
 		name: "minimal",
 		rec:  store.Record{URL: "http://a.test/"},
-		json: `{"url":"http://a.test/","depth":0}`,
-		csv:  `http://a.test/,,,,0,,,,,,,,,,,`,
+		json: `{"url":"http://a.test/","depth":0,"duration_ms":0,"attempts":0}`,
+		csv:  `http://a.test/,,,,0,,,,,,,,,,,0,0,,,`,
 	},
 	{
 		name: "fetched",
@@ -49,37 +51,46 @@ var sinkCases = []struct {
 		json: `{"url":"http://a.test/x?a=1&b=2","final_url":"https://a.test/x?a=1&b=2","status":200,"depth":1,` +
 			`"parent":"http://a.test/","content_type":"text/html; charset=utf-8","bytes":10240,"truncated":true,` +
 			`"title":"Grüße – 日本語 <b>&amp;","canonical":"https://a.test/x","lang":"de","links":20,` +
-			`"fetched_at":"2025-03-04T05:06:07.89Z","duration_ms":12,"attempts":1,"data":{"price":3.5,"tags":["a"]}}`,
+			`"fetched_at":"2025-03-04T05:06:07.890Z","duration_ms":12,"attempts":1,"data":{"price":3.5,"tags":["a"]}}`,
 		csv: `http://a.test/x?a=1&b=2,https://a.test/x?a=1&b=2,,200,1,http://a.test/,text/html; charset=utf-8,10240,true,` +
-			`Grüße – 日本語 <b>&amp;,20,2025-03-04T05:06:07.89Z,12,1,,`,
+			`Grüße – 日本語 <b>&amp;,https://a.test/x,,de,20,2025-03-04T05:06:07.890Z,12,1,,,"{""price"":3.5,""tags"":[""a""]}"`,
 	},
 	{
 		name: "quoting",
-		rec:  store.Record{URL: "http://a.test/q", Status: 404, Depth: 2, Title: "a, \"b\"\nc\r\nd", Description: "not in csv"},
-		json: `{"url":"http://a.test/q","status":404,"depth":2,"title":"a, \"b\"\nc\r\nd","description":"not in csv"}`,
-		csv:  "http://a.test/q,,,404,2,,,,,\"a, \"\"b\"\"\nc\r\nd\",,,,,,",
+		rec:  store.Record{URL: "http://a.test/q", Status: 404, Depth: 2, Title: "a, \"b\"\nc\r\nd", Description: "d,e", Attempts: 1},
+		json: `{"url":"http://a.test/q","status":404,"depth":2,"title":"a, \"b\"\nc\r\nd","description":"d,e","duration_ms":0,"attempts":1}`,
+		csv:  "http://a.test/q,,,404,2,,,,,\"a, \"\"b\"\"\nc\r\nd\",,\"d,e\",,,,0,1,,,",
 	},
 	{
 		name: "error",
 		rec:  store.Record{URL: "http://b.test/", Depth: 3, Parent: "http://a.test/", Attempts: 3, Error: "fetch http://b.test/: timeout"},
-		json: `{"url":"http://b.test/","depth":3,"parent":"http://a.test/","attempts":3,"error":"fetch http://b.test/: timeout"}`,
-		csv:  `http://b.test/,,,,3,http://a.test/,,,,,,,,3,fetch http://b.test/: timeout,`,
+		json: `{"url":"http://b.test/","depth":3,"parent":"http://a.test/","duration_ms":0,"attempts":3,"error":"fetch http://b.test/: timeout"}`,
+		csv:  `http://b.test/,,,,3,http://a.test/,,,,,,,,,,0,3,fetch http://b.test/: timeout,,`,
 	},
 	{
 		name: "skipped",
 		rec:  store.Record{URL: "http://c.test/private", Depth: 1, Skipped: "robots"},
 		json: `{"url":"http://c.test/private","depth":1,"skipped":"robots"}`,
-		csv:  `http://c.test/private,,,,1,,,,,,,,,,,robots`,
+		csv:  `http://c.test/private,,,,1,,,,,,,,,,,,,,robots,`,
+	},
+	{
+		name: "skipped with request fields",
+		rec: store.Record{URL: "http://c.test/private", Depth: 1, Status: 200, FetchedAt: fetchedAt,
+			DurationMS: 5, Attempts: 1, Skipped: "robots"},
+		json: `{"url":"http://c.test/private","depth":1,"skipped":"robots"}`,
+		csv:  `http://c.test/private,,,,1,,,,,,,,,,,,,,robots,`,
 	},
 	{
 		name: "redirect",
-		rec:  store.Record{URL: "http://a.test/old", Location: "http://a.test/new", Status: 301, Depth: 1, Parent: "http://a.test/"},
-		json: `{"url":"http://a.test/old","location":"http://a.test/new","status":301,"depth":1,"parent":"http://a.test/"}`,
-		csv:  `http://a.test/old,,http://a.test/new,301,1,http://a.test/,,,,,,,,,,`,
+		rec: store.Record{URL: "http://a.test/old", Location: "http://a.test/new", Status: 301, Depth: 1, Parent: "http://a.test/",
+			FetchedAt: fetchedAt, DurationMS: 4, Attempts: 1},
+		json: `{"url":"http://a.test/old","location":"http://a.test/new","status":301,"depth":1,"parent":"http://a.test/",` +
+			`"fetched_at":"2025-03-04T05:06:07.890Z","duration_ms":4,"attempts":1}`,
+		csv: `http://a.test/old,,http://a.test/new,301,1,http://a.test/,,,,,,,,,2025-03-04T05:06:07.890Z,4,1,,,`,
 	},
 }
 
-const csvHeader = "url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,links,fetched_at,duration_ms,attempts,error,skipped"
+const csvHeader = "url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,fetched_at,duration_ms,attempts,error,skipped,data"
 
 func TestJSONL(t *testing.T) {
 	for _, tc := range sinkCases {
@@ -186,15 +197,20 @@ func TestCSVFormulaInjection(t *testing.T) {
 		})
 	}
 
-	// Every text column is escaped; numbers are not.
-	rec := store.Record{
+	// Every text column and data are escaped; numbers are not.
+	recs := []store.Record{{
 		URL: "=u", FinalURL: "+f", Location: "-l", Status: 200, Depth: 1, Parent: "@p",
-		ContentType: "\tc", Bytes: 5, Title: "\rt", Error: "=e", Skipped: "-s",
-	}
+		ContentType: "\tc", Bytes: 5, Title: "\rt", Canonical: "=c", Description: "+d", Lang: "-x",
+		Attempts: 1, Error: "=e", Data: -1,
+	}, {
+		URL: "u", Depth: -1, Skipped: "-s", Data: "=1+2",
+	}}
 	var out bytes.Buffer
 	s := store.NewCSV(&out)
-	if err := s.Put(context.Background(), rec); err != nil {
-		t.Fatal(err)
+	for _, rec := range recs {
+		if err := s.Put(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
@@ -203,28 +219,52 @@ func TestCSVFormulaInjection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"'=u", "'+f", "'-l", "200", "1", "'@p", "'\tc", "5", "", "'\rt", "", "", "", "", "'=e", "'-s"}
-	if got := rows[1]; !slices.Equal(got, want) {
-		t.Errorf("row = %q, want %q", got, want)
+	for i, want := range [][]string{
+		{"'=u", "'+f", "'-l", "200", "1", "'@p", "'\tc", "5", "", "'\rt", "'=c", "'+d", "'-x", "", "", "0", "1", "'=e", "", "'-1"},
+		{"u", "", "", "", "-1", "", "", "", "", "", "", "", "", "", "", "", "", "", "'-s", `"=1+2"`},
+	} {
+		if got := rows[i+1]; !slices.Equal(got, want) {
+			t.Errorf("row %d = %q, want %q", i+1, got, want)
+		}
 	}
 }
 
-// TestJSONLEncodeError checks that a record encoding/json rejects fails
-// alone and does not stop the sink.
-func TestJSONLEncodeError(t *testing.T) {
-	var out bytes.Buffer
-	s := store.NewJSONL(&out)
-	if err := s.Put(context.Background(), store.Record{URL: "http://a.test/", Data: make(chan int)}); err == nil {
-		t.Fatal("Put of a channel in Data succeeded")
-	}
-	if err := s.Put(context.Background(), store.Record{URL: "http://b.test/"}); err != nil {
-		t.Fatalf("Put after an encoding error: %v", err)
-	}
-	if err := s.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := out.String(), `{"url":"http://b.test/","depth":0}`+"\n"; got != want {
-		t.Errorf("got %q, want %q", got, want)
+// TestSinkEncodeError checks that a record that cannot be encoded (Data
+// that encoding/json rejects, a time beyond year 9999) fails alone, with
+// a message naming the sink, the field and the URL, and does not stop the
+// sink.
+func TestSinkEncodeError(t *testing.T) {
+	for _, tc := range []struct {
+		name, prefix, want string
+		open               func(io.Writer) sink
+	}{
+		{"JSONL", "store: jsonl: ", `{"url":"http://b.test/","depth":0,"skipped":"robots"}` + "\n",
+			func(w io.Writer) sink { return store.NewJSONL(w) }},
+		{"CSV", "store: csv: ", csvHeader + "\nhttp://b.test/,,,,0,,,,,,,,,,,,,,robots,\n",
+			func(w io.Writer) sink { return store.NewCSV(w) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			s := tc.open(&out)
+			ctx := context.Background()
+			err := s.Put(ctx, store.Record{URL: "http://a.test/", Data: make(chan int)})
+			if want := tc.prefix + "encode data of http://a.test/: json: unsupported type: chan int"; err == nil || err.Error() != want {
+				t.Errorf("Put of a channel in Data = %v, want %s", err, want)
+			}
+			err = s.Put(ctx, store.Record{URL: "http://a.test/", FetchedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+			if want := tc.prefix + "encode fetched_at of http://a.test/: year 10000 is outside 0-9999"; err == nil || err.Error() != want {
+				t.Errorf("Put of year 10000 = %v, want %s", err, want)
+			}
+			if err := s.Put(ctx, store.Record{URL: "http://b.test/", Skipped: "robots"}); err != nil {
+				t.Fatalf("Put after an encoding error: %v", err)
+			}
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if got := out.String(); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -397,6 +437,72 @@ func TestSinkPutError(t *testing.T) {
 			}
 			if !errors.Is(err, errBoom) {
 				t.Fatalf("Put = %v, want %v once the buffer fills", err, errBoom)
+			}
+		})
+	}
+}
+
+// TestSinkWriteErrorMessage checks that a write failure names each layer
+// once: the sink, then the writer's error, which for a file already says
+// "write" and the file's name.
+func TestSinkWriteErrorMessage(t *testing.T) {
+	sinks := []struct {
+		name string
+		open func(io.Writer) sink
+	}{
+		{"jsonl", func(w io.Writer) sink { return store.NewJSONL(w) }},
+		{"csv", func(w io.Writer) sink { return store.NewCSV(w) }},
+	}
+	rec := store.Record{URL: "http://a.test/", Status: 200, Attempts: 1}
+	for _, sk := range sinks {
+		t.Run(sk.name+" failing writer", func(t *testing.T) {
+			s := sk.open(&failWriter{limit: 0})
+			if err := s.Put(context.Background(), rec); err != nil {
+				t.Fatal(err)
+			}
+			want := "store: " + sk.name + ": write: disk full"
+			if err := s.Flush(); err == nil || err.Error() != want {
+				t.Errorf("Flush = %v, want %s", err, want)
+			}
+			if err := s.Put(context.Background(), rec); err == nil || err.Error() != want {
+				t.Errorf("Put after the failure = %v, want %s", err, want)
+			}
+		})
+		t.Run(sk.name+" dev-full", func(t *testing.T) {
+			f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+			if err != nil {
+				t.Skipf("no /dev/full: %v", err)
+			}
+			defer f.Close()
+			s := sk.open(f)
+			if err := s.Put(context.Background(), rec); err != nil {
+				t.Fatal(err)
+			}
+			want := "store: " + sk.name + ": write /dev/full: no space left on device"
+			if err := s.Flush(); err == nil || err.Error() != want {
+				t.Errorf("Flush = %v, want %s", err, want)
+			}
+		})
+		t.Run(sk.name+" File on dev-full", func(t *testing.T) {
+			f, err := store.OpenFile("/dev/full")
+			if err != nil {
+				t.Skipf("no /dev/full: %v", err)
+			}
+			defer f.Close()
+			s := sk.open(f).(interface {
+				sink
+				Sync() (int64, error)
+				Mark() (store.Span, error)
+			})
+			if err := s.Put(context.Background(), rec); err != nil {
+				t.Fatal(err)
+			}
+			want := "store: " + sk.name + ": write /dev/full: no space left on device"
+			if _, err := s.Mark(); err == nil || err.Error() != want {
+				t.Errorf("Mark = %v, want %s", err, want)
+			}
+			if _, err := s.Sync(); err == nil || err.Error() != want {
+				t.Errorf("Sync = %v, want %s", err, want)
 			}
 		})
 	}

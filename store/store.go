@@ -149,29 +149,3 @@ var (
 // deduplicate on. It is stable across processes and versions: persisted
 // state depends on it.
 func Fingerprint(key string) uint64 { return xxhash.Sum64String(key) }
-
-// Record is the one terminal record written for each URL the crawler decides
-// about: fetched (Status set), failed (Error set) or skipped (Skipped set).
-type Record struct {
-	URL         string    `json:"url"`
-	FinalURL    string    `json:"final_url,omitempty"`
-	Location    string    `json:"location,omitempty"`
-	Status      int       `json:"status,omitempty"`
-	Depth       int       `json:"depth"`
-	Parent      string    `json:"parent,omitempty"`
-	ContentType string    `json:"content_type,omitempty"`
-	Bytes       int64     `json:"bytes,omitempty"`
-	Truncated   bool      `json:"truncated,omitempty"`
-	Title       string    `json:"title,omitempty"`
-	Canonical   string    `json:"canonical,omitempty"`
-	Description string    `json:"description,omitempty"`
-	Lang        string    `json:"lang,omitempty"`
-	Links       int       `json:"links,omitempty"`
-	FetchedAt   time.Time `json:"fetched_at,omitzero"`
-	DurationMS  int64     `json:"duration_ms,omitempty"`
-	Attempts    int       `json:"attempts,omitempty"`
-	Error       string    `json:"error,omitempty"`
-	Skipped     string    `json:"skipped,omitempty"`
-	// Data is whatever the user's page hook attached; it is written as JSON.
-	Data any `json:"data,omitempty"`
-}
