@@ -72,7 +72,9 @@ func (e *Error) Error() string {
 	if e.Err == nil {
 		return "fetch " + e.URL + ": " + e.Kind.String()
 	}
-	return "fetch " + e.URL + ": " + e.Err.Error()
+	// A cause that is one of this package's sentinels, or wraps one,
+	// already says "fetch: ": say it once.
+	return "fetch " + e.URL + ": " + strings.TrimPrefix(e.Err.Error(), "fetch: ")
 }
 
 // Unwrap returns the cause.

@@ -307,10 +307,10 @@ func TestSentinelMessages(t *testing.T) {
 		want string
 	}{
 		{canceled, "fetch " + ts.URL + ": context canceled"},
-		{badURL, "fetch ftp://example.com/: fetch: bad url: need an absolute http(s) URL"},
-		{badMethod, "fetch " + ts.URL + ": fetch: bad url: method \"POST\" not supported, only GET and HEAD"},
-		{vetoed, "fetch " + ts.URL + "/veto: fetch: request vetoed: no thanks"},
-		{robots, "fetch " + ts.URL + "/robots.txt: fetch: robots.txt unavailable (status 500)"},
+		{badURL, "fetch ftp://example.com/: bad url: need an absolute http(s) URL"},
+		{badMethod, "fetch " + ts.URL + ": bad url: method \"POST\" not supported, only GET and HEAD"},
+		{vetoed, "fetch " + ts.URL + "/veto: request vetoed: no thanks"},
+		{robots, "fetch " + ts.URL + "/robots.txt: robots.txt unavailable (status 500)"},
 	}
 	for _, tc := range tests {
 		if tc.err == nil || tc.err.Error() != tc.want {
@@ -365,9 +365,9 @@ func TestRedirectErrKinds(t *testing.T) {
 		wantMsg  string
 	}{
 		{"/loop", KindTooManyRedirects, ErrTooManyRedirects,
-			"fetch " + ts.URL + "/loop: fetch: too many redirects (limit 2) at " + ts.URL + "/loop"},
+			"fetch " + ts.URL + "/loop: too many redirects (limit 2) at " + ts.URL + "/loop"},
 		{"/to-ftp", KindBadURL, ErrBadURL,
-			"fetch " + ts.URL + "/to-ftp: fetch: bad url: redirect to unsupported scheme \"ftp\": ftp://example.com/f"},
+			"fetch " + ts.URL + "/to-ftp: bad url: redirect to unsupported scheme \"ftp\": ftp://example.com/f"},
 		{"/to-other", KindOther, errHook, "hook says no"},
 	}
 	for _, tc := range tests {
