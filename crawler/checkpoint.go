@@ -345,8 +345,10 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 			if err != nil {
 				return fmt.Errorf("crawler: output: %w", err)
 			}
-			if span.To > 0 && !r.cfg.Overwrite {
-				return fmt.Errorf("%w: it has %d bytes, which starting the crawl would cut (use Overwrite to start anyway)", ErrOutputNotEmpty, span.To)
+			// The span starts where the output was when it was opened:
+			// what a sink writes by itself (a CSV header) is not data.
+			if span.From > 0 && !r.cfg.Overwrite {
+				return fmt.Errorf("%w: it has %d bytes, which starting the crawl would cut (use Overwrite to start anyway)", ErrOutputNotEmpty, span.From)
 			}
 		}
 		if err := r.syncSink.Rewind(pos); err != nil {
