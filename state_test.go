@@ -56,8 +56,10 @@ func hashTree(t *testing.T, dir string) map[string]stateFile {
 
 // savedState builds a stopped crawl's state in dir without crawling: a
 // checkpoint with the crawler's meta, then a flush after it in the
-// journal, then a crash.
-func savedState(t *testing.T, dir string) {
+// journal, then a crash. With counted, the meta counts the records as a
+// crawl does (5 fetched: 200: 3, 404: 2); without, it has no counts, as
+// the meta of an older trawl.
+func savedState(t *testing.T, dir string, counted bool) {
 	t.Helper()
 	ctx := context.Background()
 	d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{PerHost: 4, Interval: -1}})
@@ -88,11 +90,16 @@ func savedState(t *testing.T, dir string) {
 			}
 		}
 	}
+	var atCheckpoint, atFlush crawler.Counts
+	if counted {
+		atCheckpoint = crawler.Counts{Fetched: 3, Status: map[int]int64{200: 3}}
+		atFlush = crawler.Counts{Fetched: 5, Status: map[int]int64{200: 3, 404: 2}}
+	}
 	updated := time.Date(2025, 6, 7, 8, 9, 10, 0, time.UTC)
 	meta, err := json.Marshal(crawler.State{
 		Version:  1,
 		Crawl:    crawler.CrawlID{Seeds: []string{"http://a.test/"}, Scope: "host"},
-		Progress: crawler.Progress{Output: 100, Updated: updated},
+		Progress: crawler.Progress{Output: 100, Updated: updated, Counts: atCheckpoint},
 		Started:  updated, Runs: 1,
 	})
 	if err != nil {
@@ -106,7 +113,7 @@ func savedState(t *testing.T, dir string) {
 	}
 	ackAll(404)
 	push("http://a.test/4")
-	flush, err := json.Marshal(crawler.Progress{Output: 200, Updated: updated.Add(time.Second)})
+	flush, err := json.Marshal(crawler.Progress{Output: 200, Updated: updated.Add(time.Second), Counts: atFlush})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +128,7 @@ func savedState(t *testing.T, dir string) {
 // and mtime, and none is created or removed.
 func TestStateChangesNothing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "crawl.state")
-	savedState(t, dir)
+	savedState(t, dir, true)
 	// Backdate every file, so that even a write right away shows.
 	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	if err := filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
@@ -138,7 +145,8 @@ func TestStateChangesNothing(t *testing.T) {
 	if code := run([]string{"state", dir}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("trawl state: exit %d, want %d; stderr:\n%s", code, exitOK, stderr.String())
 	}
-	for _, want := range []string{"seeds    http://a.test/", "then 1 flushes in the journal", "6 seen, 5 done, 1 queued", "200: 3, 404: 2"} {
+	for _, want := range []string{"seeds    http://a.test/", "then 1 flushes in the journal", "6 seen, 1 queued",
+		"records  5: 5 fetched, 0 errors, 0 skipped\n", "status   200: 3, 404: 2\n"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("trawl state printed\n%s\nwant a line with %q", stdout.String(), want)
 		}
@@ -161,11 +169,29 @@ func TestStateChangesNothing(t *testing.T) {
 	}
 }
 
-// TestStateWhileCrawling checks that "trawl state DIR" refuses a state
-// that a crawl has open.
+// TestStateUncounted checks that "trawl state" says so when a state's
+// meta has no record counts (one saved by an older trawl), rather than
+// print zeros.
+func TestStateUncounted(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "crawl.state")
+	savedState(t, dir, false)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"state", dir}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("trawl state: exit %d, want %d; stderr:\n%s", code, exitOK, stderr.String())
+	}
+	if want := "records  not counted in this state (saved by an older trawl); 5 URLs done\n"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("trawl state printed\n%s\nwant a line %q", stdout.String(), want)
+	}
+	if strings.Contains(stdout.String(), "status ") {
+		t.Errorf("trawl state printed\n%s\nwant no status line", stdout.String())
+	}
+}
+
+// TestStateWhileCrawling checks that "trawl state" refuses a state that a
+// crawl has open and that has no status published yet.
 func TestStateWhileCrawling(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "crawl.state")
-	savedState(t, dir)
+	savedState(t, dir, true)
 	d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{Interval: -1}})
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +201,58 @@ func TestStateWhileCrawling(t *testing.T) {
 	if code := run([]string{"state", dir}, &stdout, &stderr); code != exitFailure {
 		t.Errorf("trawl state: exit %d, want %d", code, exitFailure)
 	}
-	if !strings.Contains(stderr.String(), "in use") {
-		t.Errorf("stderr %q, want it to say the state is in use", stderr.String())
+	if !strings.Contains(stderr.String(), "in use") || !strings.Contains(stderr.String(), "no status") {
+		t.Errorf("stderr %q, want it to say the state is in use and has no status yet", stderr.String())
+	}
+}
+
+// TestStateFromStatus checks that "trawl state" prints the status that
+// the crawl holding the state published: whether it runs, and its counts.
+func TestStateFromStatus(t *testing.T) {
+	tests := []struct {
+		name    string
+		running bool
+		want    string
+	}{
+		{"running", true, "crawl running (pid 4242), as of "},
+		{"stopped", false, "crawl stopped (pid 4242), as of "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "crawl.state")
+			savedState(t, dir, true)
+			d, err := disk.Open(dir, disk.Options{FrontierOptions: store.FrontierOptions{Interval: -1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			st := crawler.Status{
+				State: crawler.State{Version: 1, Crawl: crawler.CrawlID{Seeds: []string{"http://a.test/"}, Scope: "host"},
+					Progress: crawler.Progress{Output: 300, Updated: time.Now().UTC(),
+						Counts: crawler.Counts{Fetched: 4, Errors: 1, Skipped: map[string]int64{"robots": 2, "depth": 1},
+							Status: map[int]int64{200: 3, 301: 1}}},
+					Started: time.Now().UTC(), Runs: 2},
+				Frontier: store.FrontierStats{Seen: 12, Queued: 3, InFlight: 2, Done: 6, Hosts: 1},
+				PID:      4242, Running: tc.running,
+			}
+			data, err := json.Marshal(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.WriteStatus(data); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run([]string{"state", dir}, &stdout, &stderr); code != exitOK {
+				t.Fatalf("trawl state: exit %d, want %d; stderr:\n%s", code, exitOK, stderr.String())
+			}
+			for _, want := range []string{tc.want, "seeds    http://a.test/", "runs     2, ", "output   300 bytes written",
+				"records  8: 4 fetched, 1 errors, 3 skipped (depth: 1, robots: 2)\n", "status   200: 3, 301: 1\n",
+				"urls     12 seen, 3 queued, 2 in flight\n", "hosts    1 with work left"} {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("trawl state printed\n%s\nwant a line with %q", stdout.String(), want)
+				}
+			}
+		})
 	}
 }
