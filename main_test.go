@@ -139,6 +139,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--proxy", "nowhere", "http://x.test/"}, "--proxy"},
 		{[]string{"--cookie", "novalue", "http://x.test/"}, "--cookie"},
 		{[]string{"--no-cookies", "--cookie", "a=b", "http://x.test/"}, "--no-cookies"},
+		{[]string{"--contact", "nobody", "http://x.test/"}, "--contact"},
+		{[]string{"--contact", "https://x.test/bot", "--user-agent", "me", "http://x.test/"}, "--contact"},
+		{[]string{"demo", "--resolve", "www.trawl.test:80:192.0.2.1"}, "--resolve"},
+		{[]string{"demo", "--proxy", "http://192.0.2.1:3128"}, "--proxy"},
+		{[]string{"help", "me"}, "help me"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -157,9 +162,11 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestHelpAndVersion(t *testing.T) {
-	_, stderr, code := trawl(t, "--help")
-	if code != 0 || !strings.Contains(stderr, "Examples:") || !strings.Contains(stderr, "--per-host") {
-		t.Errorf("--help: exit %d, output:\n%s", code, stderr)
+	for _, flag := range []string{"--help", "-h"} {
+		stdout, stderr, code := trawl(t, flag)
+		if code != 0 || !strings.Contains(stdout, "Examples:") || !strings.Contains(stdout, "--per-host") || !strings.Contains(stdout, "Exit status:") || stderr != "" {
+			t.Errorf("%s: exit %d, stdout:\n%s\nstderr %q; want the help on stdout", flag, code, stdout, stderr)
+		}
 	}
 	stdout, _, code := trawl(t, "--version")
 	if code != 0 || !strings.HasPrefix(stdout, "trawl ") {
