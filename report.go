@@ -1,13 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -114,28 +114,10 @@ func printSummary(w io.Writer, s crawler.Stats, interrupted bool) {
 	fmt.Fprintf(w, "trawl: %s in %s: %d fetched (%.1f pages/s), %d errors, %d skipped, %s\n",
 		how, s.Elapsed.Round(time.Millisecond), s.Fetched, s.PagesPerSecond(), s.Errors, skipped, humanBytes(s.Bytes))
 	if len(s.Status) > 0 {
-		codes := make([]int, 0, len(s.Status))
-		for c := range s.Status {
-			codes = append(codes, c)
-		}
-		sort.Ints(codes)
-		parts := make([]string, len(codes))
-		for i, c := range codes {
-			parts[i] = fmt.Sprintf("%d: %d", c, s.Status[c])
-		}
-		fmt.Fprintf(w, "  status   %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "  status   %s\n", countList(s.Status))
 	}
 	if len(s.Skipped) > 0 {
-		reasons := make([]string, 0, len(s.Skipped))
-		for r := range s.Skipped {
-			reasons = append(reasons, r)
-		}
-		sort.Strings(reasons)
-		parts := make([]string, len(reasons))
-		for i, r := range reasons {
-			parts[i] = fmt.Sprintf("%s: %d", r, s.Skipped[r])
-		}
-		fmt.Fprintf(w, "  skipped  %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "  skipped  %s\n", countList(s.Skipped))
 	}
 	if r := s.Resumed; r != nil {
 		fmt.Fprintf(w, "  resumed  %d done, %d queued (run %d)\n", r.Done, r.Queued, r.Runs+1)
@@ -205,4 +187,14 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// countList formats counts by key, keys in order: "200: 5, 404: 1".
+func countList[K cmp.Ordered](m map[K]int64) string {
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%v: %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -158,21 +156,11 @@ func printCounts(w io.Writer, c crawler.Counts) {
 	}
 	fmt.Fprintf(w, "records  %d: %d fetched, %d errors, %d skipped", c.Records(), c.Fetched, c.Errors, skipped)
 	if len(c.Skipped) > 0 {
-		reasons := slices.Sorted(maps.Keys(c.Skipped))
-		parts := make([]string, len(reasons))
-		for i, r := range reasons {
-			parts[i] = fmt.Sprintf("%s: %d", r, c.Skipped[r])
-		}
-		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+		fmt.Fprintf(w, " (%s)", countList(c.Skipped))
 	}
 	fmt.Fprintln(w)
 	if len(c.Status) > 0 {
-		codes := slices.Sorted(maps.Keys(c.Status))
-		parts := make([]string, len(codes))
-		for i, code := range codes {
-			parts[i] = fmt.Sprintf("%d: %d", code, c.Status[code])
-		}
-		fmt.Fprintf(w, "status   %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "status   %s\n", countList(c.Status))
 	}
 }
 

@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -309,46 +310,20 @@ type Config struct {
 // turned into what they mean (Retries: 0 retries; RetryBackoff: none).
 // Fields handed to fetch or the frontier keep their -1.
 func (c Config) withDefaults() Config {
-	if c.Concurrency == 0 {
-		c.Concurrency = DefaultConcurrency
-	}
-	if c.PerHost == 0 {
-		c.PerHost = DefaultPerHost
-	}
-	if c.Rate == 0 {
-		c.Rate = DefaultRate
-	}
-	if c.Retries == 0 {
-		c.Retries = DefaultRetries
-	}
-	c.Retries = max(c.Retries, 0)
-	if c.RetryBackoff == 0 {
-		c.RetryBackoff = DefaultRetryBackoff
-	}
-	c.RetryBackoff = max(c.RetryBackoff, 0)
-	if c.MaxRedirects == 0 {
-		c.MaxRedirects = DefaultMaxRedirects
-	}
-	if c.MaxRetryWait == 0 {
-		c.MaxRetryWait = DefaultMaxRetryWait
-	}
-	if c.MaxCrawlDelay == 0 {
-		c.MaxCrawlDelay = DefaultMaxCrawlDelay
-	}
-	if c.MaxURLLength == 0 {
-		c.MaxURLLength = DefaultMaxURLLength
-	}
-	if c.MaxLinks == 0 {
-		c.MaxLinks = DefaultMaxLinks
-	}
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
+	c.PerHost = cmp.Or(c.PerHost, DefaultPerHost)
+	c.Rate = cmp.Or(c.Rate, DefaultRate)
+	c.Retries = max(cmp.Or(c.Retries, DefaultRetries), 0)
+	c.RetryBackoff = max(cmp.Or(c.RetryBackoff, DefaultRetryBackoff), 0)
+	c.MaxRedirects = cmp.Or(c.MaxRedirects, DefaultMaxRedirects)
+	c.MaxRetryWait = cmp.Or(c.MaxRetryWait, DefaultMaxRetryWait)
+	c.MaxCrawlDelay = cmp.Or(c.MaxCrawlDelay, DefaultMaxCrawlDelay)
+	c.MaxURLLength = cmp.Or(c.MaxURLLength, DefaultMaxURLLength)
+	c.MaxLinks = cmp.Or(c.MaxLinks, DefaultMaxLinks)
 	c.MaxTime = max(c.MaxTime, 0)
 	c.MaxPages = max(c.MaxPages, 0)
-	if c.LeaseTTL == 0 {
-		c.LeaseTTL = DefaultLeaseTTL
-	}
-	if c.CheckpointInterval == 0 {
-		c.CheckpointInterval = DefaultCheckpointInterval
-	}
+	c.LeaseTTL = cmp.Or(c.LeaseTTL, DefaultLeaseTTL)
+	c.CheckpointInterval = cmp.Or(c.CheckpointInterval, DefaultCheckpointInterval)
 	return c
 }
 

@@ -361,19 +361,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			stop, herr := r.hook(r.cfg.OnError != nil, func() error { return r.cfg.OnError(ctx, l.URL, err) }, "error hook")
-			if herr != nil {
-				return herr
-			}
-			switch {
-			case errors.Is(err, fetch.ErrBlockedAddress):
-				rec.Skipped = SkipBlockedAddress
-			case errors.Is(err, fetch.ErrVetoed):
-				rec.Skipped = SkipVetoed
-			default:
-				return stopAfter(stop, r.retryOrFail(ctx, l, rec, err.Error(), 0, true))
-			}
-			return stopAfter(stop, r.settle(ctx, l, rec))
+			return r.failed(ctx, l, rec, err, true)
 		}
 		iv, err := r.crawlDelay(ctx, l, rob)
 		if err != nil {
@@ -402,21 +390,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		}
 		rec.FetchedAt = time.Now().UTC().Truncate(time.Millisecond)
 		rec.DurationMS = time.Since(sent).Milliseconds()
-		stop, herr := r.hook(r.cfg.OnError != nil, func() error { return r.cfg.OnError(ctx, l.URL, err) }, "error hook")
-		if herr != nil {
-			return herr
-		}
-		switch {
-		case errors.Is(err, fetch.ErrBlockedAddress):
-			rec.Skipped = SkipBlockedAddress
-		case errors.Is(err, fetch.ErrVetoed):
-			rec.Skipped = SkipVetoed
-		case fetch.Retryable(err):
-			return stopAfter(stop, r.retryOrFail(ctx, l, rec, err.Error(), 0, false))
-		default:
-			rec.Error = err.Error()
-		}
-		return stopAfter(stop, r.settle(ctx, l, rec))
+		return r.failed(ctx, l, rec, err, false)
 	}
 	rec.FinalURL = resp.FinalURL
 	if rec.FinalURL == rec.URL {
@@ -451,6 +425,29 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 			return err
 		}
 		stop = stop || pstop
+	}
+	return stopAfter(stop, r.settle(ctx, l, rec))
+}
+
+// failed settles an attempt at l that got no response, robots.txt's
+// (robots) or the page's: OnError sees it; a blocked or vetoed request
+// makes the URL a skip; a robots.txt failure holds the host back and is
+// tried again, as a transient page failure is; anything else is the
+// URL's error.
+func (r *run) failed(ctx context.Context, l store.Lease, rec *store.Record, err error, robots bool) error {
+	stop, herr := r.hook(r.cfg.OnError != nil, func() error { return r.cfg.OnError(ctx, l.URL, err) }, "error hook")
+	if herr != nil {
+		return herr
+	}
+	switch {
+	case errors.Is(err, fetch.ErrBlockedAddress):
+		rec.Skipped = SkipBlockedAddress
+	case errors.Is(err, fetch.ErrVetoed):
+		rec.Skipped = SkipVetoed
+	case robots || fetch.Retryable(err):
+		return stopAfter(stop, r.retryOrFail(ctx, l, rec, err.Error(), 0, robots))
+	default:
+		rec.Error = err.Error()
 	}
 	return stopAfter(stop, r.settle(ctx, l, rec))
 }
