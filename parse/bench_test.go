@@ -86,6 +86,68 @@ func BenchmarkHTML(b *testing.B) {
 	}
 }
 
+// benchAssetsPage returns a page of about 12 KB rich in assets: style
+// sheets, scripts, meta images and a <style> in the head; images with
+// srcsets, pictures, style attributes and classes in the body; and 20
+// links, as in benchPage.
+func benchAssetsPage() []byte {
+	var sb strings.Builder
+	sb.WriteString(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Assets page</title><meta name="description" content="A page used to benchmark asset extraction.">
+<link rel="canonical" href="https://www.example.com/bench/assets.html">
+<meta property="og:url" content="https://www.example.com/bench/assets.html">
+<meta property="og:image" content="https://cdn.example.com/img/og-card.jpg">
+<meta name="twitter:image" content="https://cdn.example.com/img/twitter-card.jpg">
+<link rel="stylesheet" href="/static/css/main.css?v=3"><link rel="stylesheet" href="https://cdn.example.com/css/vendor.min.css">
+<link rel="icon" href="/favicon.ico"><link rel="apple-touch-icon" href="/static/img/touch-icon.png">
+<link rel="preload" href="/static/fonts/body.woff2" as="font" crossorigin><link rel="preconnect" href="https://cdn.example.com">
+<script src="/static/js/app.js" defer></script><script src="https://cdn.example.com/js/analytics.js" async></script>
+<style>body { background: url(/static/img/bg.png) } @import url("/static/css/print.css") print;</style>
+</head><body class="page assets"><header style="background-image: url('/static/img/header.jpg')"><h1>Assets page</h1></header>
+`)
+	for i := range 20 {
+		fmt.Fprintf(&sb, "<div class=\"card card-%d\" style=\"color: #333; margin: 0 auto\"><p class=\"text\">%s</p>\n", i, strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", 3))
+		switch i % 4 {
+		case 0:
+			fmt.Fprintf(&sb, "<img src=\"/static/img/photo-%d.jpg\" srcset=\"/static/img/photo-%d-2x.jpg 2x, /static/img/photo-%d-3x.jpg 3x\" alt=\"photo %d\" loading=\"lazy\">\n", i, i, i, i)
+		case 1:
+			fmt.Fprintf(&sb, "<picture><source srcset=\"https://cdn.example.com/img/%d.webp 1x, https://cdn.example.com/img/%d@2x.webp 2x\" type=\"image/webp\"><img src=\"https://cdn.example.com/img/%d.jpg\" alt=\"\"></picture>\n", i, i, i)
+		case 2:
+			fmt.Fprintf(&sb, "<div class=\"thumb\" style=\"background-image: url(/static/img/thumb-%d.png)\"></div>\n", i)
+		case 3:
+			fmt.Fprintf(&sb, "<span class=\"icon icon-%d\"></span><img src=\"/static/img/icon-%d.svg\" width=\"16\" height=\"16\" alt=\"\">\n", i, i)
+		}
+		if i%2 == 0 {
+			fmt.Fprintf(&sb, "<p><a href=\"/bench/page-%d.html\" class=\"more\">page %d</a></p></div>\n", i, i)
+		} else {
+			fmt.Fprintf(&sb, "<p><a href=\"https://www.example.com/bench/other/%d?ref=home\">other %d</a></p></div>\n", i, i)
+		}
+	}
+	sb.WriteString("<script src=\"/static/js/footer.js\"></script></body></html>\n")
+	return []byte(sb.String())
+}
+
+// BenchmarkHTMLAssets is HTML on benchAssetsPage: link extraction from a
+// page that loads many assets.
+func BenchmarkHTMLAssets(b *testing.B) {
+	body := benchAssetsPage()
+	u, err := url.Parse("https://www.example.com/bench/assets.html")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := HTML(body, "text/html", u)
+	if err != nil || len(p.Links) < 60 {
+		b.Fatalf("HTML: %d links, %v; want 60 or more", len(p.Links), err)
+	}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := HTML(body, "text/html", u); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // benchSite is the synthetic site of the issue's targets: 10 KB pages with
 // 20 links each (root-relative, absolute to other hosts, fragments and
 // duplicates mixed in).
@@ -147,6 +209,39 @@ func BenchmarkHTMLTree(b *testing.B) {
 		if _, _, err := extract(bodies[i], "text/html; charset=utf-8", urls[i], true); err != nil {
 			b.Fatal(err)
 		}
+		i = (i + 1) % len(bodies)
+	}
+}
+
+// BenchmarkTokensSynthetic is the streaming pass alone (tokens) on
+// benchSite's pages: HTML without decoding, resolving and deduplicating.
+func BenchmarkTokensSynthetic(b *testing.B) {
+	bodies, _, size := synthPages(b)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, ok := tokens(bodies[i], true, scanConfig{}); !ok {
+			b.Fatal("the streaming pass gave up")
+		}
+		i = (i + 1) % len(bodies)
+	}
+}
+
+// BenchmarkLinksSynthetic is links alone on the refs of benchSite's pages:
+// resolving, normalizing and deduplicating.
+func BenchmarkLinksSynthetic(b *testing.B) {
+	bodies, urls, size := synthPages(b)
+	refs := make([][]ref, len(bodies))
+	for i, body := range bodies {
+		s, _ := tokens(body, true, scanConfig{})
+		refs[i] = s.refs
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		links(urls[i], urls[i], refs[i])
 		i = (i + 1) % len(bodies)
 	}
 }

@@ -3,6 +3,12 @@
 // are the same page for deduplication and which politeness host they belong
 // to.
 //
+// Each Link says what it is for (Kind: page, asset, form or sitemap),
+// where it was found (Source, such as "img[srcset]" or "header:link") and,
+// for forms, its Method. HTML finds links in every URL-bearing place of a
+// document (see HTML); CSS, Headers, Sitemap and GuessLinks find them in
+// stylesheets, response headers, sitemaps and feeds, and plain text.
+//
 // Most callers use IsHTML to decide whether a response is worth parsing,
 // HTML to extract a Page, and Normalize or NormalizeString for seeds and
 // redirect targets. Every function is safe for concurrent use.
@@ -10,8 +16,8 @@
 // HTML streams the document through the golang.org/x/net/html tokenizer
 // without building a tree; the goquery document is built only when
 // Page.Document asks for it. The tests hold the streaming pass to the
-// result of walking the tree html.Parse builds, on every fixture and under
-// fuzzing (FuzzHTML).
+// result of walking the tree html.Parse builds, on every fixture, on
+// random tag soup (TestTagSoup) and under fuzzing (FuzzHTML).
 //
 // parse imports no other trawl package (its tests use trawl/fixtures); it
 // is the only trawl package that uses goquery.

@@ -29,6 +29,23 @@ type Link struct {
 	// NoFollow is set when every occurrence of the link on the page carries
 	// rel="nofollow"; one followable occurrence clears it.
 	NoFollow bool
+	// Kind says what the link is for (see Kind). A URL found in several
+	// places gets the kind of the occurrence a crawl is most likely to
+	// follow: page, then sitemap, then GET form, then asset, then POST
+	// form (the first occurrence among equals).
+	Kind Kind
+	// Source is where the link was found, as element[attribute] for
+	// markup ("a[href]", "img[srcset]", "meta[refresh]"), "style" and
+	// "[style]" for CSS in a <style> element and a style attribute
+	// (with "@import" appended for imports), "css" in a stylesheet,
+	// "header:link" and the like for HTTP headers, "sitemap" for a
+	// sitemap. Links found inside an iframe's srcdoc or an IE conditional
+	// comment have "iframe[srcdoc] " or "comment " before the source
+	// inside. It goes with Kind: the occurrence that gave the kind.
+	Source string
+	// Method is the HTTP method of a KindForm link: "GET" or "POST". It
+	// is empty for the other kinds.
+	Method string
 }
 
 // Page is what HTML extracts from one document. A Page is not modified after
@@ -51,9 +68,14 @@ type Page struct {
 	// resolved against the page URL when it is an http(s) URL, otherwise a
 	// copy of the page URL. It is never nil.
 	Base *url.URL
-	// Links are the page's http(s) out-links from a[href], area[href],
-	// frame[src] and iframe[src], unique by Key, in document order. Links
-	// that normalize to the page's own key (such as "#top") are left out.
+	// Links are the page's http(s) links, unique by Key, in document
+	// order: where people navigate (a, area, iframe and frame, forms,
+	// citations, a meta refresh, link rel=next, ...), what the page loads
+	// (images and srcsets, scripts, stylesheets, media, objects, the URLs
+	// in <style> and style attributes, ...), and where it posts (a[ping],
+	// a CSP report-uri); see HTML for the full list, and Link.Kind and
+	// Link.Source for what each is. Links that normalize to the page's
+	// own key (such as "#top", or a form without action) are left out.
 	// Links are listed even when NoFollow is set; the caller decides.
 	Links []Link
 	// NoFollow and NoIndex come from <meta name="robots" content="...">:
@@ -127,9 +149,45 @@ func (p *Page) Document() *goquery.Document {
 // such as a frameset, whose outcome only the tree builder can tell). The
 // one known difference from walking the tree is order in broken markup:
 // the tree builder moves content misplaced in a <table> before the table,
-// and blocks out of misnested formatting elements (an <a> left open around
-// a <p>); Links then keep source order, and in such tables the first of
-// two titles (bases, canonicals, descriptions) is the first in the source.
+// blocks out of misnested formatting elements (an <a> left open around a
+// <p>), and comments after </body> after the body's content; Links then
+// keep source order, and in such tables the first of two titles (bases,
+// canonicals, descriptions) is the first in the source.
+//
+// Links come from these places, with the kind of link they make (Link.Kind;
+// Link.Source names the place, such as "img[srcset]"):
+//
+//   - pages: a[href], area[href] (rel=nofollow sets Link.NoFollow), SVG
+//     a[xlink:href], iframe[src], frame[src] (in a frameset),
+//     blockquote, q, del and ins [cite], img[longdesc], head[profile],
+//     the URL of a <meta http-equiv="refresh">, a meta og:url,
+//     twitter:url or msapplication-starturl, and link[href] with a rel
+//     such as canonical, next or alternate (RelKind decides the kind of
+//     every link[href]: a stylesheet or icon is an asset, an RSS or Atom
+//     alternate or rel=sitemap a sitemap, a pingback a POST form; a
+//     dns-prefetch or preconnect is not a link);
+//   - forms: form[action] (GET, or POST for method=post; a method=dialog
+//     form submits nothing), button and input [formaction] (the method
+//     is their formmethod, else their form's), isindex[action] (GET);
+//     and the endpoints a browser posts to on its own: a[ping],
+//     area[ping] and the report-uri of a <meta
+//     http-equiv="Content-Security-Policy"> (POST);
+//   - assets: img[src], img[srcset], img[lowsrc], img[dynsrc], source[src]
+//     and source[srcset], audio, video and track [src], video[poster],
+//     script[src] (SVG script[href] and [xlink:href]), SVG image[href]
+//     and [xlink:href], embed[src], object[data] and [codebase],
+//     applet[codebase] and [archive], param[value] for a URL-bearing
+//     name (movie, src, url, ...) or an absolute URL, input[src] for
+//     type=image, body, table, td and th [background], html[manifest],
+//     the doctype's system identifier, meta og:image, twitter:image and
+//     the like, and the url()s and @imports of <style> elements and of
+//     style attributes (on any element);
+//   - with Options.GuessLinks, what GuessLinks finds in the text of inline
+//     scripts (JSON data blocks included).
+//
+// The markup of an iframe's srcdoc and of an IE conditional comment
+// ("<!--[if IE]>...<![endif]-->") is read as a document of its own (at
+// most three deep), whose links are resolved against the page's Base.
 //
 // Broken HTML does not fail; HTML returns an error only when body cannot be
 // decoded. A nil pageURL is treated as an empty URL (relative links are then
@@ -138,7 +196,7 @@ func (p *Page) Document() *goquery.Document {
 // must not modify body while it may still call Document. HTML is safe for
 // concurrent use.
 func HTML(body []byte, contentType string, pageURL *url.URL) (*Page, error) {
-	p, _, err := extract(body, contentType, pageURL, false)
+	p, _, err := extractWith(body, contentType, pageURL, false, Options{})
 	return p, err
 }
 
@@ -146,6 +204,11 @@ func HTML(body []byte, contentType string, pageURL *url.URL) (*Page, error) {
 // (the tests' reference); fellBack reports that the streaming pass gave up
 // and the tree was walked.
 func extract(body []byte, contentType string, pageURL *url.URL, tree bool) (p *Page, fellBack bool, err error) {
+	return extractWith(body, contentType, pageURL, tree, Options{})
+}
+
+// extractWith is extract with options.
+func extractWith(body []byte, contentType string, pageURL *url.URL, tree bool, opts Options) (p *Page, fellBack bool, err error) {
 	pa := new(pageAlloc)
 	if pageURL != nil {
 		pa.lazy.url = *pageURL
@@ -157,10 +220,11 @@ func extract(body []byte, contentType string, pageURL *url.URL, tree bool) (p *P
 	}
 	pa.lazy.text = text
 
+	cfg := scanConfig{guess: opts.GuessLinks}
 	var s scan
 	ok := false
 	if !tree {
-		s, ok = tokens(text, true)
+		s, ok = tokens(text, true, cfg)
 	}
 	if !ok {
 		// A construct the streaming pass does not model: walk the tree.
@@ -168,13 +232,12 @@ func extract(body []byte, contentType string, pageURL *url.URL, tree bool) (p *P
 		root, err := parseTree(text)
 		switch {
 		case err == nil:
-			s = scan{}
-			s.walk(root)
+			s = walkTree(root, cfg)
 			pa.lazy.once.Do(func() { pa.lazy.setRoot(root) })
 		case tree:
 			return nil, false, fmt.Errorf("parse: html %q: %w", page.Redacted(), err)
 		default:
-			s, _ = tokens(text, false)
+			s, _ = tokens(text, false, cfg)
 		}
 	}
 
@@ -204,21 +267,68 @@ func extract(body []byte, contentType string, pageURL *url.URL, tree bool) (p *P
 	return p, fellBack, nil
 }
 
-// ref is a link target as written in the document.
+// ref is a link target as written in the document, and where it was
+// found. Its fields other than href are small integers: a page's refs cost
+// no allocation but their hrefs' (see tokenPass.addRef).
 type ref struct {
 	href     string
-	noFollow bool
-	end      int // used by the streaming pass while it collects hrefs
+	end      int // the streaming pass's end of href in its buffer; -1 once href is set
+	src      source
+	nest     uint8 // see nestSrcdoc
+	kind     Kind
+	method   method
+	noFollow bool // an a or area with rel=nofollow
+	guess    bool // href is the text of an inline script, for GuessLinks
+}
+
+// scanConfig says what a scan looks for.
+type scanConfig struct {
+	guess bool  // Options.GuessLinks: keep the text of inline scripts
+	depth uint8 // nesting of the document: 0 for the page, 1 for a srcdoc in it, ...
+	nest  uint8 // the nest code of the document's refs (see nestSrcdoc)
+}
+
+// child returns the configuration of a document nested in this one with
+// prefix nestSrcdoc or nestComment.
+func (c scanConfig) child(prefix uint8) scanConfig {
+	return scanConfig{guess: c.guess, depth: c.depth + 1, nest: c.nest*3 + prefix}
 }
 
 // scan collects what HTML needs from a document, in one walk of its tree
 // (dom.go) or one pass of its tokens (tokens.go).
 type scan struct {
+	scanConfig
 	title, description, canonical, lang        string
 	baseHref                                   string
 	hasBase, hasTitle, hasDescription, hasLang bool
 	noFollow, noIndex                          bool
 	refs                                       []ref
+}
+
+// nestedRefs returns the refs of text, a document nested in another one
+// (which c describes), found by the streaming pass, or by the tree walk
+// when tree is set or the streaming pass gives up, or by the best-effort
+// streaming pass when the tree builder refuses text: what extractWith
+// does for a page.
+func nestedRefs(text []byte, c scanConfig, tree bool) []ref {
+	if !tree {
+		if s, ok := tokens(text, true, c); ok {
+			return s.refs
+		}
+	}
+	root, err := parseTree(text)
+	if err != nil {
+		s, _ := tokens(text, false, c)
+		return s.refs
+	}
+	return walkTree(root, c).refs
+}
+
+// walkTree returns what the DOM walk finds under root.
+func walkTree(root *html.Node, c scanConfig) scan {
+	s := &scan{scanConfig: c} // on the heap: the walk's refSink points to it
+	s.walk(root)
+	return *s
 }
 
 // robots applies the directives of a <meta name="robots"> content: a
@@ -257,7 +367,10 @@ func mediaType(contentType string) string {
 }
 
 // links resolves, normalizes and deduplicates refs against base, leaving out
-// non-http(s) targets, unparsable ones and those whose key is page's.
+// non-http(s) targets, unparsable ones and those whose key is page's. The
+// text of inline scripts (guess refs) goes to GuessLinks, whose links take
+// the script's place. A Link gets the kind, source and method of the
+// occurrence of its key that ranks first (see rank), the first of equals.
 func links(base, page *url.URL, refs []ref) []Link {
 	if len(refs) == 0 {
 		return nil
@@ -266,40 +379,126 @@ func links(base, page *url.URL, refs []ref) []Link {
 	if err != nil {
 		self = ""
 	}
-	out := make([]Link, 0, len(refs))
+	l := linker{base: base, self: self, out: make([]Link, 0, len(refs))}
+	if self != "" && *base == *page && isSelfPath(page) {
+		l.page = page
+	}
 	// seen maps each key, and each href already handled (pages repeat
 	// links), to the index of its Link in out, or to -1 when it was left
 	// out. Hrefs and keys share the map safely: an href that equals a key
 	// is an absolute URL in normal form, which resolves to that very key
 	// whatever the base.
-	seen := make(map[string]int, 2*len(refs))
-	for _, r := range refs {
-		i, done := seen[r.href]
-		if !done {
-			i = -1
-			if u, ok := resolve(base, r.href); ok {
-				u.Fragment, u.RawFragment = "", ""
-				if key, host, err := Normalize(u); err == nil && key != self {
-					if j, dup := seen[key]; dup {
-						i = j
-					} else {
-						i = len(out)
-						seen[key] = i
-						l := Link{URL: key, Key: key, Host: host, NoFollow: true}
-						if !stringIs(u, key) {
-							l.URL = u.String()
-						}
-						out = append(out, l)
-					}
-				}
-			}
-			seen[r.href] = i
+	seen := make(map[string]int, 2*len(refs)) // not in l: it stays off the heap
+	for i := range refs {
+		r := &refs[i]
+		if !r.guess {
+			l.add(seen, r)
+			continue
 		}
-		if i >= 0 && !r.noFollow {
-			out[i].NoFollow = false
+		for _, g := range GuessLinks([]byte(r.href), base, sourceNames[srcScript]) {
+			l.add(seen, &ref{href: g.URL, src: srcScript, nest: r.nest, kind: g.Kind, method: methodOf(g.Kind, g.Method)})
 		}
 	}
-	return out
+	return l.out
+}
+
+// linker is the state of links.
+type linker struct {
+	base *url.URL
+	self string
+	page *url.URL // the page, if isSelf may look at it
+	out  []Link
+}
+
+// isSelfPath reports whether the page URL u, which is also the base, is one
+// whose own path and URL isSelf recognizes: an absolute path of letters,
+// digits, "-._~" and '/', and no query.
+func isSelfPath(u *url.URL) bool {
+	if u.RawQuery != "" || u.ForceQuery || u.RawPath != "" || u.Opaque != "" || u.Path == "" || u.Path[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(u.Path); i++ {
+		if c := u.Path[i]; !isUnreserved(c) && c != '/' {
+			return false
+		}
+	}
+	return true
+}
+
+// isSelf reports, without parsing href, that it resolves to the page (and
+// so to its key): href is the page's path or its scheme, "://", host and
+// path, as written in the page URL p. It holds only when p is l.page: the
+// base is the page URL, whose key is self, and isSelfPath holds for it.
+// Resolving the path keeps the page's scheme and host (and userinfo, but
+// a page with userinfo has no key); resolving the whole URL gives the page
+// URL without userinfo and fragment; Normalize ignores the fragment. Most
+// pages name themselves in a canonical link or og:url.
+func isSelf(p *url.URL, href string) bool {
+	if href == p.Path {
+		return true
+	}
+	rest, ok := strings.CutPrefix(href, p.Scheme)
+	if !ok {
+		return false
+	}
+	if rest, ok = strings.CutPrefix(rest, "://"); !ok {
+		return false
+	}
+	if rest, ok = strings.CutPrefix(rest, p.Host); !ok {
+		return false
+	}
+	return rest == p.Path
+}
+
+// add adds the Link of r, or gives the one of its key r's kind if r ranks
+// first; seen is links' map.
+func (l *linker) add(seen map[string]int, r *ref) {
+	i, done := seen[r.href]
+	if !done {
+		i = l.link(seen, r)
+		seen[r.href] = i
+	}
+	if i < 0 {
+		return
+	}
+	link := &l.out[i]
+	if !r.noFollow {
+		link.NoFollow = false
+	}
+	if r.kind != link.Kind || methodNames[r.method] != link.Method {
+		if linkRank(r.kind, methodNames[r.method]) < linkRank(link.Kind, link.Method) {
+			link.Kind, link.Source, link.Method = r.kind, sourceName(r.src, r.nest), methodNames[r.method]
+		}
+	}
+}
+
+// link returns the index in l.out of the Link of r's href, not seen
+// before, adding it if its key is new, or -1 if it is left out.
+func (l *linker) link(seen map[string]int, r *ref) int {
+	if l.page != nil && isSelf(l.page, r.href) {
+		return -1
+	}
+	u, ok := resolve(l.base, r.href)
+	if !ok {
+		return -1
+	}
+	u.Fragment, u.RawFragment = "", ""
+	key, host, err := Normalize(u)
+	if err != nil || key == l.self {
+		return -1
+	}
+	if j, dup := seen[key]; dup {
+		return j
+	}
+	i := len(l.out)
+	seen[key] = i
+	url := key
+	if !stringIs(u, key) {
+		url = u.String()
+	}
+	l.out = append(l.out, Link{URL: url, Key: key, Host: host, NoFollow: true,
+		Kind: r.kind, Source: sourceName(r.src, r.nest), Method: methodNames[r.method]})
+	return i
 }
 
 // stringIs reports whether u.String() == s, without building u.String(),

@@ -11,6 +11,11 @@ import (
 // builds the tree and walks it (dom.go), and resolves every link with
 // ResolveReference, deduplicating by key alone.
 func referenceHTML(body []byte, contentType string, pageURL *url.URL) (*Page, error) {
+	return referenceHTMLWith(body, contentType, pageURL, false)
+}
+
+// referenceHTMLWith is referenceHTML with Options.GuessLinks set to guess.
+func referenceHTMLWith(body []byte, contentType string, pageURL *url.URL, guess bool) (*Page, error) {
 	var page url.URL
 	if pageURL != nil {
 		page = *pageURL
@@ -23,7 +28,7 @@ func referenceHTML(body []byte, contentType string, pageURL *url.URL) (*Page, er
 	if err != nil {
 		return nil, fmt.Errorf("parse: html %q: %w", page.Redacted(), err)
 	}
-	var s scan
+	s := scan{scanConfig: scanConfig{guess: guess}}
 	s.walk(root)
 	base := page
 	p := &Page{
@@ -57,9 +62,41 @@ func referenceLinks(base, page *url.URL, refs []ref) []Link {
 	if err != nil {
 		self = ""
 	}
-	out := make([]Link, 0, len(refs))
-	seen := make(map[string]int, len(refs))
+	var all []ref
 	for _, r := range refs {
+		if !r.guess {
+			all = append(all, r)
+			continue
+		}
+		for _, g := range GuessLinks([]byte(r.href), base, "script") {
+			m := mNone
+			if g.Kind == KindForm {
+				m = mGet
+				if g.Method == "POST" {
+					m = mPost
+				}
+			}
+			all = append(all, ref{href: g.URL, src: srcScript, nest: r.nest, kind: g.Kind, method: m})
+		}
+	}
+	// The rank of a kind: page, sitemap, GET form, asset, POST form.
+	order := func(r ref) int {
+		switch {
+		case r.kind == KindPage:
+			return 0
+		case r.kind == KindSitemap:
+			return 1
+		case r.kind == KindForm && r.method != mPost:
+			return 2
+		case r.kind == KindAsset:
+			return 3
+		}
+		return 4
+	}
+	out := make([]Link, 0, len(refs))
+	best := make([]ref, 0, len(refs))
+	seen := make(map[string]int, len(refs))
+	for _, r := range all {
 		u, ok := referenceResolve(base, r.href)
 		if !ok {
 			continue
@@ -73,10 +110,23 @@ func referenceLinks(base, page *url.URL, refs []ref) []Link {
 			if !r.noFollow {
 				out[i].NoFollow = false
 			}
+			if order(r) < order(best[i]) {
+				best[i] = r
+			}
 			continue
 		}
 		seen[key] = len(out)
 		out = append(out, Link{URL: u.String(), Key: key, Host: host, NoFollow: r.noFollow})
+		best = append(best, r)
+	}
+	for i, r := range best {
+		prefix := ""
+		for c := r.nest; c > 0; c /= 3 {
+			prefix = map[uint8]string{1: "iframe[srcdoc] ", 2: "comment "}[c%3] + prefix
+		}
+		out[i].Kind = r.kind
+		out[i].Source = prefix + sourceNames[r.src]
+		out[i].Method = map[method]string{mGet: "GET", mPost: "POST"}[r.method]
 	}
 	return out
 }

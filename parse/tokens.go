@@ -19,37 +19,70 @@ import (
 //     <title>, <textarea>, <iframe>, <xmp>, <noembed>, <noframes>,
 //     <noscript> and <plaintext> by itself; like the parser (scripting
 //     disabled), the pass turns that off for <noscript> and for every start
-//     tag in foreign content;
+//     tag in foreign content. The text of an HTML <title>, <style> (CSS)
+//     and, with Options.GuessLinks, <script> is the token after its start
+//     tag;
 //   - foreign content: <svg> and <math> open a stack of foreign elements
-//     (their <title> is not the page's; <a>, <base>, <link>, <iframe> and
-//     <frame> in them still count, as in the tree), closed by matching end
-//     tags and by the "breakout" start tags (<p>, <div>, <meta>, ...);
-//     CDATA sections are recognized only there;
+//     (their <title> and <style> are not the page's; their elements count
+//     as the tree's foreign elements do, see elementRefs), closed by
+//     matching end tags and by the "breakout" start tags (<p>, <div>,
+//     <meta>, ...); CDATA sections are recognized only there;
 //   - templates: everything inside an HTML <template> (or a foreign element
 //     named template) is inert, and a template whose first start tag is
 //     <col> ignores all but <col> and <template>;
-//   - the first <html> start tag outside templates that has a lang attribute
-//     gives Lang (the parser merges the attributes of later <html> tags);
+//   - the document's start, up to <body> (phase): the doctype counts only
+//     as the first token but comments and white space; the <html> and
+//     <body> elements are made once, by their first start tag or when a
+//     token implies them, and later <html> and <body> tags add the
+//     attributes they lack (Lang, html[manifest], body[background] and the
+//     style attributes of both come from these merged attributes, and their
+//     refs go where the element is made); only the <head> tag that makes
+//     the head element counts; a <noscript> in a head's <noscript> is
+//     ignored;
+//   - elements the tree builder ignores, whose attributes then count for
+//     nothing: table parts (<td>, <tr>, <caption>, <col>, ...) outside a
+//     table, which a stack of open tables models (a <table> in a cell or
+//     caption nests, anywhere else in a table it ends the table), a <form>
+//     while the form element pointer is set (from a <form> to any
+//     </form>), a second <head>, <frame> outside a frameset;
 //   - <frame> counts only in a frameset (or in foreign content).
 //
 // Where the outcome depends on tree construction that is not modelled — a
 // <frameset> start tag, an HTML start tag inside an SVG or MathML
 // integration point (<foreignObject>, <desc>, <title>, <mi>, ...), an end
-// tag in foreign content that closes none of the open foreign elements —
-// the pass gives up and HTML falls back to the DOM walk. Element order can
-// differ where the tree builder moves elements away from source order: it
-// moves ("foster-parents") content misplaced inside a <table> before the
-// table, and its adoption agency algorithm moves a block out of misnested
-// formatting elements (an <a> left open around a <p>, then another <a>).
-// There the tree's document order, and with it the order of Links (and, in
-// tables, which of several titles, bases or canonicals comes first), can
+// tag in foreign content that closes none of the open foreign elements, a
+// <select> with a style attribute where an earlier <select> may still be
+// open (the tree builder then ignores it), a button or input with a
+// formaction but no formmethod after a form whose method is not GET (its
+// form, and so its method, is the nearest ancestor form in the tree, see
+// inheritedMethod), a head element with links (such as a <link>) after
+// </head> and after a conditional comment with links there (the tree
+// builder moves the element into the head, before the comment), the end
+// of a template holding a formatting element (<a>, <b>, ...) and after it
+// an <object>, <td> or the like (the tree builder may then reopen a clone
+// of the formatting element after the template, see inTemplate) — the
+// pass gives up and HTML falls back to the DOM walk. Nested documents (an
+// iframe's srcdoc, an IE conditional comment) get a pass of their own,
+// which falls back to a tree of their own.
+//
+// Element order can differ where the tree builder moves elements away
+// from source order: it moves ("foster-parents") content misplaced inside
+// a <table> before the table; its adoption agency algorithm moves a block
+// out of misnested formatting elements (an <a> left open around a <p>,
+// then another <a>); and it puts a comment after </body> or </html> after
+// the body's content, where later elements go. There the tree's document
+// order, and with it the order of Links (and, in tables, which of several
+// titles, bases or canonicals comes first, and for a URL found in several
+// places with kinds of the same rank, which place is its Source), can
 // differ from the source order this pass uses; the set of links does not.
 //
 // Speed comes from skipReader, which hands the tokenizer only what the pass
 // needs: text in the tokenizer's data state, and in HTML content the start
-// and end tags the pass ignores (<p>, <div>, </a>, ...), are skipped with
-// bytes.IndexByte and a scan of the tag's extent instead of being
-// tokenized byte by byte.
+// and end tags the pass ignores (<p>, <div class=x>, </a>, ...), are
+// skipped with bytes.IndexByte and a scan of the tag's extent instead of
+// being tokenized byte by byte. That scan also looks at the tag's attribute
+// names: a tag with none that can hold a URL for its element (see urlAttrs)
+// is skipped.
 
 // skipReader is the io.Reader the tokenizer reads text from. It hands the
 // tokenizer only what the pass needs. Each Read ends just after a '>' (or at
@@ -57,7 +90,7 @@ import (
 // usually empty. When skip is set at that point, the tokenizer is in its
 // data state, and Read leaves out the text up to the next '<': it cannot
 // affect any later token. When skipTags is set too, the pass is in HTML
-// content where most tags do not matter to it (see tagMatters), and Read
+// content where most tags do not matter to it (see startMatters), and Read
 // also leaves out the start and end tags that do not, and the text after
 // them; tagEnd finds where they end exactly as the tokenizer would. None of
 // them can leave the tokenizer outside its data state, so the tokens the
@@ -65,12 +98,28 @@ import (
 // pass only reads attributes from (attrsOnly) reach the tokenizer as
 // "<name>", and the pass reads their attributes from tag: the tokenizer's
 // attribute handling costs two allocations per attribute.
+//
+// live tells that the content is not inert (attributes matter), preBody
+// that the pass is before the body element (see tokenPass.phase), where
+// Read reports in saw what it left out.
 type skipReader struct {
 	b              []byte
 	off            int
 	skip, skipTags bool
+	live, preBody  bool
 	tag            []byte // the tag the last Read shortened to "<name>", or nil
+	saw            uint8  // before the body: what Read left out, sawText, sawStart and sawEnd bits
 }
+
+// Bits of skipReader.saw: what Read left out before the body.
+const (
+	sawText    = 1 << iota // text that is not white space
+	sawStart               // a start tag other than these (or a <body> without attributes that may hold a URL)
+	sawEnd                 // an end tag other than </head>
+	sawHTML                // an <html> without attributes the pass reads
+	sawHead                // a <head> without attributes that may hold a URL
+	sawHeadEnd             // </head>
+)
 
 func (r *skipReader) Read(p []byte) (int, error) {
 	r.tag = nil
@@ -79,14 +128,16 @@ func (r *skipReader) Read(p []byte) (int, error) {
 		for {
 			i := bytes.IndexByte(r.b[r.off:], '<')
 			if i < 0 {
-				r.off = len(r.b)
-				break
+				i = len(r.b) - r.off
+			}
+			if r.preBody && i > 0 && r.saw&sawText == 0 && !blank(r.b[r.off:r.off+i]) {
+				r.saw |= sawText
 			}
 			r.off += i
-			if !r.skipTags {
+			if r.off == len(r.b) || !r.skipTags {
 				break
 			}
-			n, short := skippable(r.b[r.off:])
+			n, short, saw := skippable(r.b[r.off:], r.live, r.preBody)
 			if short != nil && len(p) >= len(short)+2 {
 				// The tokenizer reads "<name>"; the pass reads the
 				// attributes from r.tag.
@@ -99,6 +150,9 @@ func (r *skipReader) Read(p []byte) (int, error) {
 			}
 			if n == 0 {
 				break
+			}
+			if r.preBody {
+				r.saw |= saw
 			}
 			r.off += n
 		}
@@ -115,78 +169,169 @@ func (r *skipReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// blank reports whether text the tokenizer reads in its data state is
+// ASCII white space once decoded: what the tree builder ignores before the
+// body.
+func blank(text []byte) bool {
+	amp := false
+	for _, c := range text {
+		switch {
+		case c == '&':
+			amp = true
+		case !isASCIISpace(c):
+			if !amp {
+				return false
+			}
+		}
+	}
+	if !amp {
+		return true
+	}
+	for _, c := range []byte(html.UnescapeString(string(text))) { // rare
+		if !isASCIISpace(c) {
+			return false
+		}
+	}
+	return true
+}
+
 // skippable looks at the tag at the start of b (b[0] == '<') in HTML
-// content. If it is a start or end tag that does not matter there, it
-// returns its length n. If it is a start tag the pass only reads attributes
-// from (attrsOnly), it returns its length and its name: the tokenizer may
-// read just "<name>" instead, which costs it no attribute. Otherwise it
-// returns 0.
-func skippable(b []byte) (n int, name []byte) {
+// content, live and preBody as in skipReader. If it is a start or end tag
+// that does not matter there, it returns its length n, and the bit of
+// skipReader.saw it sets before the body. If it is a start tag the pass
+// only reads attributes from (attrsOnly), it returns its length and its
+// name: the tokenizer may read just "<name>" instead, which costs it no
+// attribute. Otherwise it returns 0.
+func skippable(b []byte, live, preBody bool) (n int, name []byte, saw uint8) {
 	switch {
 	case len(b) > 1 && isLetter(b[1]):
 		name = tagName(b, 1)
-		if !tagMatters(name) {
-			return tagEnd(b, 1), nil
+		n, matters, short, saw := startTag(b, name, live, preBody)
+		switch {
+		case !matters:
+			return n, nil, saw
+		case !short || n == 0:
+			return 0, nil, 0
 		}
-		if !attrsOnly(name) {
-			return 0, nil
-		}
-		if n = tagEnd(b, 1); n == 0 {
-			return 0, nil
-		}
-		return n, name
+		return n, name, 0
 	case len(b) > 2 && b[1] == '/' && isLetter(b[2]):
-		if equalFold(tagName(b, 2), "template") {
-			return 0, nil
+		name = tagName(b, 2)
+		if endMatters(name, live, preBody) {
+			return 0, nil, 0
 		}
-		return tagEnd(b, 2), nil
+		if equalFold(name, "head") {
+			return tagEnd(b, 2), nil, sawHeadEnd
+		}
+		return tagEnd(b, 2), nil, sawEnd
 	}
-	return 0, nil
+	return 0, nil, 0
 }
 
-// attrsOnly reports whether, in HTML content, the pass only reads the
-// attributes of a start tag named name: its raw-text state and whether it
-// is self-closing do not matter.
-func attrsOnly(name []byte) bool {
-	if len(name) > len("iframe") {
-		return false
+// startMatters reports whether the pass must see the start tag raw (whose
+// name's first letter is raw[1]) in HTML content outside an undecided or
+// column-group template, live and preBody as in skipReader.
+func startMatters(raw []byte, live, preBody bool) bool {
+	_, matters, _, _ := startTag(raw, tagName(raw, 1), live, preBody)
+	return matters
+}
+
+// startTag tells of the start tag at the start of b, whose name is name,
+// whether it matters (see startMatters) and whether the pass only reads
+// its attributes (attrsOnly: its raw-text state and whether it is
+// self-closing do not matter), and its length as tagEnd gives it when it
+// does not matter or is attrsOnly.
+//
+// What matters: the tags startHTML acts on and those after which the
+// tokenizer reads raw text (which are attrsOnly too: it decides by the
+// name alone, and the pass does not look at whether they are
+// self-closing); in live content also the tags the models of
+// forms, selects and tables follow, and any tag with an attribute that
+// can hold a URL for its element (urlAttrs); before the body also the
+// tags that keep the tree builder in the head.
+func startTag(b, name []byte, live, preBody bool) (n int, matters, attrsOnly bool, saw uint8) {
+	a := lookup(name)
+	switch a {
+	case atom.A, atom.Area, atom.Link, atom.Meta, atom.Base, atom.Frame,
+		atom.Iframe, atom.Title, atom.Noscript, atom.Script, atom.Style, atom.Textarea, atom.Xmp,
+		atom.Noembed, atom.Noframes, atom.Plaintext,
+		atom.Applet, atom.Marquee, atom.Object, atom.Caption, atom.Td, atom.Th:
+		// The tokenizer switches to raw text after "<script>" as after
+		// "<script src=x>" or "<script/>": by the name alone. The last
+		// six matter in templates too (see tokenPass.inTemplate).
+		return tagEnd(b, 1), true, true, 0
+	case atom.Template, atom.Svg, atom.Math, atom.Frameset:
+		return 0, true, false, 0
+	case atom.Form, atom.Select, atom.Table, atom.Colgroup, atom.Col, atom.Tbody, atom.Thead, atom.Tfoot, atom.Tr:
+		return tagEnd(b, 1), live, live, sawStart
+	case atom.B, atom.Big, atom.Code, atom.Em, atom.Font, atom.I, atom.Nobr, atom.S, atom.Small,
+		atom.Strike, atom.Strong, atom.Tt, atom.U:
+		if !live {
+			return tagEnd(b, 1), true, true, 0 // see tokenPass.inTemplate
+		}
+	case atom.Html, atom.Head:
+		if !live {
+			return tagEnd(b, 1), false, false, 0
+		}
+		if a == atom.Head && !preBody {
+			return tagEnd(b, 1), false, false, 0 // ignored
+		}
+		saw = sawHead
+		mask := htmlURLAttrs
+		if a == atom.Html {
+			saw, mask = sawHTML, htmlTagAttrs
+		}
+		n, has := tagEndAttrs(b, 1, mask, a)
+		return n, has, true, saw
+	case atom.Basefont, atom.Bgsound:
+		if live && preBody {
+			return tagEnd(b, 1), true, true, 0 // head elements
+		}
+	case atom.Image:
+		a = atom.Img // the tree builder's name for it
 	}
-	var buf [len("iframe")]byte
-	switch atom.Lookup(lowerInto(buf[:], name)) {
-	case atom.A, atom.Area, atom.Link, atom.Meta, atom.Base, atom.Html, atom.Frame:
+	if !live {
+		return tagEnd(b, 1), false, false, 0
+	}
+	n, hasURL := tagEndAttrs(b, 1, htmlURLAttrs, a)
+	return n, hasURL, true, sawStart
+}
+
+// endMatters reports whether the pass must see an end tag named name (as
+// written) in HTML content, live and preBody as in skipReader: </template>,
+// and in live content those the models of forms, selects, tables and the
+// document's start follow.
+func endMatters(name []byte, live, preBody bool) bool {
+	if len(name) < 2 {
+		return false // </a>, </p>, </b>, ...
+	}
+	switch name[0] | 0x20 {
+	case 't', 'f', 's', 'c', 'h', 'b', 'n':
+	default:
+		return false // </li>, </div>, </ul>, </em>, </ol>, ...
+	}
+	switch lookup(name) {
+	case atom.Template:
 		return true
+	case atom.Form, atom.Select, atom.Table, atom.Caption, atom.Tbody, atom.Thead, atom.Tfoot, atom.Tr, atom.Td, atom.Th:
+		return live
+	case atom.Body, atom.Html, atom.Br, atom.Noscript:
+		return live && preBody
 	}
 	return false
+}
+
+// lookup returns the atom of a tag name as written, 0 if it has none.
+func lookup(name []byte) atom.Atom {
+	if len(name) > maxAtomLen {
+		return 0
+	}
+	var buf [maxAtomLen]byte
+	return atom.Lookup(lowerInto(buf[:], name))
 }
 
 func isLetter(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
-
-// tagMatters reports whether the pass must see a start tag named name (as
-// written) in HTML content outside an undecided or column-group template:
-// the tags startHTML acts on and those after which the tokenizer reads raw
-// text.
-func tagMatters(name []byte) bool {
-	if len(name) > len("plaintext") {
-		return false
-	}
-	var buf [len("plaintext")]byte
-	switch atom.Lookup(lowerInto(buf[:], name)) {
-	case atom.A, atom.Area, atom.Frame, atom.Iframe, atom.Html, atom.Base, atom.Link, atom.Meta,
-		atom.Title, atom.Template, atom.Svg, atom.Math, atom.Noscript, atom.Frameset,
-		atom.Script, atom.Style, atom.Textarea, atom.Xmp, atom.Noembed, atom.Noframes, atom.Plaintext:
-		return true
-	}
-	return false
-}
-
-// Namespaces of open elements.
-const (
-	nsHTML uint8 = iota
-	nsSVG
-	nsMath
-)
 
 // Integration points (HTML §13.2.6.5): elements in foreign content whose
 // content is parsed as HTML.
@@ -214,44 +359,123 @@ type open struct {
 	template bool  // an HTML template or a foreign element named template: its content is inert
 }
 
+// Phases of the tree builder before the body element (its insertion modes
+// as far as they matter here).
+const (
+	phInitial    uint8 = iota // nothing yet but comments and white space: a doctype counts
+	phBeforeHTML              // no html element yet
+	phBeforeHead              // html element made, no head yet
+	phInHead                  // in the head (or a <noscript> in it: headNoscript)
+	phAfterHead               // after </head>: head elements still go into the head
+	phBody                    // the body element is made
+)
+
+// openTable is a table on the stack of open tables, in its innermost
+// state: the part of it the tree builder is in.
+type openTable struct {
+	part    uint8 // tpTable (the table, a row group, a row or a column group), tpTD, tpTH or tpCaption
+	section atom.Atom
+	row     bool
+}
+
+// Parts of a table.
+const (
+	tpTable uint8 = iota
+	tpTD
+	tpTH
+	tpCaption
+)
+
 // tokenPass is the state of one streaming extraction.
 type tokenPass struct {
+	r        skipReader
 	s        scan
 	hrefs    strings.Builder // see addRef
 	z        *html.Tokenizer
 	strict   bool // give up on constructs that are not modelled; otherwise do the obvious thing
+	fail     bool // a construct that is not modelled: give up
 	stack    []open
-	inert    int  // templates on stack
-	overflow bool // push met maxOpen
-	stackA   [8]open
+	inert    int   // templates on stack
+	overflow bool  // push met maxOpen
+	at       attrs // the attributes of the current element (see element), reused to spare zeroing them
+
+	// The document's start (see phInitial).
+	phase            uint8
+	headNoscript     bool
+	afterHeadComment bool             // a comment after </head> had links
+	htmlAt, bodyAt   int              // index in s.refs where the html and body elements' refs go
+	root, body       *attrSet[[]byte] // their merged attributes that may hold URLs, nil if none
+
+	// Formatting elements a template may leave open (see inTemplate).
+	tmplFormatting, tmplMarker bool
+
+	// Elements the tree builder ignores.
+	formPtr    bool        // the form element pointer is set
+	nonGetForm bool        // a form whose method is not GET was made
+	selOpen    bool        // a <select> may be open
+	selScoped  bool        // an element that ends the scope of a select was opened in it
+	tables     []openTable // open tables, innermost last
+
+	stackA [8]open
 }
 
 // tokens extracts what HTML needs from text in one tokenizer pass. It
 // reports false when strict is set and text holds a construct the pass does
 // not model (see the comment at the top of this file).
-func tokens(text []byte, strict bool) (scan, bool) {
-	r := &skipReader{b: text}
-	t := tokenPass{z: html.NewTokenizer(r), strict: strict}
+func tokens(text []byte, strict bool, c scanConfig) (scan, bool) {
+	// One allocation holds the pass and its reader, which the tokenizer
+	// keeps.
+	t := &tokenPass{r: skipReader{b: text}, strict: strict}
+	r := &t.r
+	t.z = html.NewTokenizer(r)
+	t.s.scanConfig = c
 	t.stack = t.stackA[:0]
 	s := &t.s
 	z := t.z
-	raw := false   // the tokenizer reads the next token as raw text
-	title := false // the next token, if text, is the page title
+	raw := false     // the tokenizer reads the next token as raw text
+	pend := pendNone // what the next token, if text, is
 	for {
 		foreign := t.foreign()
 		z.AllowCDATA(foreign)
 		r.skip = !raw && len(z.Buffered()) == 0
 		r.skipTags = r.skip && t.htmlContent()
+		r.live = t.inert == 0
+		r.preBody = r.live && t.phase < phBody
 		r.tag = nil
+		r.saw = 0
 		tt := z.Next()
-		wasTitle := title
-		raw, title = false, false
+		wasRaw, wasPend := raw, pend
+		raw, pend = false, pendNone
+		if r.saw != 0 {
+			t.skipped(r.saw)
+		}
 		switch tt {
 		case html.ErrorToken:
-			return t.finish(), true
+			t.toBody()
+			return t.finish(), !t.fail
 		case html.TextToken:
-			if wasTitle {
+			switch wasPend {
+			case pendTitle:
 				s.title = collapseSpace(string(z.Text()))
+			case pendStyle:
+				cssText(t, z.Text(), srcStyle, srcStyleImport)
+			case pendScript:
+				t.add(z.Text(), ref{src: srcScript, guess: true})
+			default:
+				if !wasRaw && t.inert == 0 && t.phase < phBody && !blank(z.Text()) {
+					t.toBody()
+				}
+			}
+		case html.CommentToken:
+			if t.inert == 0 {
+				t.comment(z.Text())
+			}
+		case html.DoctypeToken:
+			if t.inert == 0 && t.phase == phInitial {
+				if id, ok := doctypeSystem(z.Text()); ok {
+					t.add(id, ref{src: srcDoctype, kind: KindAsset})
+				}
+				t.phase = phBeforeHTML
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			tag := z.Raw()
@@ -259,20 +483,18 @@ func tokens(text []byte, strict bool) (scan, bool) {
 				tag = r.tag
 			}
 			name := tagName(tag, 1)
-			raw = isRawTag(name)
-			var a atom.Atom
-			if len(name) <= maxAtomLen {
-				var buf [maxAtomLen]byte
-				a = atom.Lookup(lowerInto(buf[:], name))
-			}
-			switch t.start(tag, name, a, tt == html.SelfClosingTagToken) {
+			a := lookup(name)
+			raw = isRawAtom(a)
+			switch res := t.start(tag, name, a, tt == html.SelfClosingTagToken); res {
 			case notRaw:
 				z.NextIsNotRawText()
 				raw = false
-			case isTitle:
-				title = raw
 			case giveUp:
 				return scan{}, false
+			case pendTitle, pendStyle, pendScript:
+				if raw {
+					pend = res
+				}
 			}
 			if t.overflow && strict {
 				return scan{}, false
@@ -282,6 +504,9 @@ func tokens(text []byte, strict bool) (scan, bool) {
 				return scan{}, false
 			}
 		}
+		if t.fail {
+			return scan{}, false
+		}
 	}
 }
 
@@ -290,10 +515,14 @@ const maxAtomLen = 14
 
 // Results of tokenPass.start.
 const (
-	asIs    = iota
-	notRaw  // the token's content is not raw text, whatever the tokenizer thinks
-	isTitle // the page's <title>
+	asIs   = iota
+	notRaw // the token's content is not raw text, whatever the tokenizer thinks
 	giveUp
+	// The next token, if text, is:
+	pendTitle  // the page's title
+	pendStyle  // the CSS of an HTML <style>
+	pendScript // the text of an HTML <script>, for GuessLinks
+	pendNone   = asIs
 )
 
 func (t *tokenPass) top() *open {
@@ -310,8 +539,8 @@ func (t *tokenPass) foreign() bool {
 }
 
 // htmlContent reports whether the current node is an HTML element outside
-// a template whose mode still matters: where only the tags in tagMatters
-// and </template> change anything.
+// a template whose mode still matters: where only the tags startMatters
+// and endMatters name change anything.
 func (t *tokenPass) htmlContent() bool {
 	n := t.top()
 	return n == nil || n.ns == nsHTML && n.mode == tmplOther
@@ -320,7 +549,7 @@ func (t *tokenPass) htmlContent() bool {
 // maxOpen bounds the stack: the tree builder refuses documents with more
 // than 512 open elements, so a strict pass gives up beyond it, and a pass
 // that is not strict stops tracking elements beyond it (which keeps the
-// work per token bounded).
+// work per token bounded). It bounds the stack of open tables too.
 const maxOpen = 512
 
 func (t *tokenPass) push(o open) {
@@ -350,8 +579,15 @@ func (t *tokenPass) unsupported() bool {
 	return t.strict
 }
 
+// unmodelled makes a strict pass give up after the current token.
+func (t *tokenPass) unmodelled() {
+	if t.unsupported() {
+		t.fail = true
+	}
+}
+
 // start handles a start tag: tag is its raw text, name its name as written
-// (lower-cased by the caller only for the atom lookup) and a its atom.
+// and a its atom.
 func (t *tokenPass) start(tag, name []byte, a atom.Atom, selfClosing bool) int {
 	if n := t.top(); n != nil && n.ns != nsHTML {
 		// The current node is foreign: §13.2.6 tree construction dispatcher.
@@ -364,6 +600,9 @@ func (t *tokenPass) start(tag, name []byte, a atom.Atom, selfClosing bool) int {
 			ns := nsSVG
 			if a == atom.Math {
 				ns = nsMath
+			}
+			if t.inert == 0 {
+				t.element(tag, a, ns)
 			}
 			if !selfClosing {
 				t.push(open{name: a.String(), ns: ns})
@@ -397,18 +636,14 @@ func (t *tokenPass) start(tag, name []byte, a atom.Atom, selfClosing bool) int {
 			o.point = pointMathText
 		case o.ns == nsMath && a == atom.AnnotationXml:
 			var at attrs
-			at.scan(tag, wantEncoding)
-			if at.has&wantEncoding != 0 && (bytes.EqualFold(at.encoding, []byte("text/html")) ||
-				bytes.EqualFold(at.encoding, []byte("application/xhtml+xml"))) {
+			at.scan(tag, atEncoding.bit())
+			if enc, ok := at.get(atEncoding); ok && (bytes.EqualFold(enc, []byte("text/html")) ||
+				bytes.EqualFold(enc, []byte("application/xhtml+xml"))) {
 				o.point = pointHTML
 			}
 		}
 		if t.inert == 0 {
-			// What the DOM walk counts regardless of namespace.
-			switch a {
-			case atom.A, atom.Area, atom.Frame, atom.Iframe, atom.Base, atom.Link:
-				t.element(tag, a)
-			}
+			t.element(tag, a, o.ns)
 		}
 		if !selfClosing {
 			t.push(o)
@@ -421,6 +656,9 @@ func (t *tokenPass) start(tag, name []byte, a atom.Atom, selfClosing bool) int {
 // startHTML handles a start tag in HTML content (the current node is an
 // HTML element).
 func (t *tokenPass) startHTML(tag []byte, a atom.Atom, selfClosing bool) int {
+	if a == atom.Image {
+		a = atom.Img // the tree builder renames it
+	}
 	if n := t.top(); n != nil && n.ns == nsHTML {
 		// The current node is a template (HTML content holds no tracked
 		// element but templates).
@@ -446,45 +684,373 @@ func (t *tokenPass) startHTML(tag []byte, a atom.Atom, selfClosing bool) int {
 			}
 		}
 	}
+	if a == atom.A && t.phase == phBody && t.inert == 0 {
+		t.element(tag, a, nsHTML) // the usual case, which none of the below concerns
+		return asIs
+	}
+	live := t.inert == 0
+	if !live {
+		t.inTemplate(a)
+	}
+	if a == atom.Frameset && live && t.unsupported() {
+		// Outside templates the parser may replace the body with a
+		// frameset and then ignore most tags; inside one it is ignored.
+		return giveUp
+	}
+	made := live
+	if live && t.phase < phBody {
+		made = t.preBodyStart(a)
+	}
+	if made && t.phase == phBody {
+		made = t.bodyStart(tag, a)
+	}
+	before := len(t.s.refs)
 	res := asIs
 	switch a {
 	case atom.Svg, atom.Math:
+		ns := nsSVG
+		if a == atom.Math {
+			ns = nsMath
+		}
+		if live {
+			t.element(tag, a, ns)
+		}
 		if !selfClosing {
-			ns := nsSVG
-			if a == atom.Math {
-				ns = nsMath
-			}
 			t.push(open{name: a.String(), ns: ns})
 		}
 		return asIs
 	case atom.Template:
+		if live {
+			t.element(tag, a, nsHTML)
+			t.tmplFormatting, t.tmplMarker = false, false
+		}
 		t.push(open{ns: nsHTML, template: true})
 		return asIs
 	case atom.Noscript:
-		return notRaw // scripting is disabled
-	case atom.Frameset:
-		// Outside templates the parser may replace the body with a
-		// frameset and then ignore most tags; inside one it is ignored.
-		if t.inert == 0 && t.unsupported() {
-			return giveUp
+		res = notRaw // scripting is disabled
+	case atom.Frameset, atom.Frame:
+		return asIs // a frame is ignored outside a frameset
+	case atom.Html:
+		if live {
+			t.merge(&t.root, tag, a)
 		}
 		return asIs
-	case atom.Frame:
-		return asIs // ignored outside a frameset
+	case atom.Body:
+		if live {
+			t.merge(&t.body, tag, a)
+		}
+		return asIs
 	case atom.Title:
-		res = isTitle
+		if live && !t.s.hasTitle {
+			t.s.hasTitle = true
+			res = pendTitle
+		}
+	case atom.Style:
+		res = pendStyle
+	case atom.Script:
+		if t.s.guess {
+			res = pendScript
+		}
 	}
-	if t.inert > 0 {
+	if !made {
+		if res == notRaw {
+			return notRaw
+		}
 		return asIs
 	}
-	if res == isTitle {
-		if t.s.hasTitle {
-			return asIs
-		}
-		t.s.hasTitle = true
+	t.element(tag, a, nsHTML)
+	if t.phase == phAfterHead && t.afterHeadComment && len(t.s.refs) > before {
+		// The tree builder moves this head element before the comment.
+		t.unmodelled()
 	}
-	t.element(tag, a)
 	return res
+}
+
+// inTemplate follows, for a start tag of atom a in a template (in HTML
+// content), what the tree builder's list of active formatting elements
+// may keep after the template: </template> clears it only up to the last
+// marker, so a formatting element (<a>, <b>, ...) followed by an element
+// that adds a marker (<object>, <td>, ...) and is still open at
+// </template> stays in the list, and the next text or element outside
+// the template reopens a clone of it there, attributes and links
+// included. The pass does not track which elements are open: after a
+// formatting element and then a marker in a template it gives up at the
+// template's end (see end).
+func (t *tokenPass) inTemplate(a atom.Atom) {
+	switch a {
+	case atom.A, atom.B, atom.Big, atom.Code, atom.Em, atom.Font, atom.I, atom.Nobr, atom.S,
+		atom.Small, atom.Strike, atom.Strong, atom.Tt, atom.U:
+		t.tmplFormatting = true
+	case atom.Applet, atom.Marquee, atom.Object, atom.Td, atom.Th, atom.Caption:
+		t.tmplMarker = t.tmplMarker || t.tmplFormatting
+	}
+}
+
+// preBodyStart follows the phases before the body for a start tag of atom
+// a outside templates (§13.2.6.4.1–6) and reports whether it makes an
+// element (a second <head> and a <noscript> in a head's <noscript> are
+// ignored; <html> and <body> make theirs or add to them, see merge).
+func (t *tokenPass) preBodyStart(a atom.Atom) bool {
+	if t.phase <= phBeforeHTML {
+		t.htmlAt = len(t.s.refs)
+		t.phase = phBeforeHead
+		if a == atom.Html {
+			return true
+		}
+	}
+	if t.phase == phBeforeHead {
+		switch a {
+		case atom.Html:
+			return true
+		case atom.Head:
+			t.phase = phInHead
+			return true
+		}
+		t.phase = phInHead // an implied head
+	}
+	if t.phase == phInHead && t.headNoscript {
+		switch a {
+		case atom.Html, atom.Basefont, atom.Bgsound, atom.Link, atom.Meta, atom.Noframes, atom.Style:
+			return true
+		case atom.Head, atom.Noscript:
+			return false
+		}
+		t.headNoscript = false
+	}
+	if t.phase == phInHead {
+		switch a {
+		case atom.Html, atom.Base, atom.Basefont, atom.Bgsound, atom.Link, atom.Meta, atom.Noframes,
+			atom.Script, atom.Style, atom.Template, atom.Title:
+			return true
+		case atom.Head:
+			return false
+		case atom.Noscript:
+			t.headNoscript = true
+			return true
+		}
+		t.phase = phAfterHead
+	}
+	if t.phase == phAfterHead {
+		switch a {
+		case atom.Html, atom.Base, atom.Basefont, atom.Bgsound, atom.Link, atom.Meta, atom.Noframes,
+			atom.Script, atom.Style, atom.Template, atom.Title:
+			return true // put in the head
+		case atom.Head:
+			return false
+		}
+		t.toBody()
+	}
+	return a != atom.Head
+}
+
+// preBodyEnd follows the phases before the body for an end tag of atom a
+// (0 for one the pass does not look at) outside templates.
+func (t *tokenPass) preBodyEnd(a atom.Atom) {
+	if t.phase >= phBody {
+		return
+	}
+	if t.phase == phInitial {
+		t.phase = phBeforeHTML
+	}
+	switch a {
+	case atom.Head:
+		switch t.phase {
+		case phBeforeHTML:
+			t.htmlAt = len(t.s.refs)
+			t.phase = phAfterHead
+		case phBeforeHead:
+			t.phase = phAfterHead
+		case phInHead:
+			if !t.headNoscript {
+				t.phase = phAfterHead
+			}
+		}
+	case atom.Body, atom.Html, atom.Br:
+		if t.phase == phInHead && t.headNoscript && a != atom.Br {
+			return // ignored
+		}
+		t.toBody()
+	case atom.Noscript:
+		if t.phase == phInHead {
+			t.headNoscript = false
+		}
+	}
+}
+
+// skipped follows the phases before the body for what skipReader left
+// out before the current token (the bits of saw, see sawText). Their
+// order does not matter: each takes the phase forward, and any start tag
+// or text but those of html and head makes the body, which takes it to
+// the end.
+func (t *tokenPass) skipped(saw uint8) {
+	if saw&sawEnd != 0 {
+		t.preBodyEnd(0)
+	}
+	if saw&sawHTML != 0 {
+		t.preBodyStart(atom.Html)
+	}
+	if saw&sawHead != 0 {
+		t.preBodyStart(atom.Head)
+	}
+	if saw&sawHeadEnd != 0 {
+		t.preBodyEnd(atom.Head)
+	}
+	if saw&(sawStart|sawText) != 0 {
+		t.toBody()
+	}
+}
+
+// toBody makes the body element (and the html element before it) if they
+// are not made yet.
+func (t *tokenPass) toBody() {
+	if t.phase >= phBody {
+		return
+	}
+	if t.phase <= phBeforeHTML {
+		t.htmlAt = len(t.s.refs)
+	}
+	t.bodyAt = len(t.s.refs)
+	t.phase = phBody
+}
+
+// merge adds the attributes of an <html> or <body> start tag (a) that
+// its element lacks to e, the attributes of that element, and reads Lang
+// from the first <html> with a lang attribute. The element's refs are
+// added in finish.
+func (t *tokenPass) merge(e **attrSet[[]byte], tag []byte, a atom.Atom) {
+	want := urlAttrs(a, nsHTML)
+	if a == atom.Html && !t.s.hasLang {
+		want |= atLang.bit()
+	}
+	var at attrs
+	at.scan(tag, want)
+	if lang, ok := at.get(atLang); ok && a == atom.Html && !t.s.hasLang {
+		t.s.hasLang, t.s.lang = true, string(lang)
+	}
+	for id := atNone + 1; id < numAttrs; id++ {
+		if v, ok := at.get(id); ok && id != atLang {
+			if *e == nil {
+				*e = new(attrSet[[]byte])
+			}
+			if (*e).has&id.bit() == 0 {
+				(*e).set(id, bytes.Clone(v))
+			}
+		}
+	}
+}
+
+// bodyStart follows the elements the tree builder ignores in the body, for
+// a start tag of atom a outside templates, and reports whether it makes
+// an element.
+func (t *tokenPass) bodyStart(tag []byte, a atom.Atom) bool {
+	switch a {
+	case atom.Head:
+		return false
+	case atom.Form:
+		if t.formPtr {
+			return false
+		}
+		t.formPtr = true
+	case atom.Select:
+		if t.selOpen {
+			// Ignored if a select is open and in scope, which the pass
+			// does not know: it matters only if the tag has links.
+			var at attrs
+			if at.presence(tag, urlAttrs(a, nsHTML)); at.has != 0 {
+				t.unmodelled()
+			}
+			return false
+		}
+		t.selOpen, t.selScoped = true, false
+	case atom.Applet, atom.Marquee, atom.Object:
+		t.selScoped = t.selOpen
+	case atom.Table:
+		t.selScoped = t.selOpen
+		n := len(t.tables)
+		if n > 0 && t.tables[n-1].part == tpTable {
+			// A table in a table: ends it, and opens a new one.
+			t.tables[n-1] = openTable{}
+			return true
+		}
+		if n >= maxOpen {
+			t.overflow = true
+			return true
+		}
+		t.tables = append(t.tables, openTable{})
+	case atom.Caption, atom.Colgroup, atom.Col, atom.Tbody, atom.Thead, atom.Tfoot, atom.Tr, atom.Td, atom.Th:
+		if a == atom.Caption || a == atom.Td || a == atom.Th {
+			t.selScoped = t.selOpen
+		}
+		if len(t.tables) == 0 {
+			return false // outside a table
+		}
+		tb := &t.tables[len(t.tables)-1]
+		if a == atom.Th && tb.part == tpCaption {
+			// x/net/html's "in caption" mode, unlike the standard's,
+			// ignores <th> (it is not in the list that ends the caption).
+			return false
+		}
+		switch a {
+		case atom.Caption:
+			*tb = openTable{part: tpCaption}
+		case atom.Colgroup, atom.Col:
+			*tb = openTable{}
+		case atom.Tbody, atom.Thead, atom.Tfoot:
+			*tb = openTable{section: a}
+		default:
+			if tb.section == 0 {
+				tb.section = atom.Tbody // implied
+			}
+			tb.row = true
+			switch a {
+			case atom.Tr:
+				tb.part = tpTable
+			case atom.Td:
+				tb.part = tpTD
+			case atom.Th:
+				tb.part = tpTH
+			}
+		}
+	}
+	return true
+}
+
+// bodyEnd follows the elements the tree builder ignores in the body, for
+// an end tag of atom a outside templates.
+func (t *tokenPass) bodyEnd(a atom.Atom) {
+	switch a {
+	case atom.Form:
+		t.formPtr = false
+	case atom.Select:
+		if !t.selScoped {
+			t.selOpen = false
+		}
+	}
+	n := len(t.tables)
+	if n == 0 {
+		return
+	}
+	tb := &t.tables[n-1]
+	switch a {
+	case atom.Table:
+		t.tables = t.tables[:n-1]
+	case atom.Caption:
+		if tb.part == tpCaption {
+			tb.part = tpTable
+		}
+	case atom.Td, atom.Th:
+		if tb.part == tpTD && a == atom.Td || tb.part == tpTH && a == atom.Th {
+			tb.part = tpTable
+		}
+	case atom.Tr:
+		if tb.part != tpCaption && tb.row {
+			tb.part, tb.row = tpTable, false
+		}
+	case atom.Tbody, atom.Thead, atom.Tfoot:
+		if tb.part != tpCaption && tb.section == a {
+			*tb = openTable{}
+		}
+	}
 }
 
 // end handles an end tag named name (as written). It reports false when the
@@ -509,7 +1075,15 @@ func (t *tokenPass) end(name []byte) bool {
 			return !t.unsupported()
 		}
 	}
-	if !equalFold(name, "template") {
+	a := lookup(name)
+	if t.inert == 0 {
+		if t.phase < phBody {
+			t.preBodyEnd(a)
+		} else {
+			t.bodyEnd(a)
+		}
+	}
+	if a != atom.Template {
 		return true
 	}
 	for i := len(t.stack) - 1; i >= 0; i-- {
@@ -518,85 +1092,179 @@ func (t *tokenPass) end(name []byte) bool {
 			break
 		}
 	}
+	if t.inert == 0 && t.tmplMarker {
+		t.unmodelled() // see inTemplate
+	}
 	return true
 }
 
-// element records what an element that is not inert contributes, like
-// scan.element does for a tree node. a is one of the atoms the DOM walk
-// looks at.
-func (t *tokenPass) element(tag []byte, a atom.Atom) {
+// element records what a start tag that is not inert contributes, like
+// scan.element does for a tree node: tag is its raw text, a its atom (img
+// for an HTML <image>) and ns its namespace. <html> and <body> go
+// through merge instead.
+func (t *tokenPass) element(tag []byte, a atom.Atom, ns uint8) {
 	s := &t.s
-	var at attrs
-	switch a {
-	case atom.A, atom.Area:
-		at.scan(tag, wantHref|wantRel)
-		if at.has&wantHref != 0 {
-			t.addRef(at.href, hasTokenBytes(at.rel, "nofollow"))
-		}
-	case atom.Frame, atom.Iframe:
-		at.scan(tag, wantSrc)
-		if at.has&wantSrc != 0 {
-			t.addRef(at.src, false)
-		}
-	case atom.Html:
-		if !s.hasLang {
-			at.scan(tag, wantLang)
-			if at.has&wantLang != 0 {
-				s.hasLang, s.lang = true, string(at.lang)
+	at := &t.at
+	if a == atom.A && ns == nsHTML {
+		// The usual link, as elementRefs adds it, without its dispatch.
+		const want = 1<<atHref | 1<<atRel | 1<<atPing | 1<<atStyle
+		if at.scan(tag, want); at.has&^(atHref.bit()|atRel.bit()) == 0 {
+			if href, ok := at.get(atHref); ok {
+				rel, _ := at.get(atRel)
+				t.addRef(href, ref{src: srcAHref, kind: KindPage, noFollow: relNoFollow(rel)})
 			}
+			return
 		}
-	case atom.Title:
-		// Its text is the next token.
+		elementRefs(t, a, ns, &at.attrSet)
+		return
+	}
+	want := readAttrs(a, ns)
+	switch a {
 	case atom.Base:
 		if !s.hasBase {
-			at.scan(tag, wantHref)
-			if at.has&wantHref != 0 {
-				s.hasBase, s.baseHref = true, string(at.href)
-			}
+			want |= atHref.bit()
 		}
 	case atom.Link:
 		if s.canonical == "" {
-			at.scan(tag, wantRel|wantHref)
-			if hasTokenBytes(at.rel, "canonical") {
-				s.canonical = string(at.href)
-			}
+			want |= atRel.bit() | atHref.bit()
 		}
 	case atom.Meta:
-		at.scan(tag, wantName|wantContent)
+		want |= atName.bit() | atContent.bit()
+	case atom.Form:
+		want |= atMethod.bit()
+	}
+	at.scan(tag, want)
+	switch a {
+	case atom.Base:
+		if href, ok := at.get(atHref); ok && !s.hasBase {
+			s.hasBase, s.baseHref = true, string(href)
+		}
+	case atom.Link:
+		if rel, _ := at.get(atRel); s.canonical == "" && hasTokenBytes(rel, "canonical") {
+			href, _ := at.get(atHref)
+			s.canonical = string(href)
+		}
+	case atom.Meta:
+		name, _ := at.get(atName)
+		content, _ := at.get(atContent)
 		switch {
-		case bytes.EqualFold(at.name, []byte("description")): // strings.EqualFold, as the DOM walk
+		case bytes.EqualFold(name, []byte("description")): // strings.EqualFold, as the DOM walk
 			if !s.hasDescription {
 				s.hasDescription = true
-				s.description = string(at.content)
+				s.description = string(content)
 			}
-		case bytes.EqualFold(at.name, []byte("robots")):
-			s.robots(at.content)
+		case bytes.EqualFold(name, []byte("robots")):
+			s.robots(content)
 		}
+	case atom.Form:
+		if m, _ := at.get(atMethod); ns == nsHTML && formMethod(m) != mGet {
+			t.nonGetForm = true
+		}
+	}
+	elementRefs(t, a, ns, &at.attrSet)
+}
+
+// comment records the links of an IE conditional comment.
+func (t *tokenPass) comment(text []byte) {
+	c, ok := conditionalContent(text)
+	if !ok {
+		return
+	}
+	before := len(t.s.refs)
+	t.nested(c, nestComment)
+	if t.phase == phAfterHead && len(t.s.refs) > before {
+		t.afterHeadComment = true
 	}
 }
 
-// addRef records a link target. Its href is copied into t.hrefs, which
-// holds all of them; finish sets the refs' href fields once it is complete,
-// so that a page's hrefs cost one allocation, not one each.
-func (t *tokenPass) addRef(href []byte, noFollow bool) {
+// add records a ref (a refSink method): see addRef.
+func (t *tokenPass) add(href []byte, r ref) {
+	t.addRef(href, r)
+}
+
+// addString records a ref whose href is already a string.
+func (t *tokenPass) addString(href string, r ref) {
+	r.href, r.end, r.nest = href, -1, t.s.nest
+	t.s.refs = append(t.s.refs, r)
+}
+
+// nested adds the refs of a nested document (see refSink).
+func (t *tokenPass) nested(doc []byte, prefix uint8) {
+	if t.s.depth >= maxNest {
+		return
+	}
+	for _, r := range nestedRefs(doc, t.s.child(prefix), false) {
+		r.end = -1
+		t.s.refs = append(t.s.refs, r)
+	}
+}
+
+// inheritedMethod returns GET: the method of a button or input with a
+// formaction but no formmethod is that of its nearest ancestor form in the
+// tree, which the pass does not know. Until a form whose method is not
+// GET is made, it is GET whether there is one or not; after, the pass
+// gives up.
+func (t *tokenPass) inheritedMethod() method {
+	if t.nonGetForm {
+		t.unmodelled()
+	}
+	return mGet
+}
+
+// addRef records a ref to href. Its href is copied into t.hrefs, which
+// holds all of them; finish sets the refs' href fields once it is
+// complete, so that a page's hrefs cost one allocation, not one each.
+func (t *tokenPass) addRef(href []byte, r ref) {
 	if t.s.refs == nil {
 		t.s.refs = make([]ref, 0, 32) // most pages need no more
 		t.hrefs.Grow(1024)
 	}
-	t.s.refs = append(t.s.refs, ref{noFollow: noFollow, end: t.hrefs.Len() + len(href)})
+	r.end, r.nest = t.hrefs.Len()+len(href), t.s.nest
+	t.s.refs = append(t.s.refs, r)
 	t.hrefs.Write(href)
 }
 
-// finish returns the scan with the refs' hrefs set.
+// finish adds the refs of the html and body elements where they go, and
+// returns the scan with the refs' hrefs set.
 func (t *tokenPass) finish() scan {
+	n0 := len(t.s.refs)
+	if t.root != nil {
+		elementRefs(t, atom.Html, nsHTML, t.root)
+	}
+	n1 := len(t.s.refs)
+	if t.body != nil {
+		elementRefs(t, atom.Body, nsHTML, t.body)
+	}
+	n2 := len(t.s.refs)
 	all := t.hrefs.String()
 	start := 0
 	for i := range t.s.refs {
 		r := &t.s.refs[i]
-		r.href = all[start:r.end]
-		start = r.end
+		if r.end >= 0 {
+			r.href = all[start:r.end]
+			start = r.end
+		}
+	}
+	if n2 > n0 {
+		refs := t.s.refs
+		moved := append([]ref(nil), refs[n0:n2]...)
+		refs = refs[:n0]
+		refs = insertRefs(refs, t.bodyAt, moved[n1-n0:])
+		refs = insertRefs(refs, t.htmlAt, moved[:n1-n0])
+		t.s.refs = refs
 	}
 	return t.s
+}
+
+// insertRefs inserts add into refs at index i (i <= len(refs)).
+func insertRefs(refs []ref, i int, add []ref) []ref {
+	if len(add) == 0 {
+		return refs
+	}
+	refs = append(refs, add...)
+	copy(refs[i+len(add):], refs[i:len(refs)-len(add)])
+	copy(refs[i:], add)
+	return refs
 }
 
 // isBreakout reports whether a start tag ends foreign content (§13.2.6.5).
@@ -610,14 +1278,26 @@ func isBreakout(tag []byte, a atom.Atom) bool {
 		return true
 	case atom.Font:
 		var at attrs
-		at.presence(tag, wantFontAttrs)
-		return at.has&wantFontAttrs != 0
+		at.presence(tag, atFont.bit())
+		return at.has != 0
 	}
 	return false
 }
 
 // rawTags are the start tags after which the tokenizer reads raw text.
 var rawTags = [...]string{"iframe", "noembed", "noframes", "noscript", "plaintext", "script", "style", "textarea", "title", "xmp"}
+
+// isRawAtom reports whether the tokenizer switches to raw text after a
+// start tag whose name has atom a (see lookup): isRawTag, for a name
+// already looked up.
+func isRawAtom(a atom.Atom) bool {
+	switch a {
+	case atom.Iframe, atom.Noembed, atom.Noframes, atom.Noscript, atom.Plaintext, atom.Script,
+		atom.Style, atom.Textarea, atom.Title, atom.Xmp:
+		return true
+	}
+	return false
+}
 
 // isRawTag reports whether the tokenizer switches to raw text after a start
 // tag named name (as written), exactly as its startTagIn does.
@@ -719,101 +1399,47 @@ func sameName(name []byte, elem string) bool {
 	return equalFold(name, elem)
 }
 
-// Attributes attrs.scan can pick out of a start tag.
-const (
-	wantHref uint16 = 1 << iota
-	wantRel
-	wantSrc
-	wantLang
-	wantName
-	wantContent
-	wantEncoding
-	wantFontAttrs // color, face or size; presence only
-)
-
-var attrKeys = [...]struct {
-	key  string
-	want uint16
-}{
-	{"href", wantHref}, {"rel", wantRel}, {"src", wantSrc}, {"lang", wantLang},
-	{"name", wantName}, {"content", wantContent}, {"encoding", wantEncoding},
-	{"color", wantFontAttrs}, {"face", wantFontAttrs}, {"size", wantFontAttrs},
-}
-
 // attrs holds the values of the wanted attributes of one start tag, as
 // (*html.Tokenizer).TagAttr would return them. The values may alias the
 // tokenizer's buffer: they are valid until its next Next.
 type attrs struct {
-	has                                           uint16
-	href, rel, src, lang, name, content, encoding []byte
+	attrSet[[]byte]
 }
 
-func (at *attrs) set(w uint16, v []byte) {
-	at.has |= w
-	switch w {
-	case wantHref:
-		at.href = v
-	case wantRel:
-		at.rel = v
-	case wantSrc:
-		at.src = v
-	case wantLang:
-		at.lang = v
-	case wantName:
-		at.name = v
-	case wantContent:
-		at.content = v
-	case wantEncoding:
-		at.encoding = v
-	}
-}
-
-// which returns the want bit of an attribute key as written (only ASCII
-// letters can match: the tokenizer lower-cases ASCII and turns NUL into
-// U+FFFD).
-func which(key []byte) uint16 {
-	if bytes.IndexByte(key, 0) >= 0 {
-		return 0
-	}
-	for _, k := range attrKeys {
-		if equalFold(key, k.key) {
-			return k.want
-		}
-	}
-	return 0
-}
-
-// scan finds the wanted attributes in raw, the raw text of a start tag,
-// reading it the way the tokenizer's readTag does: the first of several
-// attributes with the same (case-insensitive) key wins. When a wanted value
-// holds '&', '\r' or NUL, which the tokenizer decodes, scan takes all
-// values from the tokenizer's TagAttr instead, tokenizing raw on its own
-// (a tag's attributes do not depend on what precedes it).
-func (at *attrs) scan(raw []byte, want uint16) {
+// scan finds the wanted attributes (a mask of attrID bits) in raw, the raw
+// text of a start tag, reading it the way the tokenizer's readTag does:
+// the first of several attributes with the same (case-insensitive) key
+// wins. When a wanted value holds '&', '\r' or NUL, which the tokenizer
+// decodes, scan takes all values from the tokenizer's TagAttr instead,
+// tokenizing raw on its own (a tag's attributes do not depend on what
+// precedes it).
+func (at *attrs) scan(raw []byte, want uint64) {
+	at.has = 0
 	if at.find(raw, want, true) {
 		return
 	}
-	*at = attrs{}
+	at.has = 0
 	z := html.NewTokenizer(bytes.NewReader(raw))
 	z.Next()
 	for more := true; more; {
 		var key, val []byte
 		key, val, more = z.TagAttr()
-		if w := which(key) & want; w != 0 && at.has&w == 0 {
-			at.set(w, val)
+		if id := which(key); want&id.bit() != 0 {
+			at.set(id, val)
 		}
 	}
 }
 
 // presence finds which of the wanted attributes raw has, without their
 // values.
-func (at *attrs) presence(raw []byte, want uint16) {
+func (at *attrs) presence(raw []byte, want uint64) {
+	at.has = 0
 	at.find(raw, want, false)
 }
 
 // find is scan without the decoding: it reports false if values matters
 // and a wanted value needs decoding.
-func (at *attrs) find(raw []byte, want uint16, values bool) bool {
+func (at *attrs) find(raw []byte, want uint64, values bool) bool {
 	p := afterName(raw, 1)
 	for p < len(raw) && raw[p] != '>' {
 		var ks, ke, vs, ve int
@@ -821,12 +1447,12 @@ func (at *attrs) find(raw []byte, want uint16, values bool) bool {
 		if ks == ke {
 			continue
 		}
-		if w := which(raw[ks:ke]) & want; w != 0 && at.has&w == 0 {
+		if id := which(raw[ks:ke]); want&id.bit() != 0 && at.has&id.bit() == 0 {
 			v := raw[vs:ve]
 			if values && needsDecoding(v) {
 				return false
 			}
-			at.set(w, v)
+			at.set(id, v)
 		}
 	}
 	return true
@@ -932,6 +1558,34 @@ func tagEnd(b []byte, i int) int {
 	}
 	return 0
 }
+
+// tagEndAttrs is tagEnd for a start tag (i == 1), which also reports
+// whether the tag has an attribute whose attrID is in mask(a).
+func tagEndAttrs(b []byte, i int, mask func(atom.Atom) uint64, a atom.Atom) (n int, has bool) {
+	p := afterName(b, i)
+	for p < len(b) {
+		if b[p] == '>' {
+			return p + 1, has
+		}
+		var ks, ke int
+		ks, ke, _, _, p = attrAt(b, p)
+		if !has && ks < ke {
+			if id := which(b[ks:ke]); id != atNone && mask(a)&id.bit() != 0 {
+				has = true
+			}
+		}
+	}
+	return 0, false
+}
+
+// htmlURLAttrs is urlAttrs in the HTML namespace.
+func htmlURLAttrs(a atom.Atom) uint64 { return urlAttrs(a, nsHTML) }
+
+// htmlTagAttrs are the attributes the pass reads from an <html> tag.
+func htmlTagAttrs(atom.Atom) uint64 { return urlAttrs(atom.Html, nsHTML) | atLang.bit() }
+
+// allAttrs is a mask of every attrID.
+func allAttrs(atom.Atom) uint64 { return 1<<numAttrs - 2 }
 
 func needsDecoding(v []byte) bool {
 	for _, c := range v {
