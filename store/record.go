@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"trawl/parse"
 )
 
 // Record is the one terminal record written for each URL the crawler
@@ -47,13 +50,23 @@ import (
 //	canonical     string  set                        its <link rel="canonical">, resolved
 //	description   string  set                        its <meta name="description">
 //	lang          string  set                        its <html lang>
-//	links         int     set                        links found on the page
+//	links         int     set                        links found on the page, all kinds
 //	fetched_at    string  requested and set          when the response came: see FetchedAtLayout
 //	duration_ms   int     requested, even if 0       milliseconds from the request to the end of the body
 //	attempts      int     requested, even if 0       how many times the URL was requested
 //	error         string  set                        why the URL failed
 //	skipped       string  set                        why the URL was not requested
+//	kind          string  set (not "page")           what the link to the URL is for: asset, form or sitemap
+//	outlinks      array   set (not empty)            the page's links, when the crawl keeps them: see below
 //	data          any     set                        what the page hook attached, as JSON
+//
+// Each element of outlinks is an object with the fields of a Link, in
+// this order: url, kind (always, "page" too) and source, the last even
+// when empty; then method when set (a form's) and nofollow, as true, when
+// set:
+//
+//	{"url":"http://a.test/s.css","kind":"asset","source":"link[href]"}
+//	{"url":"http://a.test/q","kind":"form","source":"form[action]","method":"POST","nofollow":true}
 //
 // A skipped record never made a request, so it has none of status,
 // fetched_at, duration_ms and attempts, even if the Record's fields hold
@@ -64,14 +77,18 @@ import (
 // which also has no status and no fetched_at.
 //
 // In CSV, numbers are written in decimal, truncated as "true", fetched_at
-// as in JSON without the quotes and data as its JSON text; text cells
-// (and data) that a spreadsheet would take for a formula get a leading '
-// (see CSV). In JSON, strings are escaped as encoding/json escapes them,
-// but for <, > and &, which are written as they are; data is what
-// encoding/json makes of the value.
+// and kind as in JSON without the quotes, and outlinks and data as their
+// JSON text; text cells (and data) that a spreadsheet would take for a
+// formula get a leading ' (see CSV). In JSON, strings are escaped as
+// encoding/json escapes them, but for <, > and &, which are written as
+// they are; data is what encoding/json makes of the value.
+//
+// A kind that parse does not define, of the record or of one of its
+// outlinks, cannot be written by name: the sinks refuse the record.
 //
 // The json tags name the fields for decoding a JSONL line with
-// encoding/json; encoding follows the table above, not the tags.
+// encoding/json (kind is read by parse.Kind's UnmarshalText, and absent
+// is parse.KindPage); encoding follows the table above, not the tags.
 type Record struct {
 	URL         string    `json:"url"`
 	FinalURL    string    `json:"final_url"`
@@ -92,8 +109,24 @@ type Record struct {
 	Attempts    int       `json:"attempts"`
 	Error       string    `json:"error"`
 	Skipped     string    `json:"skipped"`
+	// Kind is what the link that found the URL is for; parse.KindPage
+	// (the zero value) is not written.
+	Kind parse.Kind `json:"kind"`
+	// OutLinks are the page's out-links, when the crawl keeps them
+	// (crawler.Config.RecordLinks, the CLI's --links).
+	OutLinks []Link `json:"outlinks"`
 	// Data is whatever the user's page hook attached; it is written as JSON.
 	Data any `json:"data"`
+}
+
+// Link is one out-link of a page as a record lists it: the fields of
+// parse.Link that say what and where the link is (see parse.Link).
+type Link struct {
+	URL      string     `json:"url"`
+	Kind     parse.Kind `json:"kind"`
+	Source   string     `json:"source"`
+	Method   string     `json:"method,omitempty"` // forms only
+	NoFollow bool       `json:"nofollow,omitempty"`
 }
 
 // FetchedAtLayout is the time layout of fetched_at: RFC 3339 in UTC with
@@ -113,15 +146,17 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	return e.appendJSON(nil, &r)
 }
 
-// fieldKind is how a field's value is written.
-type fieldKind uint8
+// valueKind is how a field's value is written.
+type valueKind uint8
 
 const (
-	kindText fieldKind = iota // a JSON string; a CSV text cell
-	kindInt                   // a number
-	kindBool                  // true (false is never written)
-	kindTime                  // FetchedAtLayout: a JSON string, a bare CSV cell
-	kindData                  // encoding/json's encoding of a value
+	kindText  valueKind = iota // a JSON string; a CSV text cell
+	kindInt                    // a number
+	kindBool                   // true (false is never written)
+	kindTime                   // FetchedAtLayout: a JSON string, a bare CSV cell
+	kindName                   // a parse.Kind's name: a JSON string, a bare CSV cell
+	kindLinks                  // Links as a JSON array (see appendLinks); in CSV, its JSON text
+	kindData                   // encoding/json's encoding of a value
 )
 
 // The fields of a record, in the order they are written.
@@ -145,15 +180,17 @@ const (
 	fieldAttempts
 	fieldError
 	fieldSkipped
+	fieldKind
+	fieldOutLinks
 	fieldData
 	numFields
 )
 
-// schema names the fields and says how each is written; Record.field
+// schema names the fields and says how each is written; Record.has
 // says which a record has.
 var schema = [numFields]struct {
 	name string
-	kind fieldKind
+	kind valueKind
 }{
 	fieldURL:         {"url", kindText},
 	fieldFinalURL:    {"final_url", kindText},
@@ -174,6 +211,8 @@ var schema = [numFields]struct {
 	fieldAttempts:    {"attempts", kindInt},
 	fieldError:       {"error", kindText},
 	fieldSkipped:     {"skipped", kindText},
+	fieldKind:        {"kind", kindName},
+	fieldOutLinks:    {"outlinks", kindLinks},
 	fieldData:        {"data", kindData},
 }
 
@@ -196,30 +235,75 @@ var csvHeader = func() []string {
 	return h
 }()
 
-// field returns r's field i (in schema order), its text for a kindText
-// field or its number for a kindInt one, and whether r has it. It holds
-// the presence rules of Record's table for every encoding.
-func (r *Record) field(i int) (s string, n int64, ok bool) {
+// fieldSet is a set of fields, bit i for field i, iterated in schema
+// order with next.
+type fieldSet uint32
+
+// Every field has a bit in a fieldSet.
+var _ [32 - numFields]struct{}
+
+// next removes the first field from s and returns it; s must not be
+// empty.
+func (s *fieldSet) next() int {
+	i := bits.TrailingZeros32(uint32(*s))
+	*s &= *s - 1
+	return i
+}
+
+// has returns the fields r has. It holds the presence rules of Record's
+// table for every encoding.
+func (r *Record) has() fieldSet {
 	requested := r.Skipped == ""
+	set := fieldSet(1<<fieldURL | 1<<fieldDepth)
+	add := func(i int, ok bool) {
+		if ok {
+			set |= 1 << i
+		}
+	}
+	add(fieldFinalURL, r.FinalURL != "")
+	add(fieldLocation, r.Location != "")
+	add(fieldStatus, requested && r.Status != 0)
+	add(fieldParent, r.Parent != "")
+	add(fieldContentType, r.ContentType != "")
+	add(fieldBytes, r.Bytes != 0)
+	add(fieldTruncated, r.Truncated)
+	add(fieldTitle, r.Title != "")
+	add(fieldCanonical, r.Canonical != "")
+	add(fieldDescription, r.Description != "")
+	add(fieldLang, r.Lang != "")
+	add(fieldLinks, r.Links != 0)
+	add(fieldFetchedAt, requested && !r.FetchedAt.IsZero())
+	add(fieldDurationMS, requested)
+	add(fieldAttempts, requested)
+	add(fieldError, r.Error != "")
+	add(fieldSkipped, !requested)
+	add(fieldKind, r.Kind != parse.KindPage)
+	add(fieldOutLinks, len(r.OutLinks) > 0)
+	add(fieldData, r.Data != nil)
+	return set
+}
+
+// field returns r's field i (in schema order): its text for a kindText
+// field, its number for a kindInt one (and nothing for the others, which
+// appendValue reads from r).
+func (r *Record) field(i int) (s string, n int64) {
 	switch i {
 	case fieldURL:
-		return r.URL, 0, true
+		s = r.URL
 	case fieldFinalURL:
 		s = r.FinalURL
 	case fieldLocation:
 		s = r.Location
 	case fieldStatus:
-		return "", int64(r.Status), requested && r.Status != 0
+		n = int64(r.Status)
 	case fieldDepth:
-		return "", int64(r.Depth), true
+		n = int64(r.Depth)
 	case fieldParent:
 		s = r.Parent
 	case fieldContentType:
 		s = r.ContentType
 	case fieldBytes:
-		return "", r.Bytes, r.Bytes != 0
-	case fieldTruncated:
-		return "", 0, r.Truncated
+		n = r.Bytes
 	case fieldTitle:
 		s = r.Title
 	case fieldCanonical:
@@ -229,21 +313,17 @@ func (r *Record) field(i int) (s string, n int64, ok bool) {
 	case fieldLang:
 		s = r.Lang
 	case fieldLinks:
-		return "", int64(r.Links), r.Links != 0
-	case fieldFetchedAt:
-		return "", 0, requested && !r.FetchedAt.IsZero()
+		n = int64(r.Links)
 	case fieldDurationMS:
-		return "", r.DurationMS, requested
+		n = r.DurationMS
 	case fieldAttempts:
-		return "", int64(r.Attempts), requested
+		n = int64(r.Attempts)
 	case fieldError:
 		s = r.Error
 	case fieldSkipped:
 		s = r.Skipped
-	case fieldData:
-		return "", 0, r.Data != nil
 	}
-	return s, 0, s != ""
+	return s, n
 }
 
 // encoder holds the buffers to encode a record. Encoders are pooled: get
@@ -278,11 +358,9 @@ func (e *encoder) free() {
 
 // appendJSON appends r as a JSON object, without a newline.
 func (e *encoder) appendJSON(dst []byte, r *Record) ([]byte, error) {
-	for i := range numFields {
-		s, n, ok := r.field(i)
-		if !ok {
-			continue
-		}
+	for set := r.has(); set != 0; {
+		i := set.next()
+		s, n := r.field(i)
 		dst = append(dst, jsonKeys[i]...)
 		if schema[i].kind == kindText {
 			dst = appendJSONString(dst, s)
@@ -299,13 +377,11 @@ func (e *encoder) appendJSON(dst []byte, r *Record) ([]byte, error) {
 // csvRow fills row with r's cells. The cells that are not text are
 // formatted in e.buf and then all made one string, for one allocation.
 func (e *encoder) csvRow(row *[numFields]string, r *Record) error {
-	var has uint32         // the non-text fields r has
+	var values fieldSet    // the non-text fields r has
 	var end [numFields]int // where each ends in e.buf
-	for i := range numFields {
-		s, n, ok := r.field(i)
-		if !ok {
-			continue
-		}
+	for set := r.has(); set != 0; {
+		i := set.next()
+		s, n := r.field(i)
 		if schema[i].kind == kindText {
 			row[i] = textCell(validUTF8(s))
 			continue
@@ -314,14 +390,12 @@ func (e *encoder) csvRow(row *[numFields]string, r *Record) error {
 		if e.buf, err = e.appendValue(e.buf, r, i, n, false); err != nil {
 			return err
 		}
-		has |= 1 << i
+		values |= 1 << i
 		end[i] = len(e.buf)
 	}
 	cells, start := string(e.buf), 0
-	for i := range numFields {
-		if has&(1<<i) == 0 {
-			continue
-		}
+	for values != 0 {
+		i := values.next()
 		row[i] = cells[start:end[i]]
 		start = end[i]
 		if schema[i].kind == kindData {
@@ -372,6 +446,18 @@ func (e *encoder) appendValue(dst []byte, r *Record, i int, n int64, quote bool)
 			dst = append(dst, '"')
 		}
 		return dst, nil
+	case kindName:
+		name := kindNames[r.Kind]
+		if name == "" {
+			_, err := r.Kind.MarshalText()
+			return nil, fmt.Errorf("encode kind of %s: %w", r.URL, err)
+		}
+		if quote {
+			return append(append(append(dst, '"'), name...), '"'), nil
+		}
+		return append(dst, name...), nil
+	case kindLinks:
+		return appendLinks(dst, r)
 	case kindData:
 		e.data.Reset()
 		if err := e.enc.Encode(r.Data); err != nil {
@@ -380,6 +466,51 @@ func (e *encoder) appendValue(dst []byte, r *Record, i int, n int64, quote bool)
 		return append(dst, bytes.TrimSuffix(e.data.Bytes(), []byte{'\n'})...), nil
 	}
 	panic(fmt.Sprintf("store: field %s has no value to append", schema[i].name))
+}
+
+// kindNames holds the name of each parse.Kind (its String), and "" for
+// the values that parse does not define: a kind is written by name with
+// one look-up.
+var kindNames = func() (names [256]string) {
+	for i := range names {
+		if b, err := parse.Kind(i).MarshalText(); err == nil {
+			names[i] = string(b)
+		}
+	}
+	return names
+}()
+
+// appendLinks appends r.OutLinks as a JSON array of objects with the
+// fields of Link in order (see Record's doc), as json.Marshal writes them
+// but for HTML escaping, which it leaves out as appendJSONString does.
+func appendLinks(dst []byte, r *Record) ([]byte, error) {
+	dst = append(dst, '[')
+	for i := range r.OutLinks {
+		l := &r.OutLinks[i]
+		name := kindNames[l.Kind]
+		if name == "" {
+			_, err := l.Kind.MarshalText()
+			return nil, fmt.Errorf("encode outlinks of %s: link to %s: %w", r.URL, l.URL, err)
+		}
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"url":`...)
+		dst = appendJSONString(dst, l.URL)
+		dst = append(dst, `,"kind":"`...)
+		dst = append(dst, name...)
+		dst = append(dst, `","source":`...)
+		dst = appendJSONString(dst, l.Source)
+		if l.Method != "" {
+			dst = append(dst, `,"method":`...)
+			dst = appendJSONString(dst, l.Method)
+		}
+		if l.NoFollow {
+			dst = append(dst, `,"nofollow":true`...)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']'), nil
 }
 
 // appendFetchedAt appends t, in UTC with a year in 0-9999, as

@@ -161,7 +161,8 @@ func verifyOut(out io.Writer, span Span) error {
 
 // Put writes r as one line. A record that cannot be encoded (a Data value
 // that encoding/json rejects, a FetchedAt outside FetchedAtLayout's
-// years) is an error for this call only. Put does not block on anything
+// years, a kind that parse does not define) is an error for this call
+// only. Put does not block on anything
 // but the writer, so ctx is not consulted.
 func (s *JSONL) Put(ctx context.Context, r Record) error {
 	e := newEncoder()
@@ -198,16 +199,16 @@ func (s *JSONL) Flush() error {
 // CSV writes records as comma-separated values (RFC 4180 quoting, "\n"
 // line ends) under a header row:
 //
-//	url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,fetched_at,duration_ms,attempts,error,skipped,data
+//	url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,fetched_at,duration_ms,attempts,error,skipped,kind,outlinks,data
 //
 // Its columns are JSONL's fields, in the same order, under the same names
 // and with the same presence rules (see the table in Record's doc): a
 // field a record does not have is an empty cell, and every other cell is
 // not empty. A row of CSV and a line of JSONL for the same record hold
 // the same values: numbers in decimal, truncated as "true", fetched_at in
-// FetchedAtLayout and data as the JSON text JSONL writes for it. As in
-// JSONL, a byte of text that is not valid UTF-8 is written as U+FFFD, so
-// the output is valid UTF-8.
+// FetchedAtLayout, kind as its name, and outlinks and data as the JSON
+// text JSONL writes for them. As in JSONL, a byte of text that is not
+// valid UTF-8 is written as U+FFFD, so the output is valid UTF-8.
 //
 // Spreadsheets take a cell that starts with =, +, -, @, a tab or a
 // carriage return for a formula, which a crawled page could use to run
@@ -218,7 +219,8 @@ func (s *JSONL) Flush() error {
 // recommends), which spreadsheets read as "this cell is text" and do not
 // show; other readers see it. A title "=1+2" is written as '=1+2, "-1" as
 // '-1, and a data value -1 as '-1. The columns that trawl itself formats
-// (numbers, truncated, fetched_at) are written as they are.
+// (numbers, truncated, fetched_at, kind, and outlinks, a JSON array) are
+// written as they are.
 //
 // Use NewCSV; the zero value is not usable. CSV is safe for concurrent
 // use; writes are buffered: call Flush when done. The first write error is
@@ -293,7 +295,8 @@ func (s *CSV) Rewind(pos int64) error {
 
 // Put writes r as one row. A record that cannot be encoded (a Data value
 // that encoding/json rejects, a FetchedAt outside FetchedAtLayout's
-// years) is an error for this call only. Put does not block on anything
+// years, a kind that parse does not define) is an error for this call
+// only. Put does not block on anything
 // but the writer, so ctx is not consulted.
 func (s *CSV) Put(ctx context.Context, r Record) error {
 	e := newEncoder()

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"trawl/parse"
 	"trawl/store"
 )
 
@@ -38,7 +39,7 @@ var sinkCases = []struct {
 		name: "minimal",
 		rec:  store.Record{URL: "http://a.test/"},
 		json: `{"url":"http://a.test/","depth":0,"duration_ms":0,"attempts":0}`,
-		csv:  `http://a.test/,,,,0,,,,,,,,,,,0,0,,,`,
+		csv:  `http://a.test/,,,,0,,,,,,,,,,,0,0,,,,,`,
 	},
 	{
 		name: "fetched",
@@ -53,32 +54,32 @@ var sinkCases = []struct {
 			`"title":"Grüße – 日本語 <b>&amp;","canonical":"https://a.test/x","lang":"de","links":20,` +
 			`"fetched_at":"2025-03-04T05:06:07.890Z","duration_ms":12,"attempts":1,"data":{"price":3.5,"tags":["a"]}}`,
 		csv: `http://a.test/x?a=1&b=2,https://a.test/x?a=1&b=2,,200,1,http://a.test/,text/html; charset=utf-8,10240,true,` +
-			`Grüße – 日本語 <b>&amp;,https://a.test/x,,de,20,2025-03-04T05:06:07.890Z,12,1,,,"{""price"":3.5,""tags"":[""a""]}"`,
+			`Grüße – 日本語 <b>&amp;,https://a.test/x,,de,20,2025-03-04T05:06:07.890Z,12,1,,,,,"{""price"":3.5,""tags"":[""a""]}"`,
 	},
 	{
 		name: "quoting",
 		rec:  store.Record{URL: "http://a.test/q", Status: 404, Depth: 2, Title: "a, \"b\"\nc\r\nd", Description: "d,e", Attempts: 1},
 		json: `{"url":"http://a.test/q","status":404,"depth":2,"title":"a, \"b\"\nc\r\nd","description":"d,e","duration_ms":0,"attempts":1}`,
-		csv:  "http://a.test/q,,,404,2,,,,,\"a, \"\"b\"\"\nc\r\nd\",,\"d,e\",,,,0,1,,,",
+		csv:  "http://a.test/q,,,404,2,,,,,\"a, \"\"b\"\"\nc\r\nd\",,\"d,e\",,,,0,1,,,,,",
 	},
 	{
 		name: "error",
 		rec:  store.Record{URL: "http://b.test/", Depth: 3, Parent: "http://a.test/", Attempts: 3, Error: "fetch http://b.test/: timeout"},
 		json: `{"url":"http://b.test/","depth":3,"parent":"http://a.test/","duration_ms":0,"attempts":3,"error":"fetch http://b.test/: timeout"}`,
-		csv:  `http://b.test/,,,,3,http://a.test/,,,,,,,,,,0,3,fetch http://b.test/: timeout,,`,
+		csv:  `http://b.test/,,,,3,http://a.test/,,,,,,,,,,0,3,fetch http://b.test/: timeout,,,,`,
 	},
 	{
 		name: "skipped",
 		rec:  store.Record{URL: "http://c.test/private", Depth: 1, Skipped: "robots"},
 		json: `{"url":"http://c.test/private","depth":1,"skipped":"robots"}`,
-		csv:  `http://c.test/private,,,,1,,,,,,,,,,,,,,robots,`,
+		csv:  `http://c.test/private,,,,1,,,,,,,,,,,,,,robots,,,`,
 	},
 	{
 		name: "skipped with request fields",
 		rec: store.Record{URL: "http://c.test/private", Depth: 1, Status: 200, FetchedAt: fetchedAt,
 			DurationMS: 5, Attempts: 1, Skipped: "robots"},
 		json: `{"url":"http://c.test/private","depth":1,"skipped":"robots"}`,
-		csv:  `http://c.test/private,,,,1,,,,,,,,,,,,,,robots,`,
+		csv:  `http://c.test/private,,,,1,,,,,,,,,,,,,,robots,,,`,
 	},
 	{
 		name: "redirect",
@@ -86,11 +87,52 @@ var sinkCases = []struct {
 			FetchedAt: fetchedAt, DurationMS: 4, Attempts: 1},
 		json: `{"url":"http://a.test/old","location":"http://a.test/new","status":301,"depth":1,"parent":"http://a.test/",` +
 			`"fetched_at":"2025-03-04T05:06:07.890Z","duration_ms":4,"attempts":1}`,
-		csv: `http://a.test/old,,http://a.test/new,301,1,http://a.test/,,,,,,,,,2025-03-04T05:06:07.890Z,4,1,,,`,
+		csv: `http://a.test/old,,http://a.test/new,301,1,http://a.test/,,,,,,,,,2025-03-04T05:06:07.890Z,4,1,,,,,`,
+	},
+	{
+		name: "asset",
+		rec: store.Record{URL: "http://a.test/s.css", Status: 200, Depth: 1, Parent: "http://a.test/", ContentType: "text/css",
+			Attempts: 1, Kind: parse.KindAsset},
+		json: `{"url":"http://a.test/s.css","status":200,"depth":1,"parent":"http://a.test/","content_type":"text/css",` +
+			`"duration_ms":0,"attempts":1,"kind":"asset"}`,
+		csv: `http://a.test/s.css,,,200,1,http://a.test/,text/css,,,,,,,,,0,1,,,asset,,`,
+	},
+	{
+		name: "skipped form",
+		rec:  store.Record{URL: "http://a.test/search", Depth: 1, Skipped: "robots", Kind: parse.KindForm},
+		json: `{"url":"http://a.test/search","depth":1,"skipped":"robots","kind":"form"}`,
+		csv:  `http://a.test/search,,,,1,,,,,,,,,,,,,,robots,form,,`,
+	},
+	{
+		name: "page kind is not written",
+		rec:  store.Record{URL: "http://a.test/p", Depth: 1, Skipped: "depth", Kind: parse.KindPage},
+		json: `{"url":"http://a.test/p","depth":1,"skipped":"depth"}`,
+		csv:  `http://a.test/p,,,,1,,,,,,,,,,,,,,depth,,,`,
+	},
+	{
+		name: "outlinks",
+		rec: store.Record{URL: "http://a.test/", Status: 200, Links: 4, Attempts: 1, Kind: parse.KindSitemap,
+			OutLinks: []store.Link{
+				{URL: "http://a.test/a?x=1&y=<2>", Kind: parse.KindPage, Source: "a[href]"},
+				{URL: "http://a.test/s.css", Kind: parse.KindAsset, Source: "link[href]", NoFollow: true},
+				{URL: "http://a.test/q", Kind: parse.KindForm, Source: "form[action]", Method: "POST"},
+				{URL: "http://a.test/\"q\"\n", Kind: parse.KindSitemap, Source: "", Method: "GET", NoFollow: true},
+			},
+			Data: 1},
+		json: `{"url":"http://a.test/","status":200,"depth":0,"links":4,"duration_ms":0,"attempts":1,"kind":"sitemap","outlinks":[` +
+			`{"url":"http://a.test/a?x=1&y=<2>","kind":"page","source":"a[href]"},` +
+			`{"url":"http://a.test/s.css","kind":"asset","source":"link[href]","nofollow":true},` +
+			`{"url":"http://a.test/q","kind":"form","source":"form[action]","method":"POST"},` +
+			`{"url":"http://a.test/\"q\"\n","kind":"sitemap","source":"","method":"GET","nofollow":true}],"data":1}`,
+		csv: `http://a.test/,,,200,0,,,,,,,,,4,,0,1,,,sitemap,"[` +
+			`{""url"":""http://a.test/a?x=1&y=<2>"",""kind"":""page"",""source"":""a[href]""},` +
+			`{""url"":""http://a.test/s.css"",""kind"":""asset"",""source"":""link[href]"",""nofollow"":true},` +
+			`{""url"":""http://a.test/q"",""kind"":""form"",""source"":""form[action]"",""method"":""POST""},` +
+			`{""url"":""http://a.test/\""q\""\n"",""kind"":""sitemap"",""source"":"""",""method"":""GET"",""nofollow"":true}]",1`,
 	},
 }
 
-const csvHeader = "url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,fetched_at,duration_ms,attempts,error,skipped,data"
+const csvHeader = "url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,fetched_at,duration_ms,attempts,error,skipped,kind,outlinks,data"
 
 func TestJSONL(t *testing.T) {
 	for _, tc := range sinkCases {
@@ -220,8 +262,8 @@ func TestCSVFormulaInjection(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, want := range [][]string{
-		{"'=u", "'+f", "'-l", "200", "1", "'@p", "'\tc", "5", "", "'\rt", "'=c", "'+d", "'-x", "", "", "0", "1", "'=e", "", "'-1"},
-		{"u", "", "", "", "-1", "", "", "", "", "", "", "", "", "", "", "", "", "", "'-s", `"=1+2"`},
+		{"'=u", "'+f", "'-l", "200", "1", "'@p", "'\tc", "5", "", "'\rt", "'=c", "'+d", "'-x", "", "", "0", "1", "'=e", "", "", "", "'-1"},
+		{"u", "", "", "", "-1", "", "", "", "", "", "", "", "", "", "", "", "", "", "'-s", "", "", `"=1+2"`},
 	} {
 		if got := rows[i+1]; !slices.Equal(got, want) {
 			t.Errorf("row %d = %q, want %q", i+1, got, want)
@@ -230,9 +272,9 @@ func TestCSVFormulaInjection(t *testing.T) {
 }
 
 // TestSinkEncodeError checks that a record that cannot be encoded (Data
-// that encoding/json rejects, a time beyond year 9999) fails alone, with
-// a message naming the sink, the field and the URL, and does not stop the
-// sink.
+// that encoding/json rejects, a time beyond year 9999, a kind that parse
+// does not define) fails alone, with a message naming the sink, the field
+// and the URL, and does not stop the sink.
 func TestSinkEncodeError(t *testing.T) {
 	for _, tc := range []struct {
 		name, prefix, want string
@@ -240,7 +282,7 @@ func TestSinkEncodeError(t *testing.T) {
 	}{
 		{"JSONL", "store: jsonl: ", `{"url":"http://b.test/","depth":0,"skipped":"robots"}` + "\n",
 			func(w io.Writer) sink { return store.NewJSONL(w) }},
-		{"CSV", "store: csv: ", csvHeader + "\nhttp://b.test/,,,,0,,,,,,,,,,,,,,robots,\n",
+		{"CSV", "store: csv: ", csvHeader + "\nhttp://b.test/,,,,0,,,,,,,,,,,,,,robots,,,\n",
 			func(w io.Writer) sink { return store.NewCSV(w) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,6 +296,16 @@ func TestSinkEncodeError(t *testing.T) {
 			err = s.Put(ctx, store.Record{URL: "http://a.test/", FetchedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
 			if want := tc.prefix + "encode fetched_at of http://a.test/: year 10000 is outside 0-9999"; err == nil || err.Error() != want {
 				t.Errorf("Put of year 10000 = %v, want %s", err, want)
+			}
+			err = s.Put(ctx, store.Record{URL: "http://a.test/", Kind: 4})
+			if want := tc.prefix + "encode kind of http://a.test/: parse: unknown link kind 4"; err == nil || err.Error() != want {
+				t.Errorf("Put of kind 4 = %v, want %s", err, want)
+			}
+			err = s.Put(ctx, store.Record{URL: "http://a.test/", OutLinks: []store.Link{
+				{URL: "http://a.test/1", Kind: parse.KindAsset}, {URL: "http://a.test/2", Kind: 255},
+			}})
+			if want := tc.prefix + "encode outlinks of http://a.test/: link to http://a.test/2: parse: unknown link kind 255"; err == nil || err.Error() != want {
+				t.Errorf("Put of an outlink of kind 255 = %v, want %s", err, want)
 			}
 			if err := s.Put(ctx, store.Record{URL: "http://b.test/", Skipped: "robots"}); err != nil {
 				t.Fatalf("Put after an encoding error: %v", err)
@@ -503,6 +555,48 @@ func TestSinkWriteErrorMessage(t *testing.T) {
 			}
 			if _, err := s.Sync(); err == nil || err.Error() != want {
 				t.Errorf("Sync = %v, want %s", err, want)
+			}
+		})
+	}
+}
+
+// benchOutLinks are 20 out-links of benchRecord's page, of every kind.
+var benchOutLinks = func() []store.Link {
+	links := make([]store.Link, 20)
+	for i := range links {
+		l := store.Link{URL: fmt.Sprintf("https://www.example.com/docs/guide/section-%d/?lang=en&ref=nav", i), Source: "a[href]"}
+		switch i % 5 {
+		case 1:
+			l.Kind, l.Source = parse.KindAsset, "img[src]"
+		case 2:
+			l.Kind, l.Source, l.Method = parse.KindForm, "form[action]", "POST"
+		case 3:
+			l.NoFollow = true
+		}
+		links[i] = l
+	}
+	return links
+}()
+
+// BenchmarkPutOutLinks is BenchmarkJSONLPut's fetched page and
+// BenchmarkCSVPut with 20 out-links (crawler.Config.RecordLinks).
+func BenchmarkPutOutLinks(b *testing.B) {
+	ctx := context.Background()
+	r := benchRecord
+	r.OutLinks = benchOutLinks
+	for _, sk := range []struct {
+		name string
+		s    sink
+	}{
+		{"JSONL", store.NewJSONL(io.Discard)},
+		{"CSV", store.NewCSV(io.Discard)},
+	} {
+		b.Run(sk.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := sk.s.Put(ctx, r); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -2,8 +2,9 @@
 // types shared by the crawl pipeline (Entry, Lease, Outcome, Record), frontier
 // backends and output sinks.
 //
-// store imports no other trawl package; the crawler declares the small
-// interfaces it needs (Frontier, Sink) and the types here satisfy them.
+// store imports no other trawl package but parse (for the kinds of
+// links); the crawler declares the small interfaces it needs (Frontier,
+// Sink) and the types here satisfy them.
 //
 // # Zero values and -1
 //
@@ -22,6 +23,8 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+
+	"trawl/parse"
 )
 
 // Entry is one URL waiting in, or handed out by, a frontier.
@@ -45,6 +48,10 @@ type Entry struct {
 	// last link was followed: 0 for seeds and links, 1 for the target of
 	// a link's redirect, and so on.
 	Redirects int `json:"redirects,omitempty"`
+	// Kind is what the link that found the URL is for (parse.KindPage for
+	// seeds and redirects of pages). The crawler parses a fetched URL by
+	// its kind: a sitemap as a sitemap, an asset only when it is CSS.
+	Kind parse.Kind `json:"kind,omitempty"`
 }
 
 // Lease is an Entry handed out by Claim. Until it is acked or retried, or

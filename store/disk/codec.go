@@ -3,6 +3,7 @@ package disk
 import (
 	"encoding/binary"
 
+	"trawl/parse"
 	"trawl/store"
 )
 
@@ -11,12 +12,14 @@ import (
 const (
 	entrySameKey   = 1 << 0 // Key equals URL and is not stored
 	entryRedirects = 1 << 1 // a Redirects varint follows Attempt
-	entryFlags     = entrySameKey | entryRedirects
+	entryKind      = 1 << 2 // a Kind byte follows Redirects
+	entryFlags     = entrySameKey | entryRedirects | entryKind
 )
 
 // encodeEntry appends e's stored form to b: a flags byte, URL, Key unless
-// it equals URL, Depth, Parent, Attempt and, unless it is 0, Redirects.
-// Host is in the key.
+// it equals URL, Depth, Parent, Attempt, Redirects unless it is 0, and
+// Kind, one byte, unless it is parse.KindPage (0). Host is in the key.
+// A Kind that parse does not define is written too, but does not decode.
 func encodeEntry(b []byte, e *store.Entry) []byte {
 	same := e.Key == e.URL
 	flags := byte(0)
@@ -25,6 +28,9 @@ func encodeEntry(b []byte, e *store.Entry) []byte {
 	}
 	if e.Redirects != 0 {
 		flags |= entryRedirects
+	}
+	if e.Kind != parse.KindPage {
+		flags |= entryKind
 	}
 	b = append(b, flags)
 	b = appendString(b, e.URL)
@@ -36,6 +42,9 @@ func encodeEntry(b []byte, e *store.Entry) []byte {
 	b = binary.AppendVarint(b, int64(e.Attempt))
 	if flags&entryRedirects != 0 {
 		b = binary.AppendVarint(b, int64(e.Redirects))
+	}
+	if flags&entryKind != 0 {
+		b = append(b, byte(e.Kind))
 	}
 	return b
 }
@@ -60,10 +69,23 @@ func decodeEntry(b []byte, host string) (store.Entry, error) {
 	if flags&entryRedirects != 0 {
 		e.Redirects = int(r.varint())
 	}
+	if flags&entryKind != 0 {
+		e.Kind = parse.Kind(r.byte())
+		if !knownKind(e.Kind) {
+			return store.Entry{}, corruptf("bad entry record: unknown link kind %d", e.Kind)
+		}
+	}
 	if r.err != nil || len(r.b) > 0 {
 		return store.Entry{}, corruptf("bad entry record")
 	}
 	return e, nil
+}
+
+// knownKind reports whether parse defines k: whether k's name (which,
+// for a kind that parse does not define, is "Kind(N)") parses back.
+func knownKind(k parse.Kind) bool {
+	_, err := parse.ParseKind(k.String())
+	return err == nil
 }
 
 func appendString(b []byte, s string) []byte {
@@ -74,6 +96,19 @@ func appendString(b []byte, s string) []byte {
 type reader struct {
 	b   []byte
 	err error
+}
+
+func (r *reader) byte() byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) == 0 {
+		r.err = ErrCorrupt
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
 }
 
 func (r *reader) uvarint() uint64 {

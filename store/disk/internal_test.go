@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"trawl/parse"
 	"trawl/store"
 )
 
@@ -58,6 +59,9 @@ func TestEntryCodec(t *testing.T) {
 		{URL: "http://a.test/x?b=1&a=2", Key: "http://a.test/x?a=2&b=1", Host: "a.test", Depth: 3, Parent: "http://a.test/", Attempt: 2},
 		{URL: "http://a.test/r", Key: "http://a.test/r", Host: "a.test", Depth: 1, Redirects: 1},
 		{URL: "http://a.test/r2", Key: "http://a.test/R2", Host: "a.test", Parent: "http://b.test/", Attempt: 1, Redirects: 10},
+		{URL: "http://a.test/s.css", Key: "http://a.test/s.css", Host: "a.test", Depth: 2, Parent: "http://a.test/", Kind: parse.KindAsset},
+		{URL: "http://a.test/q?x", Key: "http://a.test/q", Host: "a.test", Attempt: 3, Redirects: 1, Kind: parse.KindForm},
+		{URL: "http://a.test/sitemap.xml", Key: "http://a.test/sitemap.xml", Host: "a.test", Redirects: 2, Kind: parse.KindSitemap},
 	}
 	for _, e := range entries {
 		b := encodeEntry(nil, &e)
@@ -72,9 +76,29 @@ func TestEntryCodec(t *testing.T) {
 	}
 }
 
+// TestEntryCodecKind checks that an entry of every kind comes back with
+// it, and that a page entry, the usual one, takes no byte for it.
+func TestEntryCodecKind(t *testing.T) {
+	page := store.Entry{URL: "http://a.test/x", Key: "http://a.test/x", Host: "a.test", Depth: 1, Redirects: 1}
+	pageLen := len(encodeEntry(nil, &page))
+	for _, k := range []parse.Kind{parse.KindPage, parse.KindAsset, parse.KindForm, parse.KindSitemap} {
+		e := page
+		e.Kind = k
+		b := encodeEntry(nil, &e)
+		got, err := decodeEntry(b, e.Host)
+		if err != nil || got != e {
+			t.Errorf("kind %v: decodeEntry(%q) = %+v, %v; want %+v", k, b, got, err, e)
+		}
+		if wantLen := pageLen + min(int(k), 1); len(b) != wantLen {
+			t.Errorf("kind %v: %d bytes %q, want %d", k, len(b), b, wantLen)
+		}
+	}
+}
+
 // TestEntryCodecOldFormat checks that records written before Redirects
-// was stored (flags 0 or 1) still decode, and that entries without
-// redirects are still written that way.
+// and Kind were stored (flags 0 or 1) still decode, that entries without
+// redirects of kind page are still written that way, and that corrupted
+// records fail with ErrCorrupt.
 func TestEntryCodecOldFormat(t *testing.T) {
 	cases := []struct {
 		name string
@@ -90,6 +114,11 @@ func TestEntryCodecOldFormat(t *testing.T) {
 			name: "key apart",
 			rec:  "\x00\x0ehttp://a.test/\x0dhttp://a.test\x02\x0ehttp://p.test/\x04",
 			want: store.Entry{URL: "http://a.test/", Key: "http://a.test", Host: "a.test", Depth: 1, Parent: "http://p.test/", Attempt: 2},
+		},
+		{
+			name: "redirects, from before Kind",
+			rec:  "\x03\x0ehttp://a.test/\x06\x00\x00\x04",
+			want: store.Entry{URL: "http://a.test/", Key: "http://a.test/", Host: "a.test", Depth: 3, Redirects: 2},
 		},
 	}
 	for _, tc := range cases {
@@ -108,13 +137,23 @@ func TestEntryCodecOldFormat(t *testing.T) {
 	}
 	for _, bad := range []string{
 		"",
-		"\x05\x0ehttp://a.test/\x06\x00\x00",     // an unknown flag
-		"\x03\x0ehttp://a.test/\x06\x00\x00",     // Redirects flagged, missing
-		"\x01\x0ehttp://a.test/\x06\x00\x00\x02", // a byte too many
+		"\x09\x0ehttp://a.test/\x06\x00\x00",         // an unknown flag
+		"\x81\x0ehttp://a.test/\x06\x00\x00",         // another
+		"\x03\x0ehttp://a.test/\x06\x00\x00",         // Redirects flagged, missing
+		"\x05\x0ehttp://a.test/\x06\x00\x00",         // Kind flagged, missing
+		"\x07\x0ehttp://a.test/\x06\x00\x00\x02",     // Redirects and Kind flagged, Kind missing
+		"\x05\x0ehttp://a.test/\x06\x00\x00\x04",     // an unknown kind
+		"\x05\x0ehttp://a.test/\x06\x00\x00\xff",     // another
+		"\x05\x0ehttp://a.test/\x06\x00\x00\x01\x00", // a byte too many after Kind
+		"\x01\x0ehttp://a.test/\x06\x00\x00\x02",     // a byte too many
 	} {
 		if e, err := decodeEntry([]byte(bad), "a.test"); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("decodeEntry(%q) = %+v, %v; want ErrCorrupt", bad, e, err)
 		}
+	}
+	_, err := decodeEntry([]byte("\x05\x0ehttp://a.test/\x06\x00\x00\x09"), "a.test")
+	if want := "store: state directory corrupted: bad entry record: unknown link kind 9"; err == nil || err.Error() != want {
+		t.Errorf("decodeEntry of kind 9 = %v, want %s", err, want)
 	}
 }
 

@@ -33,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"trawl/parse"
 	"trawl/store"
 )
 
@@ -124,6 +125,7 @@ func Run(t *testing.T, b Backend) {
 		{"AckHostBackoff", testAckHostBackoff},
 		{"Release", testRelease},
 		{"EntryFields", testEntryFields},
+		{"EntryKinds", testEntryKinds},
 		{"Stats", testStats},
 		{"Closed", testClosed},
 		{"Concurrent", testConcurrent},
@@ -874,11 +876,11 @@ func testEntryFields(t *testing.T, b Backend) {
 	e := open(t, b, store.FrontierOptions{PerHost: 3, Interval: -1})
 	full := store.Entry{
 		URL: "http://a.test/x?b=1&a=2", Key: "http://a.test/x?a=2&b=1", Host: "a.test",
-		Depth: 3, Parent: "http://a.test/", Redirects: 2,
+		Depth: 3, Parent: "http://a.test/", Redirects: 2, Kind: parse.KindSitemap,
 	}
 	plain := entry("a.test", "plain")
 	later := full
-	later.URL, later.Key, later.Redirects = "http://a.test/later", "http://a.test/later", 1
+	later.URL, later.Key, later.Redirects, later.Kind = "http://a.test/later", "http://a.test/later", 1, parse.KindAsset
 	e.push(2, full, plain)
 	wantClaim := func(when string, want ...store.Entry) {
 		t.Helper()
@@ -911,6 +913,54 @@ func testEntryFields(t *testing.T, b Backend) {
 	e.push(1, later)
 	e.f = b.Reopen(t, e.f, e.opts)
 	wantClaim("after Reopen", full, plain, later)
+}
+
+// testEntryKinds checks that Claim hands out each entry with the Kind,
+// Redirects and Attempt it was pushed or retried with, for many entries
+// of one host (more than a backend may keep in RAM: a persistent backend
+// reads most of them back from its store), and after Reopen.
+func testEntryKinds(t *testing.T, b Backend) {
+	const n = 300
+	kinds := []parse.Kind{parse.KindPage, parse.KindAsset, parse.KindForm, parse.KindSitemap}
+	e := open(t, b, store.FrontierOptions{PerHost: -1, Interval: -1})
+	want := map[string]store.Entry{}
+	var entries []store.Entry
+	for i := range n {
+		en := entry("a.test", fmt.Sprint(i))
+		en.Kind, en.Redirects, en.Depth = kinds[i%len(kinds)], i%3, i%5
+		entries = append(entries, en)
+		want[en.Key] = en
+	}
+	e.push(n, entries...)
+	check := func(when string, ls []store.Lease) {
+		t.Helper()
+		for _, l := range ls {
+			if w := want[l.Key]; l.Entry != w {
+				t.Fatalf("%s claimed %+v, want %+v", when, l.Entry, w)
+			}
+		}
+	}
+	// Claim all, in two rounds, and retry every other one.
+	ls, _ := e.claimN(n/2, n/2)
+	rest, _ := e.claimN(n, n-n/2)
+	ls = append(ls, rest...)
+	check("after Push", ls)
+	for i, l := range ls {
+		if i%2 == 0 {
+			e.ack(l)
+			delete(want, l.Key)
+			continue
+		}
+		e.retry(l, time.Time{}, false)
+		w := want[l.Key]
+		w.Attempt++
+		want[l.Key] = w
+	}
+	if b.Reopen != nil {
+		e.f = b.Reopen(t, e.f, e.opts)
+	}
+	ls, _ = e.claimN(n, len(want))
+	check("after Retry", ls)
 }
 
 func testStats(t *testing.T, b Backend) {
