@@ -9,8 +9,11 @@ import (
 
 // demoHosts are the host names the demo site answers to.
 func demoHosts(site string) []string {
-	if site == "hostile" {
+	switch site {
+	case "hostile":
 		return []string{hostileHost, "slow." + hostileHost}
+	case "links":
+		return []string{fixtures.LinksHost}
 	}
 	return []string{fixtures.WWW, fixtures.Blog}
 }
@@ -20,8 +23,11 @@ func demoHosts(site string) []string {
 // Close the server.
 func startDemo(opts *options) *fixtures.Server {
 	handler, seed := fixtures.SiteHandler(fixtures.Basic()), "http://"+fixtures.WWW+"/"
-	if opts.demoSite == "hostile" {
+	switch opts.demoSite {
+	case "hostile":
 		handler, seed = fixtures.Hostile(), "http://"+hostileHost+"/hostile/"
+	case "links":
+		handler, seed = fixtures.Links(), "http://"+fixtures.LinksHost+"/"
 	}
 	srv := fixtures.NewServer(handler)
 	opts.cfg.Transport = demoTransport(srv.Resolve(demoHosts(opts.demoSite)...))

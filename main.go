@@ -26,6 +26,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,7 +115,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	if len(opts.cookies) > 0 || opts.cookieFile != "" {
-		jar, err := cookieJar(opts.cookies, opts.cookieFile, opts.seeds)
+		jar, err := cookieJar(opts.cookies, opts.cookieFile, slices.Concat(opts.seeds, opts.cfg.Sitemaps))
 		if err != nil {
 			fmt.Fprintf(stderr, "trawl: %v\n", err)
 			return exitUsage
@@ -137,7 +138,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		sink = store.NewJSONL(out.w)
 	}
-	watch := newSeedWatch(opts.seeds)
+	watch := newSeedWatch(slices.Concat(opts.seeds, opts.cfg.Sitemaps))
 	keep := map[string]func(store.Record) bool{"fetched": store.Fetched, "errors": store.Failed}[opts.records]
 	// Filter keeps the sink a crawler.SyncSink, as --state needs.
 	opts.cfg.Sink = store.Filter(sink, watch.keep(keep))
@@ -225,7 +226,7 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	if demo {
-		fs.StringVar(&opts.demoSite, "site", "basic", "demo `SITE`: basic (the example site) or hostile (a server misbehaving in every way trawl guards against)")
+		fs.StringVar(&opts.demoSite, "site", "basic", "demo `SITE`: basic (the example site), hostile (a server misbehaving in every way trawl guards against) or links (a page for every way a page can link a URL: try --links and --assets)")
 	}
 	cfg := &opts.cfg
 	// Every number maps one to one onto crawler.Config: 0 is the default
@@ -254,6 +255,11 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	fs.DurationVar(&cfg.MaxTime, "max-time", 0, "stop the crawl cleanly after this long; with --state it can be resumed (0 = no limit)")
 	fs.IntVar(&cfg.MaxURLLength, "max-url-length", crawler.DefaultMaxURLLength, "longest URL followed, in bytes; longer ones are recorded as skipped url-too-long (-1 = no limit)")
 	fs.IntVar(&cfg.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most distinct links followed from one page; the summary counts the rest (-1 = no limit)")
+	fs.BoolVar(&cfg.Assets, "assets", false, "also fetch the in-scope images, scripts, stylesheets, media and other assets pages load (stylesheets are read for more URLs); by default they are found and counted, not fetched")
+	v.sitemaps = fs.StringArray("sitemap", nil, "start from this sitemap or feed `URL`, as a seed whose URLs are one hop away (repeatable; with it, page URLs are optional)")
+	fs.BoolVar(&cfg.NoSitemaps, "no-sitemaps", false, "do not look for sitemaps (by default each in-scope host's robots.txt Sitemap lines and /sitemap.xml are read)")
+	fs.BoolVar(&cfg.GuessLinks, "guess-links", false, "also take URLs written as text in inline scripts, JSON and text files (more links, and some that are not)")
+	fs.BoolVar(&cfg.RecordLinks, "links", false, "add each page's out-links (url, kind, source, nofollow) to its record as \"outlinks\"")
 	fs.BoolVar(&cfg.AllowPrivate, "allow-private", false, "allow connections to loopback, private and link-local addresses (by default only the seeds' hosts and --resolve hosts may be there)")
 	v.scope = fs.String("scope", "host", "follow links within `SCOPE`: host (the seeds' hosts), domain (their registrable domains) or any")
 	v.include = fs.StringArray("include", nil, "follow only links whose normalized URL (https://host/path?query) matches this regular `expression` (repeatable)")
@@ -277,6 +283,7 @@ type flagValues struct {
 	opts                                        *options
 	contact, cookieFile, proxy, maxBody, scope  *string
 	headers, cookies, include, exclude, resolve *[]string
+	sitemaps                                    *[]string
 }
 
 // parseArgs turns the command line into options. Errors are one line.
@@ -304,8 +311,8 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 
 	// The demo site spans two hosts of one domain and is ours to load.
 	if opts.demo {
-		if opts.demoSite != "basic" && opts.demoSite != "hostile" {
-			return nil, fmt.Errorf("--site %q: want basic or hostile", opts.demoSite)
+		if opts.demoSite != "basic" && opts.demoSite != "hostile" && opts.demoSite != "links" {
+			return nil, fmt.Errorf("--site %q: want basic, hostile or links", opts.demoSite)
 		}
 		for _, f := range []string{"resolve", "proxy"} {
 			if fs.Changed(f) {
@@ -399,10 +406,11 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 		}
 		return opts, nil
 	}
-	if len(opts.seeds) == 0 {
+	cfg.Sitemaps = *v.sitemaps
+	if len(opts.seeds) == 0 && len(cfg.Sitemaps) == 0 {
 		return nil, errors.New("no URL to crawl")
 	}
-	for _, s := range opts.seeds {
+	for _, s := range slices.Concat(opts.seeds, cfg.Sitemaps) {
 		if err := checkSeed(s); err != nil {
 			return nil, err
 		}

@@ -62,7 +62,7 @@ func readRecords(t *testing.T, data []byte) []store.Record {
 	t.Helper()
 	var recs []store.Record
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
+	sc.Buffer(nil, 64<<20) // a sitemap's record with --links holds up to 50,000 links
 	for sc.Scan() {
 		var r store.Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {

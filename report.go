@@ -122,6 +122,9 @@ func printSummary(w io.Writer, s crawler.Stats, interrupted bool) {
 	if r := s.Resumed; r != nil {
 		fmt.Fprintf(w, "  resumed  %d done, %d queued (run %d)\n", r.Done, r.Queued, r.Runs+1)
 	}
+	if len(s.Links) > 0 {
+		fmt.Fprintf(w, "  found    %s (links by kind, counted once per page)\n", countList(s.Links))
+	}
 	fmt.Fprintf(w, "  links    %d out of scope, %d nofollow, %d duplicates", s.OutOfScope, s.NoFollow, s.Duplicates)
 	if s.LinksDropped > 0 {
 		fmt.Fprintf(w, ", %d over --max-links", s.LinksDropped)

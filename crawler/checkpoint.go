@@ -335,7 +335,7 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 		if err != nil {
 			return fmt.Errorf("crawler: frontier stats: %w", err)
 		}
-		r.resumed.Store(&Resumed{Done: fs.Done, Queued: fs.Queued + fs.InFlight, Runs: st.Runs - 1})
+		r.resumed.Store(&Resumed{Done: st.Counts.Records(), Queued: fs.Queued + fs.InFlight, Runs: st.Runs - 1})
 	}
 	if r.syncSink != nil {
 		pos := max(r.state.Output, 0)
@@ -601,7 +601,7 @@ func (r *run) publish(ctx context.Context, sw statusWriter) {
 
 // Resumed describes the saved state a crawl continued from.
 type Resumed struct {
-	Done   int64 // URLs already settled
+	Done   int64 // records written by the earlier runs
 	Queued int   // URLs waiting or in flight when the state was saved
 	Runs   int   // earlier runs of the crawl
 }

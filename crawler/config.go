@@ -200,6 +200,39 @@ type Config struct {
 	// default) and negative mean no limit.
 	MaxPages int
 
+	// Assets also fetches the in-scope links of kind parse.KindAsset
+	// (images, scripts, stylesheets, media, fonts, objects), as a browser
+	// showing the page would load them; stylesheets among them are read
+	// for more URLs, other assets are not parsed. An asset is fetched even
+	// from a page whose robots meta says nofollow. By default only page
+	// and sitemap links and GET forms are followed: assets are found,
+	// counted in Stats.Links and listed with RecordLinks, not fetched.
+	Assets bool
+	// NoSitemaps stops the crawl from looking for sitemaps by itself. By
+	// default, for each in-scope host it fetches (when it reads the
+	// host's robots.txt, or first meets the host with IgnoreRobots), the
+	// Sitemap lines of its robots.txt and /sitemap.xml are queued as
+	// sitemaps. Sitemaps found in pages (link rel=sitemap, feeds) and
+	// those in Sitemaps are read either way.
+	NoSitemaps bool
+	// Sitemaps are sitemap or feed URLs to start from, like seeds: depth
+	// 0, their hosts in scope. Run may then be called without seeds.
+	//
+	// Whatever found a sitemap, the URLs it lists are queued one hop from
+	// a seed (depth 1), as are the sitemaps a sitemap index lists, so
+	// MaxDepth bounds the links followed from them; with a negative
+	// MaxDepth (seeds only) the crawl looks for no sitemap by itself.
+	Sitemaps []string
+	// GuessLinks also looks for URLs written as text: in inline scripts
+	// and JSON data blocks of pages, and in fetched JSON, JavaScript and
+	// plain text (see parse.GuessLinks). More links are found, and more
+	// that are not links.
+	GuessLinks bool
+	// RecordLinks keeps each page's out-links, all kinds, with their
+	// source, in its record (store.Record.OutLinks): the crawl's link
+	// graph.
+	RecordLinks bool
+
 	// Method is the HTTP method of page requests: "" (the default) means
 	// GET; "HEAD" checks that pages exist without their bodies (so no
 	// links are found beyond the seeds' redirects).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -80,8 +81,11 @@ type Page struct {
 	// HTML holds what the parser extracted; HTML.Document() gives the
 	// goquery document for extracting your own data.
 	HTML *parse.Page
-	// Links are the out-links that will be considered for queueing (scope,
-	// filters, depth and deduplication still apply). Remove entries to
+	// Links are the page's links, all kinds (parse.Link.Kind), then those
+	// of its response headers (Link, Refresh, ...), at most MaxLinks of
+	// them. Those the crawl follows (pages, sitemaps, GET forms, and
+	// assets with Config.Assets) are considered for queueing: scope,
+	// filters, depth and deduplication still apply. Remove entries to
 	// veto them; use AddLink to add one.
 	Links []parse.Link
 	// Data, if set, is written into the page's record as "data".
@@ -89,7 +93,7 @@ type Page struct {
 }
 
 // AddLink resolves ref against the page's base URL and appends it to
-// p.Links. It reports an error for a URL that is not http(s).
+// p.Links, as a page link with Source "hook". It reports an error for a URL that is not http(s).
 func (p *Page) AddLink(ref string) error {
 	base := p.URL
 	if p.HTML != nil && p.HTML.Base != nil {
@@ -104,7 +108,7 @@ func (p *Page) AddLink(ref string) error {
 	if err != nil {
 		return fmt.Errorf("crawler: add link %q: %w", ref, err)
 	}
-	p.Links = append(p.Links, parse.Link{URL: u.String(), Key: key, Host: host})
+	p.Links = append(p.Links, parse.Link{URL: u.String(), Key: key, Host: host, Kind: parse.KindPage, Source: "hook"})
 	return nil
 }
 
@@ -138,7 +142,8 @@ func (c *Crawler) Stats() Stats {
 	return r.snapshot(context.Background())
 }
 
-// Run crawls from seeds until nothing is queued and nothing is in flight,
+// Run crawls from seeds (and Config.Sitemaps) until nothing is queued and
+// nothing is in flight,
 // or until ctx ends, and returns the crawl's statistics. Every URL decided
 // about gets exactly one record in Config.Sink. The error is nil when the
 // crawl ran to its end; ctx's error when ctx ended it; otherwise the
@@ -147,15 +152,18 @@ func (c *Crawler) Stats() Stats {
 //
 // Run returns only after every goroutine it started has ended.
 func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
-	if len(seeds) == 0 {
+	if len(seeds) == 0 && len(c.cfg.Sitemaps) == 0 {
 		return Stats{}, errors.New("crawler: no seed URLs")
 	}
-	entries := make([]store.Entry, 0, len(seeds))
+	entries := make([]store.Entry, 0, len(seeds)+len(c.cfg.Sitemaps))
 	var creds map[string]*url.Userinfo
-	for _, s := range seeds {
+	for i, s := range slices.Concat(seeds, c.cfg.Sitemaps) {
 		e, user, err := seedEntry(s)
 		if err != nil {
 			return Stats{}, err
+		}
+		if i >= len(seeds) {
+			e.Kind = parse.KindSitemap
 		}
 		if user != nil {
 			if c.cfg.Fetcher != nil {

@@ -31,7 +31,20 @@
 // (Skipped set: robots, depth, max-pages, excluded, url-too-long,
 // blocked-address, vetoed). Redirects are recorded hop by hop: the source
 // with its 3xx and Location, the target as a URL of its own. Links out of
-// scope and nofollow links are counted in Stats, not recorded.
+// scope and nofollow links are counted in Stats, not recorded. The one
+// request without a record, besides robots.txt, is the probe of a host's
+// /sitemap.xml when it finds no sitemap.
+//
+// # Discovery
+//
+// Links come from every place a browser finds them without running
+// scripts (package parse lists them): HTML attributes and CSS, response
+// headers, robots.txt Sitemap lines, the /sitemap.xml of every in-scope
+// host (Config.NoSitemaps turns that off) and the sitemaps and feeds they
+// lead to. Each link has a kind: pages, sitemaps and GET forms are
+// followed; assets (images, scripts, stylesheets, ...) only with
+// Config.Assets; POST forms never. Stats.Links counts them by kind, and
+// Config.RecordLinks keeps each response's links in its record.
 //
 // # Hooks
 //

@@ -130,10 +130,11 @@ func TestCrawlDelayCapped(t *testing.T) {
 	if got, want := stats.CrawlDelayCapped[slowHost], time.Duration(fixtures.HostileCrawlDelay)*time.Second; got != want || stats.CrawlDelayCappedHosts != 1 {
 		t.Errorf("capped %v (%d hosts), want %s asking %v", stats.CrawlDelayCapped, stats.CrawlDelayCappedHosts, slowHost, want)
 	}
-	// robots.txt and both pages, each in its own turn.
+	// robots.txt, the /sitemap.xml probe and both pages, each in its own
+	// turn.
 	reqs := srv.Requests()
-	if len(reqs) != 3 {
-		t.Errorf("requests %v, want robots.txt and 2 pages", fixtures.URLs(reqs))
+	if len(reqs) != 4 {
+		t.Errorf("requests %v, want robots.txt, /sitemap.xml and 2 pages", fixtures.URLs(reqs))
 	}
 	// The frontier spaces claims; arrivals at the server vary by the time
 	// each request takes to go out (a new connection, a loaded machine),
@@ -170,7 +171,8 @@ func TestOnePolitenessGate(t *testing.T) {
 	for _, r := range srv.Requests() {
 		got = append(got, r.URL())
 	}
-	want := []string{"http://a.trawl.test/robots.txt", "http://b.trawl.test/robots.txt", "http://a.trawl.test/", "http://b.trawl.test/"}
+	want := []string{"http://a.trawl.test/robots.txt", "http://b.trawl.test/robots.txt", "http://a.trawl.test/", "http://b.trawl.test/",
+		"http://a.trawl.test/sitemap.xml", "http://b.trawl.test/sitemap.xml"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("requests in order:\n  %s\nwant\n  %s\n(the worker must not wait on a host after its robots.txt)", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}

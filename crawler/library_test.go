@@ -135,8 +135,9 @@ func TestFetcherSettings(t *testing.T) {
 	if _, err := c.Run(context.Background(), srv.URL+"/"); err != nil {
 		t.Fatal(err)
 	}
-	if fetches.Load() != 3 || robots.Load() != 3 {
-		t.Errorf("wrapper saw %d fetches and %d robots.txt lookups, want 3 and 3", fetches.Load(), robots.Load())
+	// The 3 pages and the probe of /sitemap.xml.
+	if fetches.Load() != 4 || robots.Load() != 4 {
+		t.Errorf("wrapper saw %d fetches and %d robots.txt lookups, want 4 and 4", fetches.Load(), robots.Load())
 	}
 }
 

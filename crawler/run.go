@@ -58,6 +58,7 @@ type run struct {
 	scopeMu    sync.Mutex
 	scopeAdded []string // scope keys seed redirects added, in order; kept in the state
 
+	met      metHosts     // hosts met, for their sitemaps, without robots.txt
 	capped   cappedDelays // hosts whose robots.txt Crawl-delay was capped
 	throttle throttle     // what politeness held back
 	stopped  atomic.Pointer[string]
@@ -347,7 +348,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 	if ctx.Err() != nil {
 		return nil // abandoned: the lease stays in flight and expires
 	}
-	rec := &store.Record{URL: l.URL, Depth: l.Depth, Parent: l.Parent, Attempts: l.Attempt + 1}
+	rec := &store.Record{URL: l.URL, Depth: l.Depth, Parent: l.Parent, Attempts: l.Attempt + 1, Kind: l.Kind}
 	u, err := url.Parse(l.URL)
 	if err != nil {
 		rec.Error = fmt.Sprintf("bad url: %v", err)
@@ -370,6 +371,13 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		if iv > r.interval {
 			r.throttle.delay(l.Host, iv, iv-r.interval)
 		}
+		if !rob.FetchedAt().Before(start) {
+			// This turn fetched the host's robots.txt: the crawl meets
+			// the host, and looks for its sitemaps.
+			if err := r.hostSitemaps(ctx, u, rob); err != nil {
+				return err
+			}
+		}
 		if !rob.Allowed(u) {
 			rec.Skipped = SkipRobots
 			return r.settle(ctx, l, rec)
@@ -379,6 +387,12 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 			// the page waits for the host's next turn in the frontier,
 			// not in this worker.
 			return r.release(ctx, l, time.Now().Add(iv))
+		}
+	}
+
+	if r.cfg.IgnoreRobots && r.metHost(l.Host) {
+		if err := r.hostSitemaps(ctx, u, nil); err != nil {
+			return err
 		}
 	}
 
@@ -419,8 +433,8 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		rec.Error = resp.RedirectErr.Error()
 	case resp.Status >= 300 && resp.Status < 400 && resp.Header.Get("Location") != "":
 		return stopAfter(stop, r.redirect(ctx, l, rec, resp))
-	case resp.Status >= 200 && resp.Status < 300 && parse.IsHTML(resp.ContentType, resp.Body):
-		pstop, err := r.page(ctx, l, rec, resp)
+	case resp.Status >= 200 && resp.Status < 300:
+		pstop, err := r.content(ctx, l, rec, resp)
 		if err != nil {
 			return err
 		}
@@ -538,67 +552,11 @@ func (r *run) redirect(ctx context.Context, l store.Lease, rec *store.Record, re
 		rec.Error = fmt.Sprintf("redirect not followed: %v", err)
 		return r.settle(ctx, l, rec)
 	}
-	e := store.Entry{URL: rec.Location, Key: key, Host: host, Depth: l.Depth, Parent: l.URL, Redirects: l.Redirects + 1}
+	e := store.Entry{URL: rec.Location, Key: key, Host: host, Depth: l.Depth, Parent: l.URL, Redirects: l.Redirects + 1, Kind: l.Kind}
 	if err := r.consider(ctx, []store.Entry{e}, l.Depth == 0); err != nil {
 		return err
 	}
 	return r.settle(ctx, l, rec)
-}
-
-// page parses an HTML response, runs the page hook and queues the links.
-// stop reports that the hook returned ErrStop: the page's record keeps
-// its Data, and its links are not queued.
-func (r *run) page(ctx context.Context, l store.Lease, rec *store.Record, resp *fetch.Response) (stop bool, err error) {
-	final, err := url.Parse(resp.FinalURL)
-	if err != nil {
-		final, _ = url.Parse(l.URL)
-	}
-	doc, err := parse.HTML(resp.Body, resp.ContentType, final)
-	if err != nil {
-		rec.Error = err.Error()
-		return false, nil
-	}
-	rec.Title = doc.Title
-	rec.Canonical = doc.Canonical
-	rec.Description = doc.Description
-	rec.Lang = doc.Lang
-	rec.Links = len(doc.Links)
-
-	links := doc.Links
-	if n := r.cfg.MaxLinks; n >= 0 && len(links) > n {
-		r.counters.linksDropped.Add(int64(len(links) - n))
-		links = links[:n]
-	}
-	if r.cfg.OnPage != nil {
-		p := &Page{URL: final, Depth: l.Depth, Response: resp, HTML: doc, Links: links}
-		stop, err := r.hook(true, func() error { return r.cfg.OnPage(ctx, p) }, "page hook for "+resp.FinalURL)
-		if err != nil {
-			return false, err
-		}
-		links, rec.Data = p.Links, p.Data
-		if stop {
-			return true, nil
-		}
-	}
-	if doc.NoFollow {
-		r.counters.noFollow.Add(int64(len(links)))
-		return false, nil
-	}
-	return false, r.follow(ctx, l.Depth+1, resp.FinalURL, links)
-}
-
-// follow decides about the links found on a page: nofollow links are
-// counted, the others considered for queueing.
-func (r *run) follow(ctx context.Context, depth int, parent string, links []parse.Link) error {
-	entries := make([]store.Entry, 0, len(links))
-	for _, ln := range links {
-		if ln.NoFollow {
-			r.counters.noFollow.Add(1)
-			continue
-		}
-		entries = append(entries, store.Entry{URL: ln.URL, Key: ln.Key, Host: ln.Host, Depth: depth, Parent: parent})
-	}
-	return r.consider(ctx, entries, false)
 }
 
 // consider decides about discovered URLs (a page's links, a redirect's
@@ -623,7 +581,7 @@ func (r *run) consider(ctx context.Context, entries []store.Entry, seedChain boo
 			reason = SkipURLTooLong
 		case !seedChain && !r.included(e.Key):
 			reason = SkipExcluded
-		case e.Depth > 0 && (r.cfg.MaxDepth < 0 || (r.cfg.MaxDepth > 0 && e.Depth > r.cfg.MaxDepth)):
+		case e.Depth > 0 && e.Kind != parse.KindAsset && (r.cfg.MaxDepth < 0 || (r.cfg.MaxDepth > 0 && e.Depth > r.cfg.MaxDepth)):
 			reason = SkipDepth
 		}
 		if reason != "" {
@@ -711,7 +669,7 @@ func (r *run) skip(ctx context.Context, e store.Entry, reason string) error {
 		r.counters.duplicates.Add(1)
 		return nil
 	}
-	rec := store.Record{URL: e.URL, Depth: e.Depth, Parent: e.Parent, Skipped: reason}
+	rec := store.Record{URL: e.URL, Depth: e.Depth, Parent: e.Parent, Skipped: reason, Kind: e.Kind}
 	if err := r.sink.Put(ctx, rec); err != nil {
 		return fmt.Errorf("crawler: sink: %w", err)
 	}
@@ -785,10 +743,12 @@ func (r *run) write(ctx context.Context, l store.Lease, rec *store.Record, pause
 	if rec.Skipped != "" {
 		rec.Attempts, rec.DurationMS = 0, 0 // a skipped URL was never requested
 	}
-	if err := r.sink.Put(ctx, *rec); err != nil {
-		return nil, fmt.Errorf("crawler: sink: %w", err)
+	if !unrecorded(l, rec) {
+		if err := r.sink.Put(ctx, *rec); err != nil {
+			return nil, fmt.Errorf("crawler: sink: %w", err)
+		}
+		r.counters.record(rec)
 	}
-	r.counters.record(rec)
 	o := store.Outcome{Status: rec.Status, Error: rec.Error, Skipped: rec.Skipped, HostBackoff: pause}
 	if err := r.frontier.Ack(ctx, l, o); err != nil && !errors.Is(err, store.ErrStaleLease) {
 		return nil, fmt.Errorf("crawler: ack: %w", err)

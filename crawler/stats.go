@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"trawl/parse"
 	"trawl/store"
 )
 
@@ -27,6 +28,12 @@ type Stats struct {
 	Duplicates int64 // links and redirects to URLs already seen
 	// LinksDropped counts the links past Config.MaxLinks on a page.
 	LinksDropped int64
+	// Links counts the links found in fetched pages, stylesheets,
+	// sitemaps and headers, by kind: each response's distinct links,
+	// summed over responses (so a link on every page counts once per
+	// page). Assets without Config.Assets and POST forms are counted here
+	// and nowhere else.
+	Links map[parse.Kind]int64
 
 	// CrawlDelayCapped lists hosts whose robots.txt Crawl-delay was
 	// longer than Config.MaxCrawlDelay, with the delay they asked for
@@ -83,6 +90,7 @@ type counters struct {
 	fetched, errors, bytes        atomic.Int64
 	retries, outOfScope, noFollow atomic.Int64
 	duplicates, linksDropped      atomic.Int64
+	links                         [4]atomic.Int64 // by parse.Kind
 
 	mu      sync.Mutex // guards skipped and status
 	skipped map[string]int64
@@ -105,6 +113,20 @@ func (c *counters) record(r *store.Record) {
 		c.status[r.Status]++
 		c.mu.Unlock()
 	}
+}
+
+// linkCounts returns the links found by kind, nil if none.
+func (c *counters) linkCounts() map[parse.Kind]int64 {
+	var m map[parse.Kind]int64
+	for k := range c.links {
+		if n := c.links[k].Load(); n > 0 {
+			if m == nil {
+				m = make(map[parse.Kind]int64, len(c.links))
+			}
+			m[parse.Kind(k)] = n
+		}
+	}
+	return m
 }
 
 // stats returns the record counts of c: Fetched, Errors, Skipped, Status
@@ -130,6 +152,7 @@ func (r *run) snapshot(ctx context.Context) Stats {
 		NoFollow:     c.noFollow.Load(),
 		Duplicates:   c.duplicates.Load(),
 		LinksDropped: c.linksDropped.Load(),
+		Links:        c.linkCounts(),
 		Started:      r.started,
 		Resumed:      r.resumed.Load(),
 	}

@@ -343,6 +343,7 @@ func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counte
 		PerHost:      o.Concurrency,
 		Rate:         -1,
 		IgnoreRobots: true,
+		NoSitemaps:   true, // the site has none: its probes would be the only requests that are not pages
 		Scope:        crawler.ScopeDomain,
 		Resolve:      resolve,
 		Sink: crawler.SinkFunc(func(_ context.Context, r store.Record) error {
