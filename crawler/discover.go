@@ -3,7 +3,6 @@ package crawler
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -177,30 +176,19 @@ func (r *run) hostSitemaps(ctx context.Context, u *url.URL, rob *fetch.Robots) e
 	for _, s := range rob.Sitemaps() {
 		add(s, robotsURL.String())
 	}
-	if err := r.consider(ctx, entries, false); err != nil {
-		return err
-	}
-	// The probe of /sitemap.xml: no parent, outside the MaxPages budget,
-	// and recorded only if it finds a sitemap (see isProbe).
-	entries = entries[:0]
-	add("/sitemap.xml", "")
-	if len(entries) == 0 || !r.included(entries[0].Key) {
-		return nil
-	}
-	added, err := r.frontier.Push(ctx, entries)
-	if err != nil {
-		return fmt.Errorf("crawler: push: %w", err)
-	}
-	r.counters.duplicates.Add(int64(1 - added))
-	return nil
+	add("/sitemap.xml", "") // the probe (see isProbe)
+	return r.consider(ctx, entries, false)
 }
 
 // isProbe reports whether e is the probe of a host's /sitemap.xml that
 // the crawl queued by itself (hostSitemaps): a sitemap with no parent
-// that is not a seed. Like robots.txt, a probe that finds no sitemap
-// (it fails, is skipped, answers other than 2xx, or holds no sitemap) is
-// not recorded; one that finds a sitemap is recorded as any sitemap is.
-// A redirect of the probe has a parent, so it is an ordinary sitemap.
+// that is not a seed. Like robots.txt, a probe is outside the MaxPages
+// budget, and one that finds no sitemap (it is filtered out, fails, is
+// skipped, answers other than 2xx, or holds no sitemap) is not recorded;
+// one that finds a sitemap is recorded as any sitemap is.
+// The target of a probe's redirect is queued as a probe too (with no
+// parent), so that a host redirecting every path to its home page, or
+// one host to another, records no sitemap that is not there.
 func isProbe(e store.Entry) bool {
 	return e.Kind == parse.KindSitemap && e.Depth > 0 && e.Parent == ""
 }

@@ -192,17 +192,21 @@ func TestNoSitemaps(t *testing.T) {
 }
 
 // TestSitemapProbeUnrecorded: a host without a sitemap gets its
-// /sitemap.xml probed, like robots.txt, without a record; the probe is
-// outside the MaxPages budget.
+// /sitemap.xml probed, like robots.txt, without a record, and so does the
+// probe's redirect; the probe is outside the MaxPages budget.
 func TestSitemapProbeUnrecorded(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
+		switch r.URL.Path {
+		case "/", "/a":
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, `<a href="/a">a</a>`)
+		case "/sitemap.xml":
+			// Redirected, as some hosts redirect every path, to nothing.
+			http.Redirect(w, r, "/sitemap_index.xml", http.StatusMovedPermanently)
+		default:
 			http.NotFound(w, r)
-			return
 		}
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprint(w, `<a href="/a">a</a>`)
 	})
 	srv := fixtures.NewServer(mux)
 	defer srv.Close()
@@ -211,12 +215,12 @@ func TestSitemapProbeUnrecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var probed bool
+	probed := map[string]bool{}
 	for _, r := range srv.Requests() {
-		probed = probed || r.Path == "/sitemap.xml"
+		probed[r.Path] = true
 	}
-	if !probed {
-		t.Error("/sitemap.xml was not probed")
+	if !probed["/sitemap.xml"] || !probed["/sitemap_index.xml"] {
+		t.Errorf("requests %v: want /sitemap.xml probed and its redirect followed", probed)
 	}
 	recs := sink.byKey(t)
 	if _, ok := recs[key(t, "http://p.trawl.test/sitemap.xml")]; ok || len(recs) != 2 || stats.Fetched != 2 {

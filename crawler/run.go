@@ -553,6 +553,9 @@ func (r *run) redirect(ctx context.Context, l store.Lease, rec *store.Record, re
 		return r.settle(ctx, l, rec)
 	}
 	e := store.Entry{URL: rec.Location, Key: key, Host: host, Depth: l.Depth, Parent: l.URL, Redirects: l.Redirects + 1, Kind: l.Kind}
+	if isProbe(l.Entry) {
+		e.Parent = "" // the redirect of a probe is still a probe
+	}
 	if err := r.consider(ctx, []store.Entry{e}, l.Depth == 0); err != nil {
 		return err
 	}
@@ -584,7 +587,16 @@ func (r *run) consider(ctx context.Context, entries []store.Entry, seedChain boo
 		case e.Depth > 0 && e.Kind != parse.KindAsset && (r.cfg.MaxDepth < 0 || (r.cfg.MaxDepth > 0 && e.Depth > r.cfg.MaxDepth)):
 			reason = SkipDepth
 		}
-		if reason != "" {
+		switch {
+		case isProbe(e):
+			// Unrecorded unless it finds a sitemap, outside the budget.
+			if reason == "" {
+				if err := r.push(ctx, []store.Entry{e}); err != nil {
+					return err
+				}
+			}
+			continue
+		case reason != "":
 			if err := r.skip(ctx, e, reason); err != nil {
 				return err
 			}
@@ -594,6 +606,16 @@ func (r *run) consider(ctx context.Context, entries []store.Entry, seedChain boo
 		n++
 	}
 	return r.admit(ctx, entries[:n])
+}
+
+// push pushes entries into the frontier outside the MaxPages budget.
+func (r *run) push(ctx context.Context, entries []store.Entry) error {
+	added, err := r.frontier.Push(ctx, entries)
+	if err != nil {
+		return fmt.Errorf("crawler: push: %w", err)
+	}
+	r.counters.duplicates.Add(int64(len(entries) - added))
+	return nil
 }
 
 // included applies the Include and Exclude expressions to a link's key.
@@ -621,12 +643,7 @@ func (r *run) admit(ctx context.Context, entries []store.Entry) error {
 		return nil
 	}
 	if r.cfg.MaxPages == 0 {
-		added, err := r.frontier.Push(ctx, entries)
-		if err != nil {
-			return fmt.Errorf("crawler: push: %w", err)
-		}
-		r.counters.duplicates.Add(int64(len(entries) - added))
-		return nil
+		return r.push(ctx, entries)
 	}
 	r.budgetMu.Lock()
 	defer r.budgetMu.Unlock()
