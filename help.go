@@ -16,7 +16,8 @@ const usageText = `trawl: a concurrent, polite web crawler.
 Usage:
   trawl [flags] URL...    crawl from the seed URLs, one JSON record per URL
   trawl demo [flags]      crawl the embedded example site offline (no network);
-                          --site hostile crawls a misbehaving one
+                          --site hostile crawls a misbehaving one, --site links
+                          one that links URLs in every way a page can
   trawl state DIR         show what a --state directory holds
   trawl bench [flags]     benchmark the crawler on a generated local site
   trawl help [demo|state|bench]
@@ -27,6 +28,8 @@ Examples:
   trawl --scope domain --max-pages 500 --rate 1 https://www.example.com/
   trawl --exclude '/tag/' --include '/docs/' -o docs.csv https://example.com/docs/
   trawl --state crawl.state -o pages.jsonl https://example.com/   (run again to resume)
+  trawl --assets --links -o site.jsonl https://example.com/       (pages, their assets, the link graph)
+  trawl --sitemap https://example.com/sitemap.xml --depth 1       (the URLs a sitemap lists)
 
 Politeness is on by default: robots.txt is obeyed, at most --per-host
 requests are in flight and --rate requests per second go to one host; a
@@ -58,6 +61,8 @@ Usage:
   trawl demo [flags]                 the example site (two hosts, ~50 pages)
   trawl demo --site hostile [flags]  a server misbehaving in every way trawl
                                      guards against
+  trawl demo --site links [flags]    a page for every way a page can link a
+                                     URL (try --links and --assets)
 
 The demo never leaves loopback: its requests are dialed only to its own
 server, and a link to any other host fails at once as an error record, so
