@@ -3,6 +3,7 @@ package crawler
 import (
 	"cmp"
 	"context"
+	"hash/maphash"
 	"net/url"
 	"strings"
 	"sync"
@@ -170,10 +171,10 @@ func (r *run) hostSitemaps(ctx context.Context, u *url.URL, rob *fetch.Robots) e
 		if err != nil {
 			return
 		}
-		r.counters.links[parse.KindSitemap].Add(1)
 		entries = append(entries, store.Entry{URL: t.String(), Key: key, Host: host, Depth: 1, Parent: parent, Kind: parse.KindSitemap})
 	}
 	for _, s := range rob.Sitemaps() {
+		r.counters.links[parse.KindSitemap].Add(1) // found in robots.txt; the probe is not found anywhere
 		add(s, robotsURL.String())
 	}
 	add("/sitemap.xml", "") // the probe (see isProbe)
@@ -210,23 +211,29 @@ func (r *run) metHost(host string) bool {
 	if r.cfg.NoSitemaps || r.cfg.MaxDepth < 0 {
 		return false
 	}
+	h := maphash.String(metSeed, host)
 	r.met.mu.Lock()
 	defer r.met.mu.Unlock()
-	if _, ok := r.met.m[host]; ok {
+	if _, ok := r.met.m[h]; ok {
 		return false
 	}
 	if r.met.m == nil {
-		r.met.m = make(map[string]struct{})
+		r.met.m = make(map[uint64]struct{})
 	}
-	r.met.m[host] = struct{}{}
+	r.met.m[h] = struct{}{}
 	return true
 }
 
-// metHosts is the set metHost keeps.
+// metHosts is the set metHost keeps. It holds a 64-bit hash of each host,
+// not its name, so that a crawl of many hosts pays 8 bytes (and the map's
+// overhead) per host: two hosts whose hashes collide (odds of 2^-64 per
+// pair) share one look for sitemaps.
 type metHosts struct {
 	mu sync.Mutex
-	m  map[string]struct{}
+	m  map[uint64]struct{}
 }
+
+var metSeed = maphash.MakeSeed()
 
 // mediaType returns the media type of a Content-Type header value,
 // lower-cased, without parameters (allocating only when it has upper

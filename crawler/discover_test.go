@@ -271,3 +271,50 @@ func TestGuessLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestAssetsPolicy: with Assets, a page's assets are fetched even past
+// MaxDepth and from a page whose robots meta says nofollow (which still
+// stops its page links); without Assets none is.
+func TestAssetsPolicy(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		switch r.URL.Path {
+		case "/":
+			fmt.Fprint(w, `<a href="/p">p</a><img src="/i0.png">`)
+		case "/p":
+			fmt.Fprint(w, `<meta name="robots" content="nofollow"><a href="/q">q</a><img src="/i1.png">`)
+		case "/q":
+			fmt.Fprint(w, `q`)
+		case "/i0.png", "/i1.png":
+			w.Header().Set("Content-Type", "image/png")
+			fmt.Fprint(w, "png")
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	for _, assets := range []bool{false, true} {
+		srv := fixtures.NewServer(mux)
+		sink := &records{}
+		stats, err := runCrawl(t, crawler.Config{Resolve: srv.Resolve("a.trawl.test"), Rate: -1, MaxDepth: 1,
+			Assets: assets, NoSitemaps: true, Sink: sink}, "http://a.trawl.test/")
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := sink.byKey(t)
+		var got []string
+		for _, r := range recs {
+			got = append(got, brief(r))
+		}
+		for _, p := range []string{"/i0.png", "/i1.png"} {
+			r, ok := recs[key(t, "http://a.trawl.test"+p)]
+			if ok != assets || assets && (r.Status != http.StatusOK || r.Kind != parse.KindAsset) {
+				t.Errorf("assets=%v: %s record %s (present %v), want it fetched as an asset only with Assets; records %v", assets, p, brief(r), ok, got)
+			}
+		}
+		if _, ok := recs[key(t, "http://a.trawl.test/q")]; ok || stats.NoFollow != 1 {
+			t.Errorf("assets=%v: /q recorded %v, %d nofollow; want the nofollow page's link counted, not followed", assets, ok, stats.NoFollow)
+		}
+	}
+}

@@ -34,15 +34,18 @@ var kindNames = [...]string{KindPage: "page", KindAsset: "asset", KindForm: "for
 
 // String returns "page", "asset", "form" or "sitemap".
 func (k Kind) String() string {
-	if int(k) < len(kindNames) {
+	if k.Valid() {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
+// Valid reports whether k is one of the kinds parse defines.
+func (k Kind) Valid() bool { return int(k) < len(kindNames) }
+
 // MarshalText returns k.String().
 func (k Kind) MarshalText() ([]byte, error) {
-	if int(k) >= len(kindNames) {
+	if !k.Valid() {
 		return nil, fmt.Errorf("parse: unknown link kind %d", uint8(k))
 	}
 	return []byte(kindNames[k]), nil

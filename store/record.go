@@ -447,11 +447,11 @@ func (e *encoder) appendValue(dst []byte, r *Record, i int, n int64, quote bool)
 		}
 		return dst, nil
 	case kindName:
-		name := kindNames[r.Kind]
-		if name == "" {
+		if !r.Kind.Valid() {
 			_, err := r.Kind.MarshalText()
 			return nil, fmt.Errorf("encode kind of %s: %w", r.URL, err)
 		}
+		name := r.Kind.String()
 		if quote {
 			return append(append(append(dst, '"'), name...), '"'), nil
 		}
@@ -468,18 +468,6 @@ func (e *encoder) appendValue(dst []byte, r *Record, i int, n int64, quote bool)
 	panic(fmt.Sprintf("store: field %s has no value to append", schema[i].name))
 }
 
-// kindNames holds the name of each parse.Kind (its String), and "" for
-// the values that parse does not define: a kind is written by name with
-// one look-up.
-var kindNames = func() (names [256]string) {
-	for i := range names {
-		if b, err := parse.Kind(i).MarshalText(); err == nil {
-			names[i] = string(b)
-		}
-	}
-	return names
-}()
-
 // appendLinks appends r.OutLinks as a JSON array of objects with the
 // fields of Link in order (see Record's doc), as json.Marshal writes them
 // but for HTML escaping, which it leaves out as appendJSONString does.
@@ -487,8 +475,7 @@ func appendLinks(dst []byte, r *Record) ([]byte, error) {
 	dst = append(dst, '[')
 	for i := range r.OutLinks {
 		l := &r.OutLinks[i]
-		name := kindNames[l.Kind]
-		if name == "" {
+		if !l.Kind.Valid() {
 			_, err := l.Kind.MarshalText()
 			return nil, fmt.Errorf("encode outlinks of %s: link to %s: %w", r.URL, l.URL, err)
 		}
@@ -498,7 +485,7 @@ func appendLinks(dst []byte, r *Record) ([]byte, error) {
 		dst = append(dst, `{"url":`...)
 		dst = appendJSONString(dst, l.URL)
 		dst = append(dst, `,"kind":"`...)
-		dst = append(dst, name...)
+		dst = append(dst, l.Kind.String()...)
 		dst = append(dst, `","source":`...)
 		dst = appendJSONString(dst, l.Source)
 		if l.Method != "" {

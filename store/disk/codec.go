@@ -71,7 +71,7 @@ func decodeEntry(b []byte, host string) (store.Entry, error) {
 	}
 	if flags&entryKind != 0 {
 		e.Kind = parse.Kind(r.byte())
-		if !knownKind(e.Kind) {
+		if !e.Kind.Valid() {
 			return store.Entry{}, corruptf("bad entry record: unknown link kind %d", e.Kind)
 		}
 	}
@@ -79,13 +79,6 @@ func decodeEntry(b []byte, host string) (store.Entry, error) {
 		return store.Entry{}, corruptf("bad entry record")
 	}
 	return e, nil
-}
-
-// knownKind reports whether parse defines k: whether k's name (which,
-// for a kind that parse does not define, is "Kind(N)") parses back.
-func knownKind(k parse.Kind) bool {
-	_, err := parse.ParseKind(k.String())
-	return err == nil
 }
 
 func appendString(b []byte, s string) []byte {
