@@ -154,11 +154,22 @@ const maxPrealloc = 16 << 20
 // returns the first maxBody bytes and truncated; the rest is never read.
 // A decoder failure while the wire body read cleanly is a *decodeError; a
 // wire failure is returned as is. More than maxEncodings content codings is
-// a *tooManyEncodings, with nothing read.
+// a *tooManyEncodings, with nothing read. A body captured for
+// Config.Capture (captureBody) without content coding gets the body
+// returned as its payload instead of a copy of what was read.
 func readBody(resp *http.Response, maxBody int64) (body []byte, truncated bool, err error) {
 	encs, n := encodings(resp.Header)
 	if n > maxEncodings {
 		return nil, false, &tooManyEncodings{n: n}
+	}
+	// A body captured for Config.Capture without content coding is its
+	// own payload: the capture shares it rather than keeping a copy.
+	cb, _ := resp.Body.(*captureBody)
+	if len(encs) > 0 {
+		cb = nil
+	}
+	if cb != nil {
+		cb.share()
 	}
 	raw := &rawReader{r: resp.Body}
 	var r io.Reader = raw
@@ -184,12 +195,14 @@ func readBody(resp *http.Response, maxBody int64) (body []byte, truncated bool, 
 		return nil, false, classify(raw, strings.Join(encs, ","), err)
 	}
 	if int64(len(body)) > maxBody {
-		return body[:maxBody], true, nil
-	}
-	if !raw.eof {
+		body, truncated = body[:maxBody], true
+	} else if !raw.eof {
 		drain(resp.Body) // bytes after the end of the coded stream; lets the connection be reused
 	}
-	return body, false, nil
+	if cb != nil {
+		cb.setPayload(body, truncated)
+	}
+	return body, truncated, nil
 }
 
 // classify decides whose failure err is: the wire's (returned as the wire's

@@ -36,6 +36,19 @@
 // request goes on the wire, pages, redirect hops and robots.txt alike: it
 // may change the request's headers or veto it.
 //
+// # Archiving
+//
+// With Config.Capture set, every Response carries its Exchanges: each
+// request and response of the fetch, redirect hops first, as they went over
+// the wire (request line and header fields as sent, status line and header
+// fields as received, in their order and case) with the body as received
+// before content decoding, which is what a WARC archive stores. Robots
+// keeps those of the robots.txt it fetched for Robots.TakeExchanges. The
+// client then speaks HTTP/1.1 to HTTPS servers it connects to itself, so
+// that the bytes it archives are the bytes exchanged; where it cannot see
+// them (HTTPS through a proxy, HTTP/2, a custom Config.Transport) the
+// messages are rebuilt from their parsed form and Exchange.Raw is false.
+//
 // # Errors
 //
 // Fetch makes exactly one attempt. Whether and when to retry is the caller's

@@ -171,6 +171,12 @@ type Config struct {
 	// client, so that a resumed crawl does not fetch them again. nil means
 	// they are cached in memory only.
 	RobotsCache RobotsCache
+	// Capture keeps each request and response as exchanged, hop by hop,
+	// in Response.Exchanges and, for robots.txt, in Robots.TakeExchanges:
+	// what a WARC archive stores (see Exchange). It speaks HTTP/1.1 to
+	// HTTPS servers, so that the bytes archived are the bytes exchanged,
+	// and costs a copy of each compressed body and of each header block.
+	Capture bool
 }
 
 // Client fetches pages and robots.txt politely. Create it with New; the zero
@@ -255,6 +261,9 @@ func New(cfg Config) *Client {
 	if rt == nil {
 		rt = newTransport(cfg, c.guard)
 	}
+	if cfg.Capture {
+		rt = &captureTransport{next: rt} // innermost: sees requests as sent
+	}
 	if creds := credentials(cfg.Credentials); creds != nil || cfg.OnRequest != nil {
 		rt = &hookTransport{creds: creds, onRequest: cfg.OnRequest, next: rt}
 	}
@@ -307,7 +316,7 @@ func newTransport(cfg Config, g *guard) *http.Transport {
 			return next(ctx, network, addr)
 		}
 	}
-	return &http.Transport{
+	t := &http.Transport{
 		Proxy:                  proxy,
 		DialContext:            dial,
 		ForceAttemptHTTP2:      true,
@@ -320,6 +329,10 @@ func newTransport(cfg Config, g *guard) *http.Transport {
 		MaxResponseHeaderBytes: 1 << 20,
 		DisableCompression:     true,
 	}
+	if cfg.Capture {
+		captureDialers(t, dial)
+	}
+	return t
 }
 
 // productToken returns the lower-cased first token of a User-Agent:
@@ -387,6 +400,10 @@ type Response struct {
 	// RedirectTo is the absolute target of the redirect not followed; set
 	// with RedirectErr.
 	RedirectTo string
+	// Exchanges are the requests and responses of this fetch as
+	// exchanged, redirect hops first and this Response last; nil unless
+	// Config.Capture is set.
+	Exchanges []*Exchange
 }
 
 // Fetch does one request of req.URL: a GET, or a HEAD if req.Method says
@@ -424,6 +441,7 @@ type fetchState struct {
 	redirectErr  error     // why the redirect to redirectTo was not followed
 	redirectKind ErrorKind // of redirectErr when the client declined it itself; KindOther for the hook's error
 	redirectTo   string
+	exchanges    []*Exchange // with Config.Capture: one per hop, in order
 }
 
 type stateKey struct{}
@@ -494,6 +512,7 @@ func (c *Client) fetch(ctx context.Context, req Request, maxRedirects int, maxBo
 		RetryAfter:  parseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
 		RedirectErr: st.redirectErr,
 		RedirectTo:  st.redirectTo,
+		Exchanges:   st.exchanges, // their payloads fill as the bodies are read below
 	}
 	if st.redirectErr != nil {
 		if st.redirectKind != KindOther {

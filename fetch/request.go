@@ -113,7 +113,8 @@ func credKey(u *url.URL) string {
 // hookTransport adds the basic auth of Config.Credentials to requests for
 // their exact host and port and calls Config.OnRequest, on a copy of each
 // request it carries: what it adds is never copied by net/http to the next
-// redirect hop. It is the innermost of the client's transports, so it
+// redirect hop. It is the innermost of the client's transports but for
+// the capture of Config.Capture (which then sees what it set), so it
 // sees every request (pages, redirect hops, robots.txt) with all the
 // client's headers and cookies, and only requests that the address guard
 // and the host limiter let through.

@@ -19,8 +19,10 @@ const (
 	// The in-memory cache keeps the outcomes of at most robotsMaxOrigins
 	// origins and of at most robotsMaxBytes bytes of robots.txt, counting
 	// for each entry the body it was parsed from plus robotsEntryCost (all
-	// a failure or an "allow all" costs). The least recently used go first;
-	// an evicted origin has its robots.txt loaded again when next asked.
+	// a failure or an "allow all" costs) and, with Config.Capture, the
+	// bytes of its exchanges (see Robots.TakeExchanges). The least
+	// recently used go first; an evicted origin has its robots.txt loaded
+	// again when next asked.
 	robotsMaxOrigins = 10_000
 	robotsMaxBytes   = 32 << 20
 	robotsEntryCost  = 256
@@ -169,6 +171,11 @@ func (c *Client) loadRobots(ctx context.Context, origin, key string) (*Robots, e
 	}
 	if r != nil {
 		r.fetched = c.now()
+		if resp != nil && len(resp.Exchanges) > 0 {
+			ex := resp.Exchanges
+			r.exchanges.Store(&ex) // before r is shared, by the cache or singleflight
+			size += exchangeBytes(ex, resp.Body)
+		}
 	}
 	if r != nil && c.robotsDB != nil {
 		var body []byte // allow all, no sitemaps

@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -42,8 +43,24 @@ type Robots struct {
 	// Crawl-delay, which allows everything. Test it with hasRules.
 	group      *ruleGroup
 	crawlDelay time.Duration
-	sitemaps   []string  // Sitemap URLs as written, in file order, distinct
-	fetched    time.Time // when the file was fetched; zero if never (nil rules)
+	sitemaps   []string                    // Sitemap URLs as written, in file order, distinct
+	fetched    time.Time                   // when the file was fetched; zero if never (nil rules)
+	exchanges  atomic.Pointer[[]*Exchange] // of the fetch that made it, with Config.Capture; taken once
+}
+
+// TakeExchanges returns, the first time it is called, the requests and
+// responses of the fetch of robots.txt that produced r, redirect hops
+// first, when the Client has Config.Capture set; later calls, and rules
+// loaded from a RobotsCache or made without a response, return nil. A
+// crawler archives them once however many callers share r.
+func (r *Robots) TakeExchanges() []*Exchange {
+	if r == nil {
+		return nil
+	}
+	if p := r.exchanges.Swap(nil); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // ruleGroup holds the rules of the user-agent group(s) chosen for the
