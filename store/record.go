@@ -58,6 +58,8 @@ import (
 //	skipped       string  set                        why the URL was not requested
 //	kind          string  set (not "page")           what the link to the URL is for: asset, form or sitemap
 //	outlinks      array   set (not empty)            the page's links, when the crawl keeps them: see below
+//	warc_file     string  set                        the WARC file that holds the response (its base name)
+//	warc_offset   int     warc_file set, even if 0   where the response or revisit record starts in warc_file
 //	data          any     set                        what the page hook attached, as JSON
 //
 // Each element of outlinks is an object with the fields of a Link, in
@@ -115,6 +117,11 @@ type Record struct {
 	// OutLinks are the page's out-links, when the crawl keeps them
 	// (crawler.Config.RecordLinks, the CLI's --links).
 	OutLinks []Link `json:"outlinks"`
+	// WARCFile and WARCOffset say where the URL's response is archived,
+	// with a WARC archive (crawler.Config.Archive, the CLI's --warc): the
+	// file's base name and the offset of its response or revisit record.
+	WARCFile   string `json:"warc_file"`
+	WARCOffset int64  `json:"warc_offset"`
 	// Data is whatever the user's page hook attached; it is written as JSON.
 	Data any `json:"data"`
 }
@@ -182,6 +189,8 @@ const (
 	fieldSkipped
 	fieldKind
 	fieldOutLinks
+	fieldWARCFile
+	fieldWARCOffset
 	fieldData
 	numFields
 )
@@ -213,6 +222,8 @@ var schema = [numFields]struct {
 	fieldSkipped:     {"skipped", kindText},
 	fieldKind:        {"kind", kindName},
 	fieldOutLinks:    {"outlinks", kindLinks},
+	fieldWARCFile:    {"warc_file", kindText},
+	fieldWARCOffset:  {"warc_offset", kindInt},
 	fieldData:        {"data", kindData},
 }
 
@@ -279,6 +290,8 @@ func (r *Record) has() fieldSet {
 	add(fieldSkipped, !requested)
 	add(fieldKind, r.Kind != parse.KindPage)
 	add(fieldOutLinks, len(r.OutLinks) > 0)
+	add(fieldWARCFile, r.WARCFile != "")
+	add(fieldWARCOffset, r.WARCFile != "")
 	add(fieldData, r.Data != nil)
 	return set
 }
@@ -322,6 +335,10 @@ func (r *Record) field(i int) (s string, n int64) {
 		s = r.Error
 	case fieldSkipped:
 		s = r.Skipped
+	case fieldWARCFile:
+		s = r.WARCFile
+	case fieldWARCOffset:
+		n = r.WARCOffset
 	}
 	return s, n
 }

@@ -6,10 +6,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"flag"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -26,7 +28,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 var schemaFields = []string{
 	"url", "final_url", "location", "status", "depth", "parent", "content_type", "bytes", "truncated",
 	"title", "canonical", "description", "lang", "links", "fetched_at", "duration_ms", "attempts",
-	"error", "skipped", "kind", "outlinks", "data",
+	"error", "skipped", "kind", "outlinks", "warc_file", "warc_offset", "data",
 }
 
 // parityRecords are records of every kind, with the JSONL fields each must
@@ -50,8 +52,9 @@ var parityRecords = []struct {
 				{URL: "https://a.test/logo.png", Kind: parse.KindAsset, Source: "img[src]"},
 				{URL: "https://a.test/search", Kind: parse.KindForm, Source: "form[action]", Method: "POST", NoFollow: true},
 			},
+			WARCFile: "crawl-00003.warc.gz", WARCOffset: 1 << 33,
 		},
-		keys: "url final_url status depth parent content_type bytes truncated title canonical description lang links fetched_at duration_ms attempts outlinks data",
+		keys: "url final_url status depth parent content_type bytes truncated title canonical description lang links fetched_at duration_ms attempts outlinks warc_file warc_offset data",
 	},
 	{
 		name: "stylesheet with outlinks",
@@ -141,6 +144,24 @@ var parityRecords = []struct {
 			Title: "nul\x00 bell\a bs\b ff\f sep\u2028\u2029 bad\xff\xfe end", Error: "half a rune: \xe6\x97",
 		},
 		keys: "url status depth title duration_ms attempts error",
+	},
+	{
+		name: "archived at offset 0",
+		rec: store.Record{
+			URL: "http://a.test/", Status: 200, ContentType: "text/html", Bytes: 10,
+			FetchedAt: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC), Attempts: 1, WARCFile: "crawl-00000.warc.gz",
+		},
+		keys: "url status depth content_type bytes fetched_at duration_ms attempts warc_file warc_offset",
+	},
+	{
+		name: "warc offset without a file",
+		rec:  store.Record{URL: "http://a.test/x", Status: 200, Attempts: 1, WARCOffset: 77},
+		keys: "url status depth duration_ms attempts",
+	},
+	{
+		name: "warc file that looks like a formula",
+		rec:  store.Record{URL: "http://a.test/y", Status: 200, Attempts: 1, WARCFile: "=x.warc.gz", WARCOffset: 5},
+		keys: "url status depth duration_ms attempts warc_file warc_offset",
 	},
 }
 
@@ -275,7 +296,7 @@ func jsonFields(t *testing.T, line string) (keys []string, values map[string]jso
 func csvValue(t *testing.T, name string, raw json.RawMessage) string {
 	t.Helper()
 	switch name {
-	case "status", "depth", "bytes", "links", "duration_ms", "attempts", "truncated":
+	case "status", "depth", "bytes", "links", "duration_ms", "attempts", "truncated", "warc_offset":
 		return string(raw)
 	case "data":
 		return formulaEscape(string(raw))
@@ -682,6 +703,8 @@ func randomRecord(rng *rand.Rand) store.Record {
 		Attempts:    rng.IntN(4),
 		Error:       maybe(randomString(rng, 8)),
 		Kind:        parse.Kind(rng.IntN(4)),
+		WARCFile:    maybe(randomString(rng, 5)),
+		WARCOffset:  rng.Int64N(2) * rng.Int64N(1<<40),
 	}
 	if rng.IntN(2) == 0 {
 		r.FetchedAt = time.Unix(rng.Int64N(250_000_000_000)-62_000_000_000, rng.Int64N(1e9))
@@ -711,9 +734,12 @@ func readBack(rec store.Record) store.Record {
 	if r.Skipped != "" {
 		r.Status, r.FetchedAt, r.DurationMS, r.Attempts = 0, time.Time{}, 0, 0
 	}
+	if r.WARCFile == "" {
+		r.WARCOffset = 0
+	}
 	r.FetchedAt = r.FetchedAt.UTC().Truncate(time.Millisecond)
 	for _, s := range []*string{&r.URL, &r.FinalURL, &r.Location, &r.Parent, &r.ContentType, &r.Title, &r.Canonical,
-		&r.Description, &r.Lang, &r.Error, &r.Skipped} {
+		&r.Description, &r.Lang, &r.Error, &r.Skipped, &r.WARCFile} {
 		*s = validUTF8(*s)
 	}
 	r.OutLinks = slices.Clone(r.OutLinks)
@@ -732,4 +758,80 @@ func readBack(rec store.Record) store.Record {
 		r.Data = m
 	}
 	return r
+}
+
+// TestRecordWARC checks warc_file and warc_offset: both present when
+// WARCFile is set (the offset even when 0), both absent when it is not
+// (whatever WARCOffset holds), after outlinks and before data, the same
+// in CSV and JSONL, and read back by encoding/json.
+func TestRecordWARC(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		file         string
+		offset       int64
+		wantJSON     string // the JSONL fields after attempts
+		wantF, wantO string // the CSV cells
+	}{
+		{"set", "crawl-00002.warc.gz", 987654321, `"warc_file":"crawl-00002.warc.gz","warc_offset":987654321,"data":1}`, "crawl-00002.warc.gz", "987654321"},
+		{"offset 0", "crawl-00000.warc.gz", 0, `"warc_file":"crawl-00000.warc.gz","warc_offset":0,"data":1}`, "crawl-00000.warc.gz", "0"},
+		{"unset", "", 0, `"data":1}`, "", ""},
+		{"offset without file", "", 42, `"data":1}`, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := store.Record{URL: "http://a.test/", Status: 200, Attempts: 1, WARCFile: tc.file, WARCOffset: tc.offset, Data: 1}
+			line, row := putBoth(t, rec)
+			if want := `{"url":"http://a.test/","status":200,"depth":0,"duration_ms":0,"attempts":1,` + tc.wantJSON; line != want {
+				t.Errorf("JSONL got %s, want %s", line, want)
+			}
+			col := slices.Index(schemaFields, "warc_file")
+			if col != slices.Index(schemaFields, "outlinks")+1 || schemaFields[col+1] != "warc_offset" || schemaFields[col+2] != "data" {
+				t.Fatalf("schema %q: want outlinks, warc_file, warc_offset, data", schemaFields)
+			}
+			if row[col] != tc.wantF || row[col+1] != tc.wantO {
+				t.Errorf("CSV cells %q, %q, want %q, %q", row[col], row[col+1], tc.wantF, tc.wantO)
+			}
+			checkParity(t, rec, line, row)
+			var back store.Record
+			if err := json.Unmarshal([]byte(line), &back); err != nil {
+				t.Fatalf("decode %s: %v", line, err)
+			}
+			if want := readBack(rec); back.WARCFile != want.WARCFile || back.WARCOffset != want.WARCOffset {
+				t.Errorf("decoded warc_file %q, warc_offset %d, want %q, %d", back.WARCFile, back.WARCOffset, want.WARCFile, want.WARCOffset)
+			}
+		})
+	}
+}
+
+// TestJSONLPutAllocs checks that writing a record with its WARC fields
+// costs no allocation (with Data nil: encoding/json allocates).
+func TestJSONLPutAllocs(t *testing.T) {
+	if testing.CoverMode() != "" || raceBuild() {
+		t.Skip("allocations are counted without -race and -cover")
+	}
+	s := store.NewJSONL(io.Discard)
+	rec := store.Record{URL: "http://a.test/p", Status: 200, Attempts: 1, Title: "t", FetchedAt: time.Unix(1e9, 0),
+		OutLinks: []store.Link{{URL: "http://a.test/q"}}, WARCFile: "crawl-00000.warc.gz", WARCOffset: 1234}
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() {
+		if err := s.Put(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("JSONL.Put: %v allocations, want 0", n)
+	}
+}
+
+// raceBuild reports whether the test binary was built with -race, under
+// which sync.Pool drops items at random (and so allocates).
+func raceBuild() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return true // do not know: assume the worst
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
 }

@@ -199,7 +199,7 @@ func (s *JSONL) Flush() error {
 // CSV writes records as comma-separated values (RFC 4180 quoting, "\n"
 // line ends) under a header row:
 //
-//	url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,fetched_at,duration_ms,attempts,error,skipped,kind,outlinks,data
+//	url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,fetched_at,duration_ms,attempts,error,skipped,kind,outlinks,warc_file,warc_offset,data
 //
 // Its columns are JSONL's fields, in the same order, under the same names
 // and with the same presence rules (see the table in Record's doc): a
@@ -214,8 +214,8 @@ func (s *JSONL) Flush() error {
 // carriage return for a formula, which a crawled page could use to run
 // one on the machine of whoever opens the output (CSV injection). So a
 // text cell (url, final_url, location, parent, content_type, title,
-// canonical, description, lang, error, skipped) or a data cell that would
-// start with one of them is written with a leading ' (as OWASP
+// canonical, description, lang, error, skipped, warc_file) or a data cell
+// that would start with one of them is written with a leading ' (as OWASP
 // recommends), which spreadsheets read as "this cell is text" and do not
 // show; other readers see it. A title "=1+2" is written as '=1+2, "-1" as
 // '-1, and a data value -1 as '-1. The columns that trawl itself formats
