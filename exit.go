@@ -73,6 +73,13 @@ func explainRefusal(w io.Writer, err error, opts *options) int {
 		fmt.Fprintf(w, "trawl: -o %s already holds data%s and --state %s is new: starting would empty it; use --overwrite to replace it, or give another -o FILE\n",
 			opts.output, size, opts.state)
 		return exitUsage
+	case errors.Is(err, crawler.ErrArchiveNotEmpty):
+		fmt.Fprintf(w, "trawl: --warc %s already holds records and --state %s is new: starting would delete them; use --overwrite to replace them, or give another --warc name\n",
+			opts.warc, opts.state)
+		return exitUsage
+	case errors.Is(err, crawler.ErrArchiveMoved):
+		fmt.Fprintf(w, "trawl: --state %s was written with another --warc name: %s\n", opts.state, detailAfter(err, crawler.ErrArchiveMoved))
+		return exitUsage
 	case errors.Is(err, disk.ErrLocked):
 		who := "another trawl"
 		if st := savedStatus(opts.state); st.PID > 0 && st.Running {

@@ -30,6 +30,8 @@ Examples:
   trawl --state crawl.state -o pages.jsonl https://example.com/   (run again to resume)
   trawl --assets --links -o site.jsonl https://example.com/       (pages, their assets, the link graph)
   trawl --sitemap https://example.com/sitemap.xml --depth 1       (the URLs a sitemap lists)
+  trawl --warc site.warc.gz -o site.jsonl https://example.com/    (keep every page as WARC)
+  trawl --extract 'price=.price' --extract 'img=img.hero@src' --extract-jsonld -i urls.txt
 
 Politeness is on by default: robots.txt is obeyed, at most --per-host
 requests are in flight and --rate requests per second go to one host; a

@@ -37,6 +37,7 @@ import (
 
 	"trawl/crawler"
 	"trawl/fetch"
+	"trawl/parse"
 	"trawl/store"
 )
 
@@ -62,8 +63,11 @@ type options struct {
 	cookies    []string
 	cookieFile string
 	seeds      []string
+	input      string // -i: a file of seeds, "-" for stdin
 	version    bool
 	state      string
+	warc       string // --warc: the WARC files' name
+	warcOpts   store.WARCOptions
 }
 
 func main() {
@@ -101,8 +105,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "trawl %s\n", version)
 		return exitOK
 	}
+	if err := readSeeds(opts, stderr); err != nil {
+		fmt.Fprintf(stderr, "trawl: %v\n", err)
+		return exitUsage
+	}
 	// Refuse a missing folder before anything is created.
-	if err := checkPaths(opts.output, opts.state); err != nil {
+	if err := checkPaths(opts.output, opts.state, opts.warc); err != nil {
 		fmt.Fprintf(stderr, "trawl: %v\n", err)
 		return exitUsage
 	}
@@ -129,6 +137,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer out.Close()
+	archive, err := openArchive(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "trawl: %v\n", err)
+		out.discard()
+		return exitFailure
+	}
+	if archive != nil {
+		defer archive.Close()
+		opts.cfg.Archive = archive
+	}
 	var sink interface {
 		crawler.Sink
 		Flush() error
@@ -168,14 +186,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stopBg()
 	bg.Wait()
 
-	return finish(stderr, opts, out, sink, watch, stats, runErr, sig.Load())
+	return finish(stderr, opts, out, sink, archive, watch, stats, runErr, sig.Load())
 }
 
 // finish reports the end of a crawl and returns the exit code: one clear
 // line and no summary for a start that was refused, else the summary,
 // then what went wrong, if anything.
-func finish(stderr io.Writer, opts *options, out *output, sink interface{ Flush() error }, watch *seedWatch,
-	stats crawler.Stats, runErr error, sig int32) int {
+func finish(stderr io.Writer, opts *options, out *output, sink interface{ Flush() error }, archive *store.WARC,
+	watch *seedWatch, stats crawler.Stats, runErr error, sig int32) int {
 	if runErr != nil && errors.Is(runErr, context.Canceled) && sig != 0 {
 		runErr = nil // the signal says it
 	}
@@ -194,6 +212,7 @@ func finish(stderr io.Writer, opts *options, out *output, sink interface{ Flush(
 
 	if !opts.quiet {
 		printSummary(stderr, stats, sig != 0)
+		printArchive(stderr, archive)
 	}
 	code := exitOK
 	switch {
@@ -233,6 +252,15 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	// shown, -1 is "off" (no limit, or none).
 	fs.StringVarP(&opts.output, "output", "o", "", "write records to `FILE` instead of stdout; its folder must exist")
 	fs.StringVar(&opts.format, "format", "", "output `FORMAT`: jsonl or csv (default: from the -o extension, else jsonl)")
+	if !demo {
+		fs.StringVarP(&opts.input, "input", "i", "", "read seed URLs from `FILE`, one per line (- for stdin; # starts a comment); bad lines are reported with their numbers and skipped")
+	}
+	fs.StringVar(&opts.warc, "warc", "", "also archive every request and response, robots.txt and redirects included, as WARC 1.1 in `FILE` (NAME.warc.gz gives NAME-00000.warc.gz, NAME-00001.warc.gz, …)")
+	v.warcMaxSize = fs.String("warc-max-size", "1GiB", "start the next WARC file past this `SIZE` (-1 = one file)")
+	fs.IntVar(&opts.warcOpts.GzipLevel, "warc-gzip-level", 1, "gzip `LEVEL` of the WARC records: 1 (fastest) to 9 (smallest), or -2 (Huffman only: faster still, bigger)")
+	v.extract = fs.StringArray("extract", nil, "put the text of the first element matching a CSS selector (or, with @ATTR, its attribute) in each page's record data: `NAME=SELECTOR[@ATTR]` (repeatable)")
+	v.extractAll = fs.StringArray("extract-all", nil, "as --extract, but a list of every match: `NAME=SELECTOR[@ATTR]` (repeatable)")
+	fs.BoolVar(&cfg.ExtractJSONLD, "extract-jsonld", false, "put each page's JSON-LD objects in its record data, as \"jsonld\"")
 	fs.StringVar(&opts.records, "records", "all", "which records to write: all (one per URL decided about: the audit trail), fetched (URLs that answered: with --max-pages N, at most N lines) or errors (URLs that failed)")
 	fs.IntVarP(&cfg.Concurrency, "concurrency", "c", crawler.DefaultConcurrency, "fetch workers in all")
 	fs.IntVar(&cfg.PerHost, "per-host", crawler.DefaultPerHost, "requests in flight to one host")
@@ -269,7 +297,7 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	fs.StringVar(&opts.state, "state", "", "keep the crawl's state in `DIR` (its folder must exist): run the same command again to resume after a stop or crash (needs -o)")
 	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", crawler.DefaultCheckpointInterval, "with --state: sync the state to disk on this period; a crash of the machine redoes up to that much work, one of trawl only the URLs in flight (-1s = sync before each worker goes on: slower)")
 	fs.BoolVar(&cfg.ResumeAnyway, "resume-anyway", false, "continue a --state crawl even though its seeds or scope differ")
-	fs.BoolVar(&cfg.Overwrite, "overwrite", false, "let a new --state crawl replace a non-empty -o file")
+	fs.BoolVar(&cfg.Overwrite, "overwrite", false, "let a new --state crawl replace a non-empty -o file and --warc files")
 	v.resolve = fs.StringArray("resolve", nil, "connect to `HOST:PORT:ADDR` instead of resolving HOST, like curl (repeatable); turns the environment's proxy off")
 	fs.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress line and no summary")
 	fs.BoolVar(&opts.version, "version", false, "print the version and exit")
@@ -283,7 +311,8 @@ type flagValues struct {
 	opts                                        *options
 	contact, cookieFile, proxy, maxBody, scope  *string
 	headers, cookies, include, exclude, resolve *[]string
-	sitemaps                                    *[]string
+	sitemaps, extract, extractAll               *[]string
+	warcMaxSize                                 *string
 }
 
 // parseArgs turns the command line into options. Errors are one line.
@@ -372,6 +401,31 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--max-body: %v", err)
 	}
 	cfg.MaxBody = n
+	if opts.warcOpts.MaxSize, err = parseSize(*v.warcMaxSize); err != nil {
+		return nil, fmt.Errorf("--warc-max-size: %v", err)
+	}
+	if opts.warcOpts.MaxSize == 0 {
+		return nil, errors.New("--warc-max-size 0: want a size, or -1 for one file")
+	}
+	switch l := opts.warcOpts.GzipLevel; {
+	case l == -2, l >= 1 && l <= 9:
+	default:
+		return nil, fmt.Errorf("--warc-gzip-level %d: want 1 to 9, or -2", l)
+	}
+	for _, spec := range *v.extract {
+		e, err := parse.ParseExtractor(spec, false)
+		if err != nil {
+			return nil, fmt.Errorf("--extract: %v", err)
+		}
+		cfg.Extract = append(cfg.Extract, e)
+	}
+	for _, spec := range *v.extractAll {
+		e, err := parse.ParseExtractor(spec, true)
+		if err != nil {
+			return nil, fmt.Errorf("--extract-all: %v", err)
+		}
+		cfg.Extract = append(cfg.Extract, e)
+	}
 	if cfg.Scope, err = crawler.ParseScope(*v.scope); err != nil {
 		return nil, fmt.Errorf("--scope %q: want host, domain or any", *v.scope)
 	}
@@ -407,7 +461,7 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 		return opts, nil
 	}
 	cfg.Sitemaps = *v.sitemaps
-	if len(opts.seeds) == 0 && len(cfg.Sitemaps) == 0 {
+	if len(opts.seeds) == 0 && len(cfg.Sitemaps) == 0 && opts.input == "" {
 		return nil, errors.New("no URL to crawl")
 	}
 	for _, s := range slices.Concat(opts.seeds, cfg.Sitemaps) {
@@ -418,25 +472,46 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 	return opts, nil
 }
 
+// stdin is where -i - reads seeds from; tests replace it.
+var stdin io.Reader = os.Stdin
+
+// readSeeds adds the seeds of the -i file to opts, reporting its bad
+// lines on stderr; it fails only when the file cannot be read, or when
+// the crawl is left with no URL at all.
+func readSeeds(opts *options, stderr io.Writer) error {
+	if opts.input == "" {
+		return nil
+	}
+	r, name := stdin, "stdin"
+	if opts.input != "-" {
+		f, err := os.Open(opts.input)
+		if err != nil {
+			return fmt.Errorf("-i %s: %v", opts.input, innermost(err))
+		}
+		defer f.Close()
+		r, name = f, opts.input
+	}
+	seeds, bad, err := crawler.ReadSeeds(r)
+	for _, b := range bad {
+		fmt.Fprintf(stderr, "trawl: -i %s: %v (skipped)\n", name, b.Error())
+	}
+	if err != nil {
+		return fmt.Errorf("-i %s: %v", name, innermost(err))
+	}
+	opts.seeds = append(opts.seeds, seeds...)
+	if len(opts.seeds) == 0 && len(opts.cfg.Sitemaps) == 0 {
+		return fmt.Errorf("no URL to crawl: -i %s has none", name)
+	}
+	return nil
+}
+
 // contactUserAgent is the User-Agent of --contact URL.
 func contactUserAgent(contact string) string {
 	return "trawl/" + version + " (+" + contact + ")"
 }
 
 // checkSeed rejects a seed that is not an absolute http(s) URL with a host.
-func checkSeed(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("bad URL %q: %v", s, errors.Unwrap(err))
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("bad URL %q: want an http:// or https:// URL", s)
-	}
-	if u.Host == "" {
-		return fmt.Errorf("bad URL %q: no host", s)
-	}
-	return nil
-}
+func checkSeed(s string) error { return crawler.CheckSeed(s) }
 
 func compileAll(flag string, exprs []string) ([]*regexp.Regexp, error) {
 	var res []*regexp.Regexp

@@ -58,6 +58,22 @@ func trawl(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return out.String(), errb.String(), code
 }
 
+// trawlStdin is trawl with input on stdin.
+func trawlStdin(t *testing.T, input string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(input), &out, &errb
+	err := cmd.Run()
+	code = cmd.ProcessState.ExitCode()
+	if err != nil && code < 0 {
+		t.Fatalf("trawl %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
 func readRecords(t *testing.T, data []byte) []store.Record {
 	t.Helper()
 	var recs []store.Record

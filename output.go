@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"trawl/fetch"
 	"trawl/store"
 )
 
@@ -39,8 +41,8 @@ func flushLoop(ctx context.Context, f interface{ Flush() error }, every time.Dur
 // checkPaths refuses an -o FILE or --state DIR whose folder does not
 // exist, and an -o that is a folder, before anything is created: neither
 // creates missing folders.
-func checkPaths(output, state string) error {
-	for _, p := range []struct{ flag, path string }{{"-o", output}, {"--state", state}} {
+func checkPaths(output, state, warc string) error {
+	for _, p := range []struct{ flag, path string }{{"-o", output}, {"--state", state}, {"--warc", warc}} {
 		if p.path == "" || p.flag == "-o" && p.path == "-" {
 			continue
 		}
@@ -152,5 +154,55 @@ func innermost(err error) error {
 			return err
 		}
 		err = next
+	}
+}
+
+// openArchive opens the WARC files of --warc, or returns nil without it.
+// Without --state the archive starts anew, as -o does; with it, the
+// crawler cuts it back to the saved crawl's last checkpoint, or refuses
+// to cut an archive that holds data for a new crawl unless --overwrite.
+func openArchive(opts *options) (*store.WARC, error) {
+	if opts.warc == "" {
+		return nil, nil
+	}
+	wo := opts.warcOpts
+	wo.Software = "trawl/" + version
+	robots := "obey"
+	if opts.cfg.IgnoreRobots {
+		robots = "ignore"
+	}
+	wo.Info = append(wo.Info, [2]string{"robots", robots},
+		[2]string{"http-header-user-agent", cmp.Or(opts.cfg.UserAgent, fetch.DefaultUserAgent)})
+	w, err := store.OpenWARC(opts.warc, wo)
+	if err != nil {
+		return nil, fmt.Errorf("--warc %s: %v", opts.warc, innermost(err))
+	}
+	if opts.state == "" {
+		if err := w.Rewind(store.WARCPos{}); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("--warc %s: %v", opts.warc, innermost(err))
+		}
+	}
+	return w, nil
+}
+
+// printArchive names the WARC files of the crawl in the summary.
+func printArchive(w io.Writer, archive *store.WARC) {
+	if archive == nil {
+		return
+	}
+	files := archive.Files()
+	var size int64
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			size += fi.Size()
+		}
+	}
+	switch len(files) {
+	case 0:
+	case 1:
+		fmt.Fprintf(w, "warc     %s (%s)\n", files[0], humanBytes(size))
+	default:
+		fmt.Fprintf(w, "warc     %s … %s (%d files, %s)\n", files[0], filepath.Base(files[len(files)-1]), len(files), humanBytes(size))
 	}
 }

@@ -2,6 +2,7 @@ package crawler_test
 
 import (
 	"context"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -13,7 +14,13 @@ import (
 // BenchmarkCrawl crawls a generated 10,000-page site (10 KB pages, 20
 // links each) served in-process on loopback, politeness off, and reports
 // pages/s. One iteration is one whole crawl.
-func BenchmarkCrawl(b *testing.B) {
+func BenchmarkCrawl(b *testing.B) { benchCrawl(b, false) }
+
+// BenchmarkCrawlWARC is BenchmarkCrawl archiving every exchange to WARC
+// files (store.WARC, gzip level 1) in a temporary directory.
+func BenchmarkCrawlWARC(b *testing.B) { benchCrawl(b, true) }
+
+func benchCrawl(b *testing.B, warc bool) {
 	site := fixtures.Synthetic{Pages: 10_000, Links: 20, Size: 10_000, Hosts: 4, Seed: 1}
 	srv := fixtures.NewServer(site.Handler())
 	defer srv.Close()
@@ -21,7 +28,17 @@ func BenchmarkCrawl(b *testing.B) {
 	var pages int64
 	for b.Loop() {
 		var n atomic.Int64
+		var archive crawler.Archive
+		if warc {
+			w, err := store.OpenWARC(filepath.Join(b.TempDir(), "bench.warc.gz"), store.WARCOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			archive = w
+		}
 		c, err := crawler.New(crawler.Config{
+			Archive:      archive,
 			Resolve:      srv.Resolve(site.HostNames()...),
 			Concurrency:  16,
 			PerHost:      16,

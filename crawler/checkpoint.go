@@ -144,6 +144,10 @@ type State struct {
 	// when its sink names one (a Name() string method, as store.JSONL
 	// and store.CSV over a file have); a resumed crawl must write the same.
 	OutputName string `json:"output_name,omitempty"`
+	// ArchiveName is the absolute path of the archive's name (such as
+	// store.WARC's), when the crawl archives with one that names itself;
+	// a resumed crawl must archive to the same.
+	ArchiveName string `json:"archive_name,omitempty"`
 }
 
 // Progress is the part of State that changes as the crawl goes: what a
@@ -162,6 +166,12 @@ type Progress struct {
 	// Counts are the records written up to this checkpoint or flush, over
 	// all the crawl's runs: they describe exactly the output kept.
 	Counts Counts `json:"counts"`
+	// Archive is where the archive (a SyncArchive) ended at this
+	// checkpoint or flush; nil for a crawl without one.
+	Archive *store.WARCPos `json:"archive_pos,omitempty"`
+	// ArchiveTail is, for a flush, what the archive was written since the
+	// flush or checkpoint before.
+	ArchiveTail *store.WARCMark `json:"archive_tail,omitempty"`
 }
 
 // Counts is how many records a crawl wrote, by outcome, with the names
@@ -290,10 +300,12 @@ func (a CrawlID) diff(b CrawlID) []SettingDiff {
 }
 
 // acceptFlush returns the frontier's store.FrontierOptions.AcceptFlush for
-// sink: a flush is kept only if the output still holds the span it wrote.
-func acceptFlush(sink Sink) func(meta []byte) bool {
-	ss, ok := sink.(SyncSink)
-	if !ok {
+// sink and archive: a flush is kept only if the output and the archive
+// still hold the spans it wrote.
+func acceptFlush(sink Sink, archive Archive) func(meta []byte) bool {
+	ss, _ := sink.(SyncSink)
+	sa, _ := archive.(SyncArchive)
+	if ss == nil && sa == nil {
 		return nil // nothing to check: the records are not taken back anyway
 	}
 	return func(meta []byte) bool {
@@ -301,7 +313,10 @@ func acceptFlush(sink Sink) func(meta []byte) bool {
 		if err := json.Unmarshal(meta, &p); err != nil {
 			return false
 		}
-		return p.Tail == nil || ss.Verify(*p.Tail) == nil
+		if ss != nil && p.Tail != nil && ss.Verify(*p.Tail) != nil {
+			return false
+		}
+		return sa == nil || p.ArchiveTail == nil || sa.Verify(*p.ArchiveTail) == nil
 	}
 }
 
@@ -310,7 +325,8 @@ func acceptFlush(sink Sink) func(meta []byte) bool {
 func (r *run) resume(ctx context.Context, seeds []string) error {
 	id := crawlID(r.cfg, seeds)
 	now := time.Now().UTC()
-	r.state = &State{Version: stateVersion, Crawl: id, Progress: Progress{Output: -1}, Started: now, Runs: 1, OutputName: r.outputName()}
+	r.state = &State{Version: stateVersion, Crawl: id, Progress: Progress{Output: -1}, Started: now, Runs: 1,
+		OutputName: r.outputName(), ArchiveName: r.archiveName()}
 	st, err := SavedState(r.cp)
 	if err != nil {
 		return err
@@ -322,9 +338,15 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 		if now := r.outputName(); st.OutputName != "" && now != "" && now != st.OutputName {
 			return fmt.Errorf("%w: the crawl state was written with output %s, and this crawl writes %s; resume with that output (or start a new state)", ErrOutputMoved, st.OutputName, now)
 		}
+		if now := r.archiveName(); st.ArchiveName != "" && now != "" && now != st.ArchiveName {
+			return fmt.Errorf("%w: the crawl state was written with archive %s, and this crawl archives to %s; resume with that archive (or start a new state)", ErrArchiveMoved, st.ArchiveName, now)
+		}
+		if st.ArchiveName == "" {
+			st.ArchiveName = r.archiveName()
+		}
 		st.Crawl = id
 		st.Runs++
-		st.Tail = nil
+		st.Tail, st.ArchiveTail = nil, nil
 		r.state = st
 		r.counted = st.Counts
 		r.admitted.Store(int64(st.Admitted))
@@ -353,6 +375,19 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 		}
 		if err := r.syncSink.Rewind(pos); err != nil {
 			return fmt.Errorf("crawler: rewind output to the checkpoint: %w", err)
+		}
+	}
+	if r.syncArchive != nil {
+		var pos store.WARCPos
+		if saved := r.state.Archive; st != nil && saved != nil {
+			pos = *saved
+		} else if end := r.syncArchive.End(); end != (store.WARCPos{}) && !r.cfg.Overwrite {
+			// A new crawl, or one that archived nothing so far, starts
+			// a new archive.
+			return fmt.Errorf("%w: %s holds records up to file %d offset %d, which starting the crawl would cut (use Overwrite to start anyway)", ErrArchiveNotEmpty, r.archiveName(), end.File, end.Offset)
+		}
+		if err := r.syncArchive.Rewind(pos); err != nil {
+			return fmt.Errorf("crawler: rewind archive to the checkpoint: %w", err)
 		}
 	}
 	return nil
@@ -538,6 +573,21 @@ func (r *run) commit(ctx context.Context, sync bool) (err error) {
 		}
 		r.state.Output, r.state.Tail = span.To, &span
 	}
+	r.state.ArchiveTail = nil
+	switch {
+	case r.syncArchive != nil && sync:
+		pos, err := r.syncArchive.Sync()
+		if err != nil {
+			return fmt.Errorf("crawler: archive: %w", err)
+		}
+		r.state.Archive = &pos
+	case r.syncArchive != nil:
+		m, err := r.syncArchive.Mark()
+		if err != nil {
+			return fmt.Errorf("crawler: archive: %w", err)
+		}
+		r.state.Archive, r.state.ArchiveTail = &m.End, &m
+	}
 	r.state.Admitted = int(r.admitted.Load())
 	r.state.ScopeAdded = r.widened()
 	r.state.Counts = r.counted.plus(r.counters.stats())
@@ -608,8 +658,16 @@ type Resumed struct {
 
 // outputName returns the absolute path of the sink's output, if the sink
 // names one, else "".
-func (r *run) outputName() string {
-	n, ok := r.sink.(interface{ Name() string })
+func (r *run) outputName() string { return absName(r.sink) }
+
+// archiveName returns the absolute path of the archive's name, if it
+// names itself, else "".
+func (r *run) archiveName() string { return absName(r.cfg.Archive) }
+
+// absName returns the absolute path of v's Name(), if it has a non-empty
+// one, else "".
+func absName(v any) string {
+	n, ok := v.(interface{ Name() string })
 	if !ok || n.Name() == "" {
 		return ""
 	}

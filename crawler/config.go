@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"trawl/fetch"
+	"trawl/parse"
 	"trawl/store"
 )
 
@@ -233,6 +234,27 @@ type Config struct {
 	// graph.
 	RecordLinks bool
 
+	// Archive, if set, keeps what the crawl fetched, as store.WARC does:
+	// every request and response as exchanged (pages, redirect hops,
+	// robots.txt, and responses that are retried), which the default
+	// Fetcher then captures (fetch.Config.Capture). Each record of a
+	// response says where it is archived (store.Record.WARCFile and
+	// WARCOffset). A custom Fetcher's responses are archived when it fills
+	// fetch.Response.Exchanges. With a checkpointing frontier the Archive
+	// must be a SyncArchive, so that each response is archived exactly once
+	// with its record across crashes; Run refuses any other with
+	// ErrArchiveNotDurable. If the Archive has a Flush() error method, Run
+	// calls it before it returns; closing it is the caller's.
+	Archive Archive
+	// Extract takes fields from each HTML page into its record's data, as
+	// a map from the extractors' names (see parse.Extractor); OnPage sees
+	// that map as Page.Data. The page's goquery document is built only
+	// when Extract or ExtractJSONLD is set (or OnPage asks for it).
+	Extract []parse.Extractor
+	// ExtractJSONLD adds the objects of each HTML page's JSON-LD scripts
+	// to its record's data, as a list under parse.JSONLDKey ("jsonld").
+	ExtractJSONLD bool
+
 	// Method is the HTTP method of page requests: "" (the default) means
 	// GET; "HEAD" checks that pages exist without their bodies (so no
 	// links are found beyond the seeds' redirects).
@@ -381,6 +403,18 @@ func (c Config) validate() error {
 	if c.Jar != nil && c.NoCookies {
 		errs = append(errs, "Jar and NoCookies are both set")
 	}
+	seen := map[string]bool{}
+	for _, e := range c.Extract {
+		switch {
+		case e.Name == "":
+			errs = append(errs, "an Extract entry has no Name")
+		case e.Name == parse.JSONLDKey && c.ExtractJSONLD:
+			errs = append(errs, fmt.Sprintf("Extract name %q is the key of ExtractJSONLD", e.Name))
+		case seen[e.Name]:
+			errs = append(errs, fmt.Sprintf("Extract name %q is used twice", e.Name))
+		}
+		seen[e.Name] = true
+	}
 	if c.Fetcher != nil {
 		var ignored []string
 		for _, f := range []struct {
@@ -445,6 +479,7 @@ func newFetcher(cfg Config, rc fetch.RobotsCache, named []string, creds map[stri
 		AllowHosts:   named,
 		Credentials:  creds,
 		OnRequest:    cfg.OnRequest,
+		Capture:      cfg.Archive != nil,
 	})
 }
 

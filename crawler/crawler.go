@@ -88,7 +88,9 @@ type Page struct {
 	// filters, depth and deduplication still apply. Remove entries to
 	// veto them; use AddLink to add one.
 	Links []parse.Link
-	// Data, if set, is written into the page's record as "data".
+	// Data, if set, is written into the page's record as "data". With
+	// Config.Extract or ExtractJSONLD it holds, on entry, the fields
+	// extracted from the page (a map[string]any).
 	Data any
 }
 
@@ -181,7 +183,7 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	var err error
 	if c.cfg.NewFrontier != nil {
 		opts := c.cfg.frontierOptions()
-		opts.AcceptFlush = acceptFlush(c.cfg.Sink)
+		opts.AcceptFlush = acceptFlush(c.cfg.Sink, c.cfg.Archive)
 		f, err = c.cfg.NewFrontier(opts)
 	} else {
 		f = store.NewMemory(c.cfg.frontierOptions())
@@ -193,6 +195,12 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 		if _, ok := c.cfg.Sink.(SyncSink); !ok {
 			f.Close()
 			return Stats{}, fmt.Errorf("%w: the frontier keeps the crawl across crashes, so the Sink (a %T) must be a crawler.SyncSink, such as store.JSONL or store.CSV over a store.File, or store.Filter of one", ErrSinkNotDurable, c.cfg.Sink)
+		}
+	}
+	if _, ok := f.(Checkpointer); ok && c.cfg.Archive != nil {
+		if _, ok := c.cfg.Archive.(SyncArchive); !ok {
+			f.Close()
+			return Stats{}, fmt.Errorf("%w: the frontier keeps the crawl across crashes, so the Archive (a %T) must be a crawler.SyncArchive, such as store.WARC", ErrArchiveNotDurable, c.cfg.Archive)
 		}
 	}
 	fetcher := c.cfg.Fetcher
@@ -223,6 +231,11 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	if fs, ok := c.cfg.Sink.(flushSink); ok {
 		if ferr := fs.Flush(); ferr != nil && err == nil {
 			err = fmt.Errorf("crawler: flush sink: %w", ferr)
+		}
+	}
+	if fs, ok := c.cfg.Archive.(flushSink); ok {
+		if ferr := fs.Flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("crawler: flush archive: %w", ferr)
 		}
 	}
 	r.finished.Store(true)

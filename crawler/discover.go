@@ -22,7 +22,7 @@ import (
 // sitemap, HTML as a page unless it was found as an asset, a stylesheet
 // as CSS, and with GuessLinks, text for URLs; the headers always. stop
 // reports that the page hook returned ErrStop.
-func (r *run) content(ctx context.Context, l store.Lease, rec *store.Record, resp *fetch.Response) (stop bool, err error) {
+func (r *run) content(ctx context.Context, l store.Lease, rec *result, resp *fetch.Response) (stop bool, err error) {
 	final, err := url.Parse(resp.FinalURL)
 	if err != nil {
 		final, _ = url.Parse(l.URL)
@@ -76,7 +76,7 @@ func (r *run) content(ctx context.Context, l store.Lease, rec *store.Record, res
 // (those of the headers, hdr, after the page's own). stop reports that
 // the hook returned ErrStop: the page's record keeps its Data, and its
 // links are not queued.
-func (r *run) page(ctx context.Context, l store.Lease, rec *store.Record, resp *fetch.Response, final *url.URL, hdr []parse.Link) (stop bool, err error) {
+func (r *run) page(ctx context.Context, l store.Lease, rec *result, resp *fetch.Response, final *url.URL, hdr []parse.Link) (stop bool, err error) {
 	doc, err := parse.HTMLWith(resp.Body, resp.ContentType, final, parse.Options{GuessLinks: r.cfg.GuessLinks})
 	if err != nil {
 		rec.Error = err.Error()
@@ -93,8 +93,13 @@ func (r *run) page(ctx context.Context, l store.Lease, rec *store.Record, resp *
 		r.counters.linksDropped.Add(int64(len(links) - n))
 		links = links[:n]
 	}
+	if len(r.cfg.Extract) > 0 || r.cfg.ExtractJSONLD {
+		if d := doc.Document(); d != nil {
+			rec.Data = parse.Extract(d, r.cfg.Extract, r.cfg.ExtractJSONLD, nil)
+		}
+	}
 	if r.cfg.OnPage != nil {
-		p := &Page{URL: final, Depth: l.Depth, Response: resp, HTML: doc, Links: links}
+		p := &Page{URL: final, Depth: l.Depth, Response: resp, HTML: doc, Links: links, Data: rec.Data}
 		stop, err := r.hook(true, func() error { return r.cfg.OnPage(ctx, p) }, "page hook for "+resp.FinalURL)
 		if err != nil {
 			return false, err
@@ -113,7 +118,7 @@ func (r *run) page(ctx context.Context, l store.Lease, rec *store.Record, resp *
 // the crawl follows: pages, sitemaps and GET forms, and assets with
 // Config.Assets. With noFollow (the page's robots meta says nofollow)
 // only assets, which the page needs to be shown, are followed.
-func (r *run) found(ctx context.Context, l store.Lease, rec *store.Record, links []parse.Link, depth int, noFollow bool) error {
+func (r *run) found(ctx context.Context, l store.Lease, rec *result, links []parse.Link, depth int, noFollow bool) error {
 	if rec.Links == 0 {
 		rec.Links = len(links)
 	}
@@ -140,7 +145,7 @@ func (r *run) found(ctx context.Context, l store.Lease, rec *store.Record, links
 }
 
 // keepLinks puts links into rec when the crawl records them.
-func (r *run) keepLinks(rec *store.Record, links []parse.Link) {
+func (r *run) keepLinks(rec *result, links []parse.Link) {
 	if !r.cfg.RecordLinks || len(links) == 0 {
 		return
 	}
@@ -200,7 +205,7 @@ const skipNoSitemap = "no-sitemap"
 
 // unrecorded reports whether the record of l is not written: l is a
 // probe that found no sitemap.
-func unrecorded(l store.Lease, rec *store.Record) bool {
+func unrecorded(l store.Lease, rec *result) bool {
 	return isProbe(l.Entry) && (rec.Skipped != "" || rec.Status < 200 || rec.Status > 299)
 }
 

@@ -337,3 +337,70 @@ func ExampleConfig_newFrontier() {
 	// first run: fetched 3
 	// second run: resumed 3 done, 0 queued; fetched 0
 }
+
+// Archive a crawl as WARC, extract fields from its pages, and keep both
+// exactly once across crashes with a frontier on disk. Each record of a
+// response says where in the WARC files its response is.
+func ExampleConfig_archive() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<h1>Page %s</h1><span class="price">%d</span><a href="/a">a</a> <a href="/b">b</a>`, r.URL.Path, len(r.URL.Path))
+	}))
+	defer srv.Close()
+	dir, err := os.MkdirTemp("", "trawl-example-")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+
+	f, err := store.OpenFile(filepath.Join(dir, "pages.jsonl"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer f.Close()
+	w, err := store.OpenWARC(filepath.Join(dir, "site.warc.gz"), store.WARCOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer w.Close()
+	price, err := parse.ParseExtractor("price=.price", false)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var mu sync.Mutex
+	var lines []string
+	c, err := crawler.New(crawler.Config{
+		Rate:         -1,
+		IgnoreRobots: true,
+		NoSitemaps:   true,
+		Sink: store.Filter(store.NewJSONL(f), func(r store.Record) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			lines = append(lines, fmt.Sprintf("%s %v in %s", strings.TrimPrefix(r.URL, srv.URL), r.Data, r.WARCFile))
+			return true
+		}),
+		Archive: w,
+		Extract: []parse.Extractor{price},
+		NewFrontier: func(opts store.FrontierOptions) (crawler.Frontier, error) {
+			return disk.Open(filepath.Join(dir, "state"), disk.Options{FrontierOptions: opts})
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := c.Run(context.Background(), srv.URL+"/"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	slices.Sort(lines)
+	fmt.Println(strings.Join(lines, "\n"))
+	// Output:
+	// / map[price:1] in site-00000.warc.gz
+	// /a map[price:2] in site-00000.warc.gz
+	// /b map[price:2] in site-00000.warc.gz
+}

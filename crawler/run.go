@@ -78,6 +78,9 @@ type run struct {
 	cp       Checkpointer
 	flusher  Flusher  // cp, if it can flush
 	syncSink SyncSink // the sink, if it can sync
+	// syncArchive is Config.Archive, with a checkpointing frontier.
+	syncArchive SyncArchive
+
 	commitMu sync.RWMutex
 	commits  commits
 	busy     atomic.Int32            // workers handling a lease, waits for durability included
@@ -102,6 +105,7 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 		r.cp = cp
 		r.flusher, _ = cp.(Flusher)
 		r.syncSink, _ = r.sink.(SyncSink) // Run made sure it is one, unless Sink is nil
+		r.syncArchive, _ = cfg.Archive.(SyncArchive)
 	}
 	return r
 }
@@ -348,7 +352,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 	if ctx.Err() != nil {
 		return nil // abandoned: the lease stays in flight and expires
 	}
-	rec := &store.Record{URL: l.URL, Depth: l.Depth, Parent: l.Parent, Attempts: l.Attempt + 1, Kind: l.Kind}
+	rec := &result{Record: store.Record{URL: l.URL, Depth: l.Depth, Parent: l.Parent, Attempts: l.Attempt + 1, Kind: l.Kind}}
 	u, err := url.Parse(l.URL)
 	if err != nil {
 		rec.Error = fmt.Sprintf("bad url: %v", err)
@@ -363,6 +367,11 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 				return nil
 			}
 			return r.failed(ctx, l, rec, err, true)
+		}
+		if ex := rob.TakeExchanges(); len(ex) > 0 && r.cfg.Archive != nil {
+			if err := r.archive(ctx, ex, nil); err != nil {
+				return err
+			}
 		}
 		iv, err := r.crawlDelay(ctx, l, rob)
 		if err != nil {
@@ -406,6 +415,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		rec.DurationMS = time.Since(sent).Milliseconds()
 		return r.failed(ctx, l, rec, err, false)
 	}
+	rec.exchanges = resp.Exchanges
 	rec.FinalURL = resp.FinalURL
 	if rec.FinalURL == rec.URL {
 		rec.FinalURL = ""
@@ -448,7 +458,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 // makes the URL a skip; a robots.txt failure holds the host back and is
 // tried again, as a transient page failure is; anything else is the
 // URL's error.
-func (r *run) failed(ctx context.Context, l store.Lease, rec *store.Record, err error, robots bool) error {
+func (r *run) failed(ctx context.Context, l store.Lease, rec *result, err error, robots bool) error {
 	stop, herr := r.hook(r.cfg.OnError != nil, func() error { return r.cfg.OnError(ctx, l.URL, err) }, "error hook")
 	if herr != nil {
 		return herr
@@ -527,7 +537,7 @@ func (r *run) release(ctx context.Context, l store.Lease, at time.Time) error {
 // is considered like a link, as a URL of its own with its own record: the
 // same depth, the source as parent and one more redirect hop. A seed's
 // redirects may lead out of scope: they bring their target's host in.
-func (r *run) redirect(ctx context.Context, l store.Lease, rec *store.Record, resp *fetch.Response) error {
+func (r *run) redirect(ctx context.Context, l store.Lease, rec *result, resp *fetch.Response) error {
 	loc := resp.Header.Get("Location")
 	base, err := url.Parse(resp.FinalURL)
 	if err != nil {
@@ -699,7 +709,7 @@ func (r *run) skip(ctx context.Context, e store.Entry, reason string) error {
 // HTTP status, as fetched with that status). A wait longer than
 // MaxRetryWait is not waited for: the URL is recorded as it is, and with
 // hostWide its host pauses MaxRetryWait.
-func (r *run) retryOrFail(ctx context.Context, l store.Lease, rec *store.Record, reason string, retryAfter time.Duration, hostWide bool) error {
+func (r *run) retryOrFail(ctx context.Context, l store.Lease, rec *result, reason string, retryAfter time.Duration, hostWide bool) error {
 	if l.Attempt >= r.cfg.Retries {
 		rec.Error = reason
 		return r.settle(ctx, l, rec)
@@ -727,10 +737,18 @@ func (r *run) retryOrFail(ctx context.Context, l store.Lease, rec *store.Record,
 		r.throttle.pause(l.Host, pauseReason(retryAfter), time.Now().Add(wait))
 	}
 	r.counters.retries.Add(1)
-	if err := r.frontier.Retry(context.WithoutCancel(ctx), l, time.Now().Add(wait), hostWide); err != nil && !errors.Is(err, store.ErrStaleLease) {
-		return fmt.Errorf("crawler: retry: %w", err)
+	retry := func() error {
+		if err := r.frontier.Retry(context.WithoutCancel(ctx), l, time.Now().Add(wait), hostWide); err != nil && !errors.Is(err, store.ErrStaleLease) {
+			return fmt.Errorf("crawler: retry: %w", err)
+		}
+		return nil
 	}
-	return nil
+	if len(rec.exchanges) > 0 && r.cfg.Archive != nil {
+		// The response that is retried is archived too, exactly when
+		// the retry is kept.
+		return r.archive(ctx, rec.exchanges, retry)
+	}
+	return retry()
 }
 
 // pauseReason names why a host pauses: the server asked (Retry-After), or
@@ -752,7 +770,7 @@ func backoff(base time.Duration, attempt int) time.Duration {
 // commitMu so that no checkpoint falls between the two. It runs even when
 // ctx has just ended: the work is done and must not be repeated. With
 // group commit it returns the channel closed when the write is durable.
-func (r *run) write(ctx context.Context, l store.Lease, rec *store.Record, pause time.Time) (durable <-chan struct{}, err error) {
+func (r *run) write(ctx context.Context, l store.Lease, rec *result, pause time.Time) (durable <-chan struct{}, err error) {
 	ctx = context.WithoutCancel(ctx)
 	r.commitMu.RLock()
 	defer r.commitMu.RUnlock()
@@ -760,11 +778,18 @@ func (r *run) write(ctx context.Context, l store.Lease, rec *store.Record, pause
 	if rec.Skipped != "" {
 		rec.Attempts, rec.DurationMS = 0, 0 // a skipped URL was never requested
 	}
+	if len(rec.exchanges) > 0 && r.cfg.Archive != nil {
+		ref, err := r.cfg.Archive.Write(rec.exchanges)
+		if err != nil {
+			return nil, fmt.Errorf("crawler: archive: %w", err)
+		}
+		rec.WARCFile, rec.WARCOffset = ref.File, ref.Offset
+	}
 	if !unrecorded(l, rec) {
-		if err := r.sink.Put(ctx, *rec); err != nil {
+		if err := r.sink.Put(ctx, rec.Record); err != nil {
 			return nil, fmt.Errorf("crawler: sink: %w", err)
 		}
-		r.counters.record(rec)
+		r.counters.record(&rec.Record)
 	}
 	o := store.Outcome{Status: rec.Status, Error: rec.Error, Skipped: rec.Skipped, HostBackoff: pause}
 	if err := r.frontier.Ack(ctx, l, o); err != nil && !errors.Is(err, store.ErrStaleLease) {
@@ -777,13 +802,13 @@ func (r *run) write(ctx context.Context, l store.Lease, rec *store.Record, pause
 // until that is durable, so that a crash redoes at most the URLs in
 // flight. The wait ends early when ctx does: the last checkpoint, when
 // Run stops, covers it.
-func (r *run) settle(ctx context.Context, l store.Lease, rec *store.Record) error {
+func (r *run) settle(ctx context.Context, l store.Lease, rec *result) error {
 	return r.settleUntil(ctx, l, rec, time.Time{})
 }
 
 // settleUntil is settle for a lease whose host must make no claim before
 // pause (unless it is zero).
-func (r *run) settleUntil(ctx context.Context, l store.Lease, rec *store.Record, pause time.Time) error {
+func (r *run) settleUntil(ctx context.Context, l store.Lease, rec *result, pause time.Time) error {
 	done, err := r.write(ctx, l, rec, pause)
 	if err != nil || done == nil {
 		return err

@@ -70,6 +70,11 @@ type Options struct {
 	// crawl with the in-memory frontier and the same output is measured
 	// first, as Result.Memory.
 	State bool `json:"state"`
+	// WARC archives every request and response to WARC files in a
+	// temporary directory (under $TMPDIR, removed afterwards), as the
+	// command line's --warc does. The same crawl without the archive is
+	// measured first, as Result.NoWARC. It cannot be combined with State.
+	WARC bool `json:"warc"`
 
 	dupPage int // test hook: page dupPage-1 counts every hit twice; 0 means none
 }
@@ -101,6 +106,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Latency < 0 {
 		errs = append(errs, fmt.Errorf("latency %v is negative", o.Latency))
+	}
+	if o.State && o.WARC {
+		errs = append(errs, errors.New("state and warc are measured one at a time"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return o, fmt.Errorf("bench: options: %w", err)
@@ -160,6 +168,10 @@ type Result struct {
 	// Memory is, with Options.State, the same crawl and output with the
 	// in-memory frontier; nil otherwise.
 	Memory *Baseline `json:"memory,omitempty"`
+	// NoWARC is, with Options.WARC, the same crawl without the archive;
+	// nil otherwise. WARCBytes is what the archive's files hold.
+	NoWARC    *Baseline `json:"no_warc,omitempty"`
+	WARCBytes int64     `json:"warc_bytes,omitempty"`
 }
 
 // Baseline is one limit the crawl is compared with.
@@ -290,11 +302,24 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		res.Memory = &Baseline{Pages: mem.Pages, Elapsed: mem.Elapsed, PagesPerSec: mem.PagesPerSec, CPUPer1000: mem.CPUPer1000}
 	}
+	if o.WARC {
+		plain := &Result{Options: o, SiteAddr: res.SiteAddr}
+		plain.Options.WARC = false
+		if err := crawl(ctx, plain.Options, plain, ctl, cnt, false); err != nil {
+			return nil, err
+		}
+		if !plain.Verify.OK {
+			return nil, fmt.Errorf("bench: the crawl without WARC: %s", plain.Verify)
+		}
+		res.NoWARC = &Baseline{Pages: plain.Pages, Elapsed: plain.Elapsed, PagesPerSec: plain.PagesPerSec, CPUPer1000: plain.CPUPer1000}
+	}
 	if err := crawl(ctx, o, res, ctl, cnt, o.State); err != nil {
 		return nil, err
 	}
-	if res.Memory != nil && res.Memory.PagesPerSec > 0 {
-		res.Memory.Ratio = res.PagesPerSec / res.Memory.PagesPerSec
+	for _, b := range []*Baseline{res.Memory, res.NoWARC} {
+		if b != nil && b.PagesPerSec > 0 {
+			b.Ratio = res.PagesPerSec / b.PagesPerSec
+		}
 	}
 	if !o.Baselines {
 		return res, nil
@@ -371,6 +396,19 @@ func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counte
 			}
 		}
 	}
+	var archive *store.WARC
+	if o.WARC {
+		dir, err := os.MkdirTemp("", "trawl-bench-warc-")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		if archive, err = store.OpenWARC(filepath.Join(dir, "bench.warc.gz"), store.WARCOptions{}); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer archive.Close()
+		cfg.Archive = archive
+	}
 	c, err := crawler.New(cfg)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
@@ -396,6 +434,16 @@ func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counte
 	}
 
 	res.Pages, res.Records, res.Bytes = stats.Fetched, records.Load(), stats.Bytes
+	if archive != nil {
+		if err := archive.Close(); err != nil {
+			return fmt.Errorf("bench: warc: %w", err)
+		}
+		for _, f := range archive.Files() {
+			if fi, err := os.Stat(f); err == nil {
+				res.WARCBytes += fi.Size()
+			}
+		}
+	}
 	res.Allocs, res.AllocBytes = m1.Mallocs-m0.Mallocs, m1.TotalAlloc-m0.TotalAlloc
 	if s := res.Elapsed.Seconds(); s > 0 {
 		res.PagesPerSec = float64(res.Pages) / s
@@ -446,6 +494,9 @@ func (r *Result) describe() string {
 	if o.State {
 		state = "; state on disk, records to a JSONL file"
 	}
+	if o.WARC {
+		state = "; every exchange archived to WARC"
+	}
 	return fmt.Sprintf("%d pages x %d links x %d B on %d hosts, seed %d, latency %v; %d connections%s; site %s %s",
 		o.Pages, o.Links, o.Size, o.Hosts, o.Seed, o.Latency, o.Concurrency, state, r.SiteAddr, where)
 }
@@ -469,10 +520,13 @@ func (r *Result) WriteText(w io.Writer) {
 		fmt.Fprintf(&b, "  peak RSS    %.1f MB (process peak: could not reset the high-water mark)\n", float64(r.PeakRSS)/1e6)
 	}
 	fmt.Fprintf(&b, "  verified    %s\n", r.Verify)
+	if r.Options.WARC && r.Pages > 0 {
+		fmt.Fprintf(&b, "  warc        %.1f MB, %.0f bytes per page\n", float64(r.WARCBytes)/1e6, float64(r.WARCBytes)/float64(r.Pages))
+	}
 	for _, bl := range []struct {
 		name string
 		b    *Baseline
-	}{{"in-memory  ", r.Memory}, {"bare loop  ", r.Bare}, {"parse only ", r.Parse}} {
+	}{{"in-memory  ", r.Memory}, {"no WARC    ", r.NoWARC}, {"bare loop  ", r.Bare}, {"parse only ", r.Parse}} {
 		if bl.b == nil {
 			continue
 		}
