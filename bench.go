@@ -118,6 +118,7 @@ func parseBenchArgs(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.StringVar(&bo.serve, "serve", "", "only serve the site on `ADDR` (127.0.0.1:PORT) until interrupted")
 	fs.BoolVar(&o.State, "state", false, "keep the crawl's state on disk as --state does, records to a JSONL file, and compare with the same crawl in memory")
 	fs.BoolVar(&o.WARC, "warc", false, "archive every request and response as --warc does, to a temporary directory, and compare with the same crawl without it")
+	fs.IntVar(&o.WARCGzipLevel, "warc-gzip-level", 1, "with --warc: the gzip `LEVEL` of the records, as for a crawl")
 	fs.BoolVar(&o.Baselines, "baselines", true, "also measure the bare net/http loop and the parse-only pass (--baselines=false to skip)")
 	fs.BoolVar(&bo.json, "json", false, "print the result as JSON")
 	fs.BoolP("help", "h", false, "show this help")

@@ -11,6 +11,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -75,6 +76,8 @@ type Options struct {
 	// command line's --warc does. The same crawl without the archive is
 	// measured first, as Result.NoWARC. It cannot be combined with State.
 	WARC bool `json:"warc"`
+	// WARCGzipLevel is the archive's store.WARCOptions.GzipLevel.
+	WARCGzipLevel int `json:"warc_gzip_level,omitempty"`
 
 	dupPage int // test hook: page dupPage-1 counts every hit twice; 0 means none
 }
@@ -403,7 +406,7 @@ func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counte
 			return fmt.Errorf("bench: %w", err)
 		}
 		defer os.RemoveAll(dir)
-		if archive, err = store.OpenWARC(filepath.Join(dir, "bench.warc.gz"), store.WARCOptions{}); err != nil {
+		if archive, err = store.OpenWARC(filepath.Join(dir, "bench.warc.gz"), store.WARCOptions{GzipLevel: o.WARCGzipLevel}); err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
 		defer archive.Close()
@@ -495,7 +498,8 @@ func (r *Result) describe() string {
 		state = "; state on disk, records to a JSONL file"
 	}
 	if o.WARC {
-		state = "; every exchange archived to WARC"
+		level := cmp.Or(o.WARCGzipLevel, 1) // store.WARCOptions' default
+		state = fmt.Sprintf("; every exchange archived to WARC (gzip level %d)", level)
 	}
 	return fmt.Sprintf("%d pages x %d links x %d B on %d hosts, seed %d, latency %v; %d connections%s; site %s %s",
 		o.Pages, o.Links, o.Size, o.Hosts, o.Seed, o.Latency, o.Concurrency, state, r.SiteAddr, where)
