@@ -81,6 +81,7 @@ func runState(args []string, stdout, stderr io.Writer) int {
 	if st.Output >= 0 {
 		fmt.Fprintf(stdout, "output   %d bytes committed\n", st.Output)
 	}
+	printArchivePos(stdout, st, "committed")
 	if st.Counts.Records() == 0 && fs.Done > 0 {
 		// A state saved by a trawl that did not count records by outcome.
 		fmt.Fprintf(stdout, "records  not counted in this state (saved by an older trawl); %d URLs done\n", fs.Done)
@@ -122,6 +123,7 @@ func runningState(dir string, lockErr error, stdout, stderr io.Writer) int {
 	if st.Output >= 0 {
 		fmt.Fprintf(stdout, "output   %d bytes written\n", st.Output)
 	}
+	printArchivePos(stdout, &st.State, "written")
 	printCounts(stdout, st.Counts)
 	printFrontier(stdout, st.Frontier, "")
 	return exitOK
@@ -176,4 +178,12 @@ func printFrontier(w io.Writer, fs store.FrontierStats, when string) {
 // ago is how long ago t was, to the second.
 func ago(t time.Time) time.Duration {
 	return time.Since(t).Round(time.Second)
+}
+
+// printArchivePos says where the crawl's WARC files end, when it archives.
+func printArchivePos(w io.Writer, st *crawler.State, what string) {
+	if st.Archive == nil {
+		return
+	}
+	fmt.Fprintf(w, "warc     %s: %d files, the last with %d bytes %s\n", st.ArchiveName, st.Archive.File+1, st.Archive.Offset, what)
 }

@@ -152,14 +152,17 @@ func TestWARCDemo(t *testing.T) {
 // every response must then be archived exactly once, no file may end in
 // a torn record, and the records must point at their responses.
 func TestCrashResumeWARC(t *testing.T) {
-	site := fixtures.Synthetic{Pages: 1200, Links: 8, Size: 2000, Hosts: 3, Seed: 5, Latency: 3 * time.Millisecond}
+	site := fixtures.Synthetic{Pages: 1200, Links: 8, Size: 20000, Hosts: 3, Seed: 5, Latency: 3 * time.Millisecond}
 	srv := fixtures.NewServer(site.Handler())
 	defer srv.Close()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.jsonl")
 	name := filepath.Join(dir, "crawl.warc.gz")
-	args := []string{"-q", "--rate", "-1", "--per-host", "4", "-c", "8", "--scope", "domain",
-		"--warc", name, "--warc-max-size", "200KiB", "--state", filepath.Join(dir, "state"), "-o", out}
+	// Pages big enough, and enough workers, for a group of records to
+	// overflow the archive's write buffer: then a kill finds records in
+	// the files past the last commit, which the resume must cut.
+	args := []string{"-q", "--rate", "-1", "--per-host", "8", "-c", "16", "--scope", "domain",
+		"--warc", name, "--warc-max-size", "1MiB", "--state", filepath.Join(dir, "state"), "-o", out}
 	for _, h := range site.HostNames() {
 		args = append(args, "--resolve", h+":80:"+srv.Addr())
 	}
@@ -189,12 +192,16 @@ func TestCrashResumeWARC(t *testing.T) {
 		files, _ := filepath.Glob(filepath.Join(dir, "crawl-*.warc.gz"))
 		t.Logf("kill %d after %v: %d WARC files", kill, wait, len(files))
 	}
+	stdout, stderr, code := trawl(t, "state", filepath.Join(dir, "state"))
+	if code != 0 || !strings.Contains(stdout, "warc     "+name+": ") {
+		t.Errorf("trawl state does not show the archive: exit %d: %s%s", code, stdout, stderr)
+	}
 	if _, stderr, code := trawl(t, args...); code != 0 {
 		t.Fatalf("final run: exit %d: %s", code, stderr)
 	}
 	files := warcFiles(t, filepath.Join(dir, "crawl-*.warc.gz"))
 	if len(files) < 3 {
-		t.Errorf("%d WARC files, want the rotation at 200 KiB to make several", len(files))
+		t.Errorf("%d WARC files, want the rotation at 1 MiB to make several", len(files))
 	}
 	n := checkArchive(t, out, files)
 	data, _ := os.ReadFile(out)

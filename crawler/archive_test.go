@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -267,4 +268,56 @@ func TestArchiveDurability(t *testing.T) {
 	if _, err := runCrawl(t, cfg, srv.URL+"/"); !errors.Is(err, crawler.ErrArchiveMoved) {
 		t.Fatalf("resuming with another WARC: %v, want ErrArchiveMoved", err)
 	}
+}
+
+// TestArchiveResumeCutsTail: what a killed crawl wrote to its WARC after
+// its last commit (here a torn record) is cut when the crawl resumes, as
+// the records' output is.
+func TestArchiveResumeCutsTail(t *testing.T) {
+	srv, _ := archiveSite(t)
+	defer srv.Close()
+	dir := t.TempDir()
+	crawl := func() {
+		t.Helper()
+		out, err := store.OpenFile(filepath.Join(dir, "out.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		w, err := store.OpenWARC(filepath.Join(dir, "crawl.warc.gz"), store.WARCOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		_, err = runCrawl(t, crawler.Config{Rate: -1, Retries: -1, Sink: store.NewJSONL(out), Archive: w,
+			NewFrontier: func(o store.FrontierOptions) (crawler.Frontier, error) {
+				return disk.Open(filepath.Join(dir, "state"), disk.Options{FrontierOptions: o})
+			}}, srv.URL+"/")
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	crawl()
+	path := filepath.Join(dir, "crawl-00000.warc.gz")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A record half written when the process died.
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(before[:len(before)/3])
+	f.Close()
+
+	crawl() // resumes: nothing left to fetch
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after, before) {
+		t.Errorf("after the resume the WARC has %d bytes, want the %d of the last commit", len(after), len(before))
+	}
+	warctest.Read(t, path) // reads to the end
 }
