@@ -21,6 +21,8 @@ var (
 	errNotHTTP  = errors.New("want an http:// or https:// URL")
 	errNoHost   = errors.New("no host")
 	errLongSeed = fmt.Errorf("line longer than %d bytes", maxSeedLine)
+	// errSpacedSeed: two URLs on a line, or a note without its '#'.
+	errSpacedSeed = errors.New("a space inside: one URL per line, with a space written %20")
 )
 
 // SeedError is a line of a seed list that is not a seed.
@@ -71,7 +73,8 @@ func (e SeedError) Unwrap() error { return e.Err }
 // UTF-8 byte order mark at the start is ignored, and lines may end in
 // "\n" or "\r\n".
 //
-// Each remaining line must pass CheckSeed, and be at most 1 MiB long:
+// Each remaining line must pass CheckSeed, hold no space or tab (a seed
+// list has one URL per line), and be at most 1 MiB long:
 // those that do are seeds, kept in order (duplicates too: the frontier
 // removes them); the others are returned in bad, with their line numbers,
 // and reading goes on. err is only a read error, wrapped; the seeds and
@@ -107,6 +110,11 @@ func ReadSeeds(r io.Reader) (seeds []string, bad []SeedError, err error) {
 			text, _ := cutText(string(line[:min(len(line), maxSeedErrorText+1)]))
 			bad = append(bad, SeedError{Line: n, Text: text, Err: errLongSeed})
 		case len(line) == 0:
+		case bytes.ContainsAny(line, " \t"):
+			// Two URLs on a line, or a note without its #: a URL
+			// has no space (a path's own is written %20).
+			text, _ := cutText(string(line))
+			bad = append(bad, SeedError{Line: n, Text: text, Err: errSpacedSeed})
 		default:
 			s := string(line)
 			if why := seedReason(s); why != nil {

@@ -132,23 +132,33 @@ func TestReadSeeds(t *testing.T) {
 			name: "bad lines reported with their numbers, the rest kept",
 			input: "# list\n" + // 1
 				"http://a.test/\n" + // 2
-				"not a url\n" + // 3
+				"not-a-url\n" + // 3
 				"ftp://files.test/x\n" + // 4
 				"\n" + // 5
 				"/relative\n" + // 6
 				"http:///nohost # comment\n" + // 7
 				"https://b.test/\n" + // 8
-				"http://bad host/\n" + // 9
+				"http://bad-host.test/\x00\n" + // 9
 				long + "\n" + // 10
 				"http://c.test/", // 11
 			seeds: []string{"http://a.test/", "https://b.test/", "http://c.test/"},
 			bad: []string{
-				`line 3: "not a url": want an http:// or https:// URL`,
+				`line 3: "not-a-url": want an http:// or https:// URL`,
 				`line 4: "ftp://files.test/x": want an http:// or https:// URL`,
 				`line 6: "/relative": want an http:// or https:// URL`,
 				`line 7: "http:///nohost": no host`,
-				`line 9: "http://bad host/": invalid character " " in host name`,
+				`line 9: "http://bad-host.test/\x00": net/url: invalid control character in URL`,
 				`line 10: "` + long[:200] + `"...: line longer than 1048576 bytes`,
+			},
+		},
+		{
+			name:  "a space inside a line: two URLs, or a note without #",
+			input: "http://a.test/ http://b.test/\nhttp://c.test/\tnote\nhttp://bad host/\nhttp://d.test/a%20b\n",
+			seeds: []string{"http://d.test/a%20b"},
+			bad: []string{
+				`line 1: "http://a.test/ http://b.test/": a space inside: one URL per line, with a space written %20`,
+				`line 2: "http://c.test/\tnote": a space inside: one URL per line, with a space written %20`,
+				`line 3: "http://bad host/": a space inside: one URL per line, with a space written %20`,
 			},
 		},
 		{

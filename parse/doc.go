@@ -19,6 +19,12 @@
 // result of walking the tree html.Parse builds, on every fixture, on
 // random tag soup (TestTagSoup) and under fuzzing (FuzzHTML).
 //
+// Extract takes fields from a page's document with CSS selectors
+// (Extractor, read from "NAME=SELECTOR[@ATTR]" by ParseExtractor) and its
+// JSON-LD objects (JSONLD): what the crawler's Config.Extract and the
+// command line's --extract put into records. It needs the document, so a
+// crawl that extracts builds one per page; one that does not never does.
+//
 // parse imports no other trawl package (its tests use trawl/fixtures); it
 // is the only trawl package that uses goquery.
 package parse
