@@ -257,7 +257,7 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	}
 	fs.StringVar(&opts.warc, "warc", "", "also archive every request and response, robots.txt and redirects included, as WARC 1.1 in `FILE` (NAME.warc.gz gives NAME-00000.warc.gz, NAME-00001.warc.gz, …)")
 	v.warcMaxSize = fs.String("warc-max-size", "1GiB", "start the next WARC file past this `SIZE` (-1 = one file)")
-	fs.IntVar(&opts.warcOpts.GzipLevel, "warc-gzip-level", 1, "gzip `LEVEL` of the WARC records: 1 (fastest) to 9 (smallest), or -2 (Huffman only: faster still, bigger)")
+	fs.IntVar(&opts.warcOpts.GzipLevel, "warc-gzip-level", 1, "gzip `LEVEL` of the WARC records: 1 (fastest) to 9 (smallest), -2 (Huffman only: faster, bigger) or -1 (not compressed: fastest, biggest)")
 	v.extract = fs.StringArray("extract", nil, "put the text of the first element matching a CSS selector (or, with @ATTR, its attribute) in each page's record data: `NAME=SELECTOR[@ATTR]` (repeatable)")
 	v.extractAll = fs.StringArray("extract-all", nil, "as --extract, but a list of every match: `NAME=SELECTOR[@ATTR]` (repeatable)")
 	fs.BoolVar(&cfg.ExtractJSONLD, "extract-jsonld", false, "put each page's JSON-LD objects in its record data, as \"jsonld\"")
@@ -408,9 +408,9 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 		return nil, errors.New("--warc-max-size 0: want a size, or -1 for one file")
 	}
 	switch l := opts.warcOpts.GzipLevel; {
-	case l == -2, l >= 1 && l <= 9:
+	case l == -2, l == -1, l >= 1 && l <= 9:
 	default:
-		return nil, fmt.Errorf("--warc-gzip-level %d: want 1 to 9, or -2", l)
+		return nil, fmt.Errorf("--warc-gzip-level %d: want 1 to 9, -2 or -1", l)
 	}
 	for _, spec := range *v.extract {
 		e, err := parse.ParseExtractor(spec, false)

@@ -44,7 +44,9 @@ type WARCOptions struct {
 	MaxSize int64
 	// GzipLevel is the gzip compression level of each record, 1 (fastest,
 	// the default for zero) to 9 (smallest); -2 means Huffman coding only
-	// (faster still, bigger files). Other values are refused.
+	// (faster still, bigger files) and -1 no compression: each record is
+	// still a gzip member of its own (stored blocks), so the files stay
+	// valid .warc.gz, as big as the records. Other values are refused.
 	GzipLevel int
 	// Software names the program in each file's warcinfo record (such as
 	// "trawl/0.1"); empty means "trawl".
@@ -185,10 +187,12 @@ func OpenWARC(name string, opts WARCOptions) (*WARC, error) {
 		w.level = gzip.BestSpeed
 	case opts.GzipLevel == -2:
 		w.level = gzip.HuffmanOnly
+	case opts.GzipLevel == -1:
+		w.level = gzip.NoCompression
 	case opts.GzipLevel >= 1 && opts.GzipLevel <= 9:
 		w.level = opts.GzipLevel
 	default:
-		return nil, fmt.Errorf("%s: gzip level %d is not 1 to 9 or -2", warcErr, opts.GzipLevel)
+		return nil, fmt.Errorf("%s: gzip level %d is not 1 to 9, -2 or -1", warcErr, opts.GzipLevel)
 	}
 	block, err := warcinfoBlock(opts)
 	if err != nil {

@@ -340,7 +340,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // own, starting where gowarc finds the record, and that the file is one
 // .warc.gz to a reader of multistream gzip.
 func TestWARCGzipMembers(t *testing.T) {
-	for _, level := range []int{0, -2, 9} {
+	for _, level := range []int{0, -2, -1, 9} {
 		t.Run(fmt.Sprint("level ", level), func(t *testing.T) {
 			w := openWARC(t, filepath.Join(t.TempDir(), "m"), WARCOptions{GzipLevel: level})
 			write(t, w, exchange("http://a.test/", []byte(strings.Repeat("abc", 5000))))
@@ -1057,8 +1057,8 @@ func TestOpenWARC(t *testing.T) {
 		opts WARCOptions
 		want string
 	}{
-		{"x", WARCOptions{GzipLevel: 10}, "store: warc: gzip level 10 is not 1 to 9 or -2"},
-		{"x", WARCOptions{GzipLevel: -1}, "store: warc: gzip level -1 is not 1 to 9 or -2"},
+		{"x", WARCOptions{GzipLevel: 10}, "store: warc: gzip level 10 is not 1 to 9, -2 or -1"},
+		{"x", WARCOptions{GzipLevel: -3}, "store: warc: gzip level -3 is not 1 to 9, -2 or -1"},
 		{"x", WARCOptions{Info: [][2]string{{"a b", "c"}}}, `store: warc: warcinfo field name "a b" is not a token`},
 		{"x", WARCOptions{Info: [][2]string{{"a", "c\r\nWARC-Type: x"}}}, `store: warc: warcinfo field a: value "c\r\nWARC-Type: x" holds a line break`},
 		{".warc.gz", WARCOptions{}, `store: warc: "` + dir + `/.warc.gz" does not name a file`},
@@ -1138,7 +1138,7 @@ func BenchmarkWARCWrite(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
 		level int
-	}{{"gzip1", 1}, {"huffman", -2}} {
+	}{{"gzip1", 1}, {"huffman", -2}, {"stored", -1}} {
 		b.Run(bc.name, func(b *testing.B) {
 			// NoDedup: the pages repeat after 1000, and revisits would
 			// not measure a page's cost.
