@@ -68,26 +68,8 @@ func crashResume(t *testing.T, srv *fixtures.Server, want map[string]bool, args 
 	rng := rand.New(rand.NewPCG(1, 2))
 	kills := 0
 	for kills < 4 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		cmd := exec.CommandContext(ctx, binary, run...)
-		if err := cmd.Start(); err != nil {
-			cancel()
-			t.Fatal(err)
-		}
 		wait := time.Duration(100+rng.IntN(400)) * time.Millisecond
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		select {
-		case err := <-exited:
-			cancel()
-			t.Fatalf("crawl ended (%v) before the kill at %v: make the site bigger", err, wait)
-		case <-time.After(wait):
-		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-exited
-		cancel()
+		killAfter(t, wait, run...)
 		kills++
 		if data, err := os.ReadFile(out); err == nil {
 			t.Logf("kill %d after %v: output %d bytes; %d URLs fetched more than once so far",
@@ -133,6 +115,29 @@ func crashResume(t *testing.T, srv *fixtures.Server, want map[string]bool, args 
 	if limit := kills * (concurrency + hosts); repeats > limit {
 		t.Errorf("%d URLs fetched more than once, want at most kills×(concurrency+hosts) = %d", repeats, limit)
 	}
+}
+
+// killAfter runs trawl with args and kills it with SIGKILL after wait; the
+// test fails if the crawl ends before.
+func killAfter(t *testing.T, wait time.Duration, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		t.Fatalf("crawl ended (%v) before the kill at %v: make the site bigger", err, wait)
+	case <-time.After(wait):
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
 }
 
 func urlSet(t *testing.T, path string) map[string]bool {

@@ -2,14 +2,11 @@ package main
 
 import (
 	"compress/gzip"
-	"context"
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -169,26 +166,8 @@ func TestCrashResumeWARC(t *testing.T) {
 	args = append(args, site.Root())
 	rng := rand.New(rand.NewPCG(3, 4))
 	for kill := 1; kill <= 4; kill++ {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		cmd := exec.CommandContext(ctx, binary, args...)
-		if err := cmd.Start(); err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
 		wait := time.Duration(100+rng.IntN(400)) * time.Millisecond
-		select {
-		case err := <-exited:
-			cancel()
-			t.Fatalf("crawl ended (%v) before the kill at %v: make the site bigger", err, wait)
-		case <-time.After(wait):
-		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-exited
-		cancel()
+		killAfter(t, wait, args...)
 		files, _ := filepath.Glob(filepath.Join(dir, "crawl-*.warc.gz"))
 		t.Logf("kill %d after %v: %d WARC files", kill, wait, len(files))
 	}
