@@ -68,6 +68,8 @@ type options struct {
 	state      string
 	warc       string // --warc: the WARC files' name
 	warcOpts   store.WARCOptions
+	log        logOptions // --log, --log-format, -v (logs.go)
+	metrics    string     // --metrics: the address of /metrics (metrics.go)
 }
 
 func main() {
@@ -110,10 +112,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	// Refuse a missing folder before anything is created.
-	if err := checkPaths(opts.output, opts.state, opts.warc); err != nil {
+	if err := checkPaths(opts.output, opts.state, opts.warc, opts.log.file); err != nil {
 		fmt.Fprintf(stderr, "trawl: %v\n", err)
 		return exitUsage
 	}
+	// Listen before anything is created, too: an address in use fails alone.
+	ms, err := listenMetrics(opts.metrics, opts.quiet, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "trawl: %v\n", err)
+		return exitFailure
+	}
+	defer ms.close()
 	if opts.demo {
 		srv := startDemo(opts)
 		defer srv.Close()
@@ -147,6 +156,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer archive.Close()
 		opts.cfg.Archive = archive
 	}
+	logger, closeLog, err := openLog(opts.log, opts.quiet, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "trawl: %v\n", err)
+		out.discard()
+		return exitFailure
+	}
+	defer closeLog()
+	opts.cfg.Logger = logger
 	var sink interface {
 		crawler.Sink
 		Flush() error
@@ -170,6 +187,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		out.discard()
 		return exitUsage
 	}
+	ms.serve(c)
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -299,7 +317,9 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	fs.BoolVar(&cfg.ResumeAnyway, "resume-anyway", false, "continue a --state crawl even though its seeds or scope differ")
 	fs.BoolVar(&cfg.Overwrite, "overwrite", false, "let a new --state crawl replace a non-empty -o file and --warc files")
 	v.resolve = fs.StringArray("resolve", nil, "connect to `HOST:PORT:ADDR` instead of resolving HOST, like curl (repeatable); turns the environment's proxy off")
-	fs.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress line and no summary")
+	addLogFlags(fs, &opts.log)
+	addMetricsFlag(fs, &opts.metrics)
+	fs.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress line, no summary and no logs on stderr (a --log file is still written)")
 	fs.BoolVar(&opts.version, "version", false, "print the version and exit")
 	fs.BoolP("help", "h", false, "show this help")
 	return fs, v
@@ -448,6 +468,9 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 	case "jsonl", "csv":
 	default:
 		return nil, fmt.Errorf("--format %q: want jsonl or csv", opts.format)
+	}
+	if err := opts.log.check(); err != nil {
+		return nil, err
 	}
 
 	if opts.state != "" && (opts.output == "" || opts.output == "-") {

@@ -38,11 +38,11 @@ func flushLoop(ctx context.Context, f interface{ Flush() error }, every time.Dur
 	}
 }
 
-// checkPaths refuses an -o FILE or --state DIR whose folder does not
-// exist, and an -o that is a folder, before anything is created: neither
-// creates missing folders.
-func checkPaths(output, state, warc string) error {
-	for _, p := range []struct{ flag, path string }{{"-o", output}, {"--state", state}, {"--warc", warc}} {
+// checkPaths refuses an -o FILE, --state DIR, --warc FILE or --log FILE
+// whose folder does not exist, and an -o that is a folder, before
+// anything is created: none creates missing folders.
+func checkPaths(output, state, warc, logFile string) error {
+	for _, p := range []struct{ flag, path string }{{"-o", output}, {"--state", state}, {"--warc", warc}, {"--log", logFile}} {
 		if p.path == "" || p.flag == "-o" && p.path == "-" {
 			continue
 		}

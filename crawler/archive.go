@@ -60,7 +60,8 @@ var ErrArchiveMoved = errors.New("crawler: the saved crawl archived elsewhere")
 // with the exchanges of its fetch, archived when the record is written.
 type result struct {
 	store.Record
-	exchanges []*fetch.Exchange
+	exchanges     []*fetch.Exchange
+	recordMetrics // for the counters (stats.go)
 }
 
 // archive writes exchanges that have no record of their own (robots.txt,

@@ -556,8 +556,9 @@ func (r *run) checkpoint(ctx context.Context) error { return r.commit(ctx, true)
 func (r *run) commit(ctx context.Context, sync bool) (err error) {
 	r.commitMu.Lock()
 	defer r.commitMu.Unlock()
+	defer r.counters.commitTimed(sync, time.Now())
 	done := r.turnover()
-	defer func() { done(err) }()
+	defer func() { r.logCommit(ctx, sync, err); done(err) }()
 	r.state.Tail = nil
 	switch {
 	case r.syncSink != nil && sync:

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -316,6 +317,43 @@ type Config struct {
 	// is returned by Run. It is called from many goroutines at once.
 	OnPage func(ctx context.Context, p *Page) error
 
+	// Logger receives the crawl's log lines. Nil means none: the crawl
+	// then logs through a logger whose handler discards (it never falls
+	// back to slog.Default, so a program using the package gets no crawl
+	// lines it did not ask for). It is called from many goroutines at
+	// once. A handler not enabled for Debug costs the crawl nothing per
+	// fetch: no attribute is built for a level that is off.
+	//
+	// Debug: "fetch", one line per request made for a URL (each attempt,
+	// redirect hops and /sitemap.xml probes included; robots.txt not),
+	// with url, host, status (0 without a response), duration, bytes,
+	// attempt, depth, kind (unless "page"), location (of a redirect) and
+	// error (the record's, if any): it is written once the attempt is
+	// settled, so it carries what the record says.
+	//
+	// Info: "start" (seeds, the first seed as url, scope, concurrency,
+	// per_host, rate, max_depth, max_pages), preceded by "resume" (done,
+	// queued, runs) when the crawl continues saved state; "error", each
+	// URL whose record is an error (url, host, error, attempts, status);
+	// "retry", each attempt tried again, and "back-off", each pause of a
+	// whole host (url, host, wait, reason, attempt, status, retry_after,
+	// error); "robots.txt failed" (url, host, error, attempt);
+	// "crawl-delay capped" (host, crawl_delay asked, wait applied); "end"
+	// (records, fetched, errors, skipped, retries, bytes, duration,
+	// pages_per_second, queued, in_flight, stopped, error).
+	//
+	// Warn: "stopping", the failure that stops the crawl (sink, archive,
+	// frontier or hook; error). Error: "checkpoint failed" and "flush
+	// failed", with a checkpointing frontier (error).
+	//
+	// The keys mean the same on every line: url is the URL of the record
+	// concerned, host its host key ("example.com", "example.com:8080"),
+	// status its HTTP status, duration and wait are time.Duration values
+	// (nanoseconds in JSON), error is text, and reason says why a URL
+	// waits: retry-after (the server asked), 429, 5xx, network (no
+	// response) or robots (robots.txt could not be fetched).
+	Logger *slog.Logger
+
 	// NewFrontier opens the frontier that holds the queue and the seen-set,
 	// with options derived from PerHost, Rate and LeaseTTL. Run calls it
 	// once and closes what it returns. Nil means a new in-memory frontier
@@ -379,6 +417,7 @@ func (c Config) withDefaults() Config {
 	c.MaxPages = max(c.MaxPages, 0)
 	c.LeaseTTL = cmp.Or(c.LeaseTTL, DefaultLeaseTTL)
 	c.CheckpointInterval = cmp.Or(c.CheckpointInterval, DefaultCheckpointInterval)
+	c.Logger = cmp.Or(c.Logger, discardLogger)
 	return c
 }
 

@@ -239,7 +239,9 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 		}
 	}
 	r.finished.Store(true)
-	return r.snapshot(context.Background()), err
+	stats := r.snapshot(context.Background())
+	r.logEnd(ctx, stats, err)
+	return stats, err
 }
 
 // seedEntry validates a seed URL and makes its frontier entry. Credentials

@@ -89,6 +89,7 @@ type run struct {
 	statusAt time.Time               // when the last status was published; guarded by commitMu
 	closing  atomic.Bool             // the last checkpoint of the run is next
 	resumed  atomic.Pointer[Resumed] // set when the crawl continued saved state
+	began    bool                    // the start was logged (logStart); Run's goroutine only
 }
 
 func newRun(cfg Config, f Fetcher, fr Frontier) *run {
@@ -96,8 +97,7 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	if r.sink == nil {
 		r.sink = SinkFunc(func(context.Context, store.Record) error { return nil })
 	}
-	r.counters.skipped = map[string]int64{}
-	r.counters.status = map[int]int64{}
+	r.counters.init()
 	r.commits.gen = make(chan struct{})
 	r.commits.signal = make(chan struct{}, 1)
 	r.commits.full = make(chan struct{}, 1)
@@ -179,6 +179,7 @@ func (r *run) crawl(parent context.Context, seeds []store.Entry) error {
 			return err
 		}
 	}
+	r.logStart(ctx, seeds)
 	err := r.schedule(ctx)
 	if err != nil && parent.Err() == nil && context.Cause(ctx) == errMaxTime {
 		// A stop by the clock: a normal end, resumable like any other.
@@ -242,6 +243,7 @@ func (r *run) schedule(parent context.Context) error {
 			}
 		case err != nil && fatal == nil && ctx.Err() == nil:
 			fatal = err
+			r.logStop(ctx, err)
 			cancel()
 		}
 	}
@@ -355,7 +357,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 	rec := &result{Record: store.Record{URL: l.URL, Depth: l.Depth, Parent: l.Parent, Attempts: l.Attempt + 1, Kind: l.Kind}}
 	u, err := url.Parse(l.URL)
 	if err != nil {
-		rec.Error = fmt.Sprintf("bad url: %v", err)
+		rec.Error, rec.errKind = fmt.Sprintf("bad url: %v", err), fetch.KindBadURL.String()
 		return r.settle(ctx, l, rec)
 	}
 
@@ -366,6 +368,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			r.logRobots(ctx, l, err)
 			return r.failed(ctx, l, rec, err, true)
 		}
 		if ex := rob.TakeExchanges(); len(ex) > 0 && r.cfg.Archive != nil {
@@ -373,6 +376,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 				return err
 			}
 		}
+		r.counters.robots(!rob.FetchedAt().Before(start))
 		iv, err := r.crawlDelay(ctx, l, rob)
 		if err != nil {
 			return err
@@ -426,6 +430,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 	rec.Truncated = resp.Truncated
 	rec.FetchedAt = time.Now().UTC().Truncate(time.Millisecond)
 	rec.DurationMS = resp.Duration.Milliseconds()
+	rec.fetchTime, rec.ttfb = resp.Duration, resp.TTFB
 	stop, err := r.hook(r.cfg.OnResponse != nil, func() error { return r.cfg.OnResponse(ctx, resp) }, "response hook")
 	if err != nil {
 		return err
@@ -440,7 +445,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 	case resp.RedirectErr != nil:
 		// A Fetcher that follows redirects itself stopped following.
 		rec.FinalURL = resp.RedirectTo
-		rec.Error = resp.RedirectErr.Error()
+		rec.Error, rec.errKind = resp.RedirectErr.Error(), fetch.KindOf(resp.RedirectErr).String()
 	case resp.Status >= 300 && resp.Status < 400 && resp.Header.Get("Location") != "":
 		return stopAfter(stop, r.redirect(ctx, l, rec, resp))
 	case resp.Status >= 200 && resp.Status < 300:
@@ -459,6 +464,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 // tried again, as a transient page failure is; anything else is the
 // URL's error.
 func (r *run) failed(ctx context.Context, l store.Lease, rec *result, err error, robots bool) error {
+	rec.errKind = fetch.KindOf(err).String()
 	stop, herr := r.hook(r.cfg.OnError != nil, func() error { return r.cfg.OnError(ctx, l.URL, err) }, "error hook")
 	if herr != nil {
 		return herr
@@ -521,6 +527,9 @@ func (r *run) crawlDelay(ctx context.Context, l store.Lease, rob *fetch.Robots) 
 		}
 		return 0, fmt.Errorf("crawler: set host interval: %w", err)
 	}
+	if asked := rob.CrawlDelay(); asked > d {
+		r.logCapped(ctx, l.Host, asked, d)
+	}
 	return want, nil
 }
 
@@ -546,6 +555,7 @@ func (r *run) redirect(ctx context.Context, l store.Lease, rec *result, resp *fe
 	to, err := base.Parse(loc)
 	if err != nil {
 		rec.Error = fmt.Sprintf("bad redirect location %q: %v", loc, errors.Unwrap(err))
+		rec.errKind = fetch.KindBadURL.String()
 		return r.settle(ctx, l, rec)
 	}
 	to.Fragment, to.RawFragment = "", ""
@@ -555,11 +565,13 @@ func (r *run) redirect(ctx context.Context, l store.Lease, rec *result, resp *fe
 		return r.settle(ctx, l, rec) // recorded, not followed
 	case l.Redirects >= r.cfg.MaxRedirects:
 		rec.Error = fmt.Sprintf("too many redirects: this one not followed after %d in a row (max redirects %d)", l.Redirects, r.cfg.MaxRedirects)
+		rec.errKind = fetch.KindTooManyRedirects.String()
 		return r.settle(ctx, l, rec)
 	}
 	key, host, err := parse.Normalize(to)
 	if err != nil {
 		rec.Error = fmt.Sprintf("redirect not followed: %v", err)
+		rec.errKind = fetch.KindBadURL.String()
 		return r.settle(ctx, l, rec)
 	}
 	e := store.Entry{URL: rec.Location, Key: key, Host: host, Depth: l.Depth, Parent: l.URL, Redirects: l.Redirects + 1, Kind: l.Kind}
@@ -726,10 +738,14 @@ func (r *run) retryOrFail(ctx context.Context, l store.Lease, rec *result, reaso
 			rec.Error = fmt.Sprintf("%s; not retried: the back-off of %v is longer than the %v the crawl waits (max retry wait)",
 				cmp.Or(reason, http.StatusText(rec.Status)), wait.Round(time.Millisecond), limit)
 		}
+		if reason == "" { // an HTTP status; a failure keeps its kind
+			rec.errKind = errKindRetryWait
+		}
 		var pause time.Time
 		if hostWide {
 			pause = time.Now().Add(limit)
 			r.throttle.pause(l.Host, pauseReason(retryAfter), pause)
+			r.logPause(ctx, l, rec, reason, limit, retryAfter)
 		}
 		return r.settleUntil(ctx, l, rec, pause)
 	}
@@ -737,6 +753,7 @@ func (r *run) retryOrFail(ctx context.Context, l store.Lease, rec *result, reaso
 		r.throttle.pause(l.Host, pauseReason(retryAfter), time.Now().Add(wait))
 	}
 	r.counters.retries.Add(1)
+	r.logRetry(ctx, l, rec, reason, wait, retryAfter, hostWide)
 	retry := func() error {
 		if err := r.frontier.Retry(context.WithoutCancel(ctx), l, time.Now().Add(wait), hostWide); err != nil && !errors.Is(err, store.ErrStaleLease) {
 			return fmt.Errorf("crawler: retry: %w", err)
@@ -789,7 +806,7 @@ func (r *run) write(ctx context.Context, l store.Lease, rec *result, pause time.
 		if err := r.sink.Put(ctx, rec.Record); err != nil {
 			return nil, fmt.Errorf("crawler: sink: %w", err)
 		}
-		r.counters.record(&rec.Record)
+		r.counters.recordResult(rec)
 	}
 	o := store.Outcome{Status: rec.Status, Error: rec.Error, Skipped: rec.Skipped, HostBackoff: pause}
 	if err := r.frontier.Ack(ctx, l, o); err != nil && !errors.Is(err, store.ErrStaleLease) {
@@ -810,6 +827,7 @@ func (r *run) settle(ctx context.Context, l store.Lease, rec *result) error {
 // pause (unless it is zero).
 func (r *run) settleUntil(ctx context.Context, l store.Lease, rec *result, pause time.Time) error {
 	done, err := r.write(ctx, l, rec, pause)
+	r.logSettled(ctx, l, rec)
 	if err != nil || done == nil {
 		return err
 	}

@@ -9,18 +9,59 @@ import (
 	"sync/atomic"
 	"time"
 
+	"trawl/fetch"
 	"trawl/parse"
 	"trawl/store"
 )
 
 // Stats counts what a crawl did. Records fall in exactly one of Fetched,
 // Errors and Skipped.
+//
+// The package trawl/crawler/metrics exposes these numbers to Prometheus.
 type Stats struct {
 	Fetched int64            // records of URLs fetched (any HTTP status)
 	Errors  int64            // records of URLs that failed
 	Skipped map[string]int64 // records of URLs not fetched, by reason
-	Status  map[int]int64    // fetched records by HTTP status
+	Status  map[int]int64    // fetched records by HTTP status (see StatusClasses)
 	Bytes   int64            // decoded body bytes kept, summed
+
+	// ErrorKinds counts the error records (Errors) by kind: the
+	// fetch.ErrorKind names ("timeout", "dns", "refused", "reset", "tls",
+	// "too-many-redirects", "bad-url", "robots-unavailable", ..., "other")
+	// for a failed fetch, a redirect not followed or a bad URL;
+	// "max-retry-wait" for a 429 or 5xx answer whose Retry-After or
+	// back-off was longer than Config.MaxRetryWait; "parse" for a
+	// response whose content could not be read (a sitemap that does not
+	// parse). The kinds are a fixed set: a map of at most a few dozen
+	// keys.
+	ErrorKinds map[string]int64
+
+	// FetchDuration is the distribution of the fetch times
+	// (fetch.Response.Duration) of the fetched records: once the crawl
+	// has ended, its Count is Fetched. TTFB is that of their times to first byte
+	// (fetch.Response.TTFB), for those whose fetcher reported one.
+	// Attempts that were retried, and errors, are in neither.
+	FetchDuration Histogram
+	TTFB          Histogram
+
+	// RobotsFetches counts the times a worker got a host's robots.txt
+	// rules from a fetch of robots.txt made during its call (an answer,
+	// a 404 too, that gives rules; workers that waited for the same fetch
+	// each count it); RobotsCacheHits the times a worker found the rules
+	// already known to the fetcher. A robots.txt that could not be
+	// fetched is in neither: it is retried, and ends as the URL's error.
+	// Both are zero with Config.IgnoreRobots.
+	RobotsFetches   int64
+	RobotsCacheHits int64
+
+	// CheckpointDuration and FlushDuration are the distributions of the
+	// times the checkpoints and the flushes of the crawl's state took,
+	// from taking the commit lock to the end, with a Checkpointer
+	// frontier (such as disk.Frontier); without one they are zero, with
+	// no Bounds. FlushDuration stays empty (with Bounds) when the
+	// frontier is not a Flusher or CheckpointInterval is negative.
+	CheckpointDuration Histogram
+	FlushDuration      Histogram
 
 	Retries    int64 // attempts put back for a later try
 	OutOfScope int64 // links and redirects outside the scope: counted, not recorded
@@ -60,6 +101,9 @@ type Stats struct {
 
 	Queued   int // URLs waiting in the frontier at the snapshot
 	InFlight int // URLs being fetched at the snapshot
+	// Hosts is the number of hosts with URLs queued or in flight at the
+	// snapshot (store.FrontierStats.Hosts).
+	Hosts int
 
 	Started time.Time
 	Elapsed time.Duration
@@ -77,6 +121,28 @@ func (s Stats) Records() int64 {
 	return n
 }
 
+// StatusClasses returns the fetched records by HTTP status class: "1xx",
+// "2xx", "3xx", "4xx", "5xx", and "other" for a status outside 100-599.
+// It is nil when nothing was fetched.
+func (s Stats) StatusClasses() map[string]int64 {
+	var m map[string]int64
+	for code, n := range s.Status {
+		if m == nil {
+			m = make(map[string]int64, 5)
+		}
+		m[statusClass(code)] += n
+	}
+	return m
+}
+
+// statusClass names the class of an HTTP status code.
+func statusClass(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return string(rune('0'+code/100)) + "xx"
+}
+
 // PagesPerSecond is the rate of fetched records over the elapsed time.
 func (s Stats) PagesPerSecond() float64 {
 	if s.Elapsed <= 0 {
@@ -85,16 +151,179 @@ func (s Stats) PagesPerSecond() float64 {
 	return float64(s.Fetched) / s.Elapsed.Seconds()
 }
 
-// counters is a run's live statistics, safe for concurrent use.
+// counters is a run's live statistics, safe for concurrent use once
+// init has run.
 type counters struct {
 	fetched, errors, bytes        atomic.Int64
 	retries, outOfScope, noFollow atomic.Int64
 	duplicates, linksDropped      atomic.Int64
 	links                         [4]atomic.Int64 // by parse.Kind
 
+	errorKinds                [maxErrorKinds]atomic.Int64 // by index in errorKindNames
+	fetchTime, ttfb           histogram
+	checkpointTime, flushTime histogram
+	robotsFetches, robotsHits atomic.Int64
+
 	mu      sync.Mutex // guards skipped and status
 	skipped map[string]int64
 	status  map[int]int64
+}
+
+// init readies c for use.
+func (c *counters) init() {
+	c.skipped = map[string]int64{}
+	c.status = map[int]int64{}
+	c.fetchTime.bounds = fetchBuckets[:]
+	c.ttfb.bounds = fetchBuckets[:]
+	c.checkpointTime.bounds = commitBuckets[:]
+	c.flushTime.bounds = commitBuckets[:]
+}
+
+// recordResult counts one terminal record with what the record does not
+// hold: the error's kind, the fetch's times.
+func (c *counters) recordResult(r *result) {
+	c.record(&r.Record)
+	switch {
+	case r.Skipped != "":
+	case r.Error != "":
+		kind := r.errKind
+		if kind == "" {
+			kind = "other"
+			if r.Status != 0 {
+				kind = errKindParse // an answer whose content failed
+			}
+		}
+		c.errorKinds[errorKindIndex[kind]].Add(1) // "other" is index 0
+	default:
+		c.fetchTime.observe(r.fetchTime)
+		if r.ttfb > 0 {
+			c.ttfb.observe(r.ttfb)
+		}
+	}
+}
+
+// robots counts a worker's getting a host's robots.txt rules, by fetching
+// them or from the cache.
+func (c *counters) robots(fetched bool) {
+	if fetched {
+		c.robotsFetches.Add(1)
+	} else {
+		c.robotsHits.Add(1)
+	}
+}
+
+// commitTimed counts a checkpoint (sync) or flush that started at start.
+func (c *counters) commitTimed(sync bool, start time.Time) {
+	if sync {
+		c.checkpointTime.observe(time.Since(start))
+	} else {
+		c.flushTime.observe(time.Since(start))
+	}
+}
+
+// errorKindCounts returns the error records by kind, nil if none.
+func (c *counters) errorKindCounts() map[string]int64 {
+	var m map[string]int64
+	for i, name := range errorKindNames {
+		if n := c.errorKinds[i].Load(); n > 0 {
+			if m == nil {
+				m = make(map[string]int64)
+			}
+			m[name] = n
+		}
+	}
+	return m
+}
+
+// recordMetrics is what result carries for the counters besides its record:
+// the kind of its error (a fetch.ErrorKind name or one of the crawler's,
+// empty if it has none or it is unknown) and the fetch's times.
+type recordMetrics struct {
+	errKind         string
+	fetchTime, ttfb time.Duration
+}
+
+// The error kinds of the crawler's own (see Stats.ErrorKinds).
+const (
+	errKindRetryWait = "max-retry-wait"
+	errKindParse     = "parse"
+)
+
+// maxErrorKinds bounds the error kinds counted; more count as "other".
+const maxErrorKinds = 32
+
+// errorKindNames are the error kinds counted, "other" first;
+// errorKindIndex is their index.
+var errorKindNames, errorKindIndex = func() ([]string, map[string]int) {
+	names := []string{fetch.KindOther.String()}
+	for k := fetch.ErrorKind(1); len(names) < maxErrorKinds-2; k++ {
+		if k.String() == names[0] {
+			break // past fetch's kinds
+		}
+		names = append(names, k.String())
+	}
+	names = append(names, errKindRetryWait, errKindParse)
+	index := make(map[string]int, len(names))
+	for i, n := range names {
+		index[n] = i
+	}
+	return names, index
+}()
+
+// Histogram is a distribution of durations in fixed buckets. The zero
+// value has no buckets and no observations.
+type Histogram struct {
+	// Bounds are the buckets' upper bounds, ascending. Counts[i] counts
+	// the observations in (Bounds[i-1], Bounds[i]], and
+	// Counts[len(Bounds)] those above the last bound: Counts is not
+	// cumulative.
+	Bounds []time.Duration
+	Counts []int64
+	Count  int64         // observations: the sum of Counts
+	Sum    time.Duration // of the observations
+}
+
+// fetchBuckets are the bounds of the fetch time and TTFB histograms.
+var fetchBuckets = [...]time.Duration{
+	5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second, 30 * time.Second,
+}
+
+// commitBuckets are the bounds of the checkpoint and flush histograms.
+var commitBuckets = [...]time.Duration{
+	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
+	25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
+	500 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
+}
+
+// maxBuckets is the most bounds a histogram has.
+const maxBuckets = max(len(fetchBuckets), len(commitBuckets))
+
+// histogram is a live Histogram: observe takes no lock and allocates
+// nothing. Its bounds are set before its first use.
+type histogram struct {
+	bounds []time.Duration
+	counts [maxBuckets + 1]atomic.Int64
+	sum    atomic.Int64 // nanoseconds
+}
+
+func (h *histogram) observe(d time.Duration) {
+	i, _ := slices.BinarySearch(h.bounds, d) // the first bound >= d
+	h.counts[i].Add(1)
+	h.sum.Add(int64(d))
+}
+
+// snapshot returns h now. Observations that run meanwhile may be in
+// Counts and not yet in Sum.
+func (h *histogram) snapshot() Histogram {
+	s := Histogram{Bounds: slices.Clone(h.bounds), Counts: make([]int64, len(h.bounds)+1), Sum: time.Duration(h.sum.Load())}
+	for i := range s.Counts {
+		s.Counts[i] = h.counts[i].Load()
+		s.Count += s.Counts[i]
+	}
+	return s
 }
 
 // record counts one terminal record.
@@ -155,6 +384,16 @@ func (r *run) snapshot(ctx context.Context) Stats {
 		Links:        c.linkCounts(),
 		Started:      r.started,
 		Resumed:      r.resumed.Load(),
+
+		ErrorKinds:      c.errorKindCounts(),
+		FetchDuration:   c.fetchTime.snapshot(),
+		TTFB:            c.ttfb.snapshot(),
+		RobotsFetches:   c.robotsFetches.Load(),
+		RobotsCacheHits: c.robotsHits.Load(),
+	}
+	if r.cp != nil {
+		s.CheckpointDuration = c.checkpointTime.snapshot()
+		s.FlushDuration = c.flushTime.snapshot()
 	}
 	s.CrawlDelayCapped, s.CrawlDelayCappedHosts = r.capped.snapshot()
 	r.throttle.snapshot(&s)
@@ -171,10 +410,10 @@ func (r *run) snapshot(ctx context.Context) Stats {
 		s.Elapsed = time.Since(r.started)
 	}
 	if fs := r.final.Load(); fs != nil {
-		s.Queued, s.InFlight = fs.Queued, fs.InFlight
+		s.Queued, s.InFlight, s.Hosts = fs.Queued, fs.InFlight, fs.Hosts
 	} else if !r.finished.Load() {
 		if fs, err := r.frontier.Stats(ctx); err == nil {
-			s.Queued, s.InFlight = fs.Queued, fs.InFlight
+			s.Queued, s.InFlight, s.Hosts = fs.Queued, fs.InFlight, fs.Hosts
 		}
 	}
 	return s

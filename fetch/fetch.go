@@ -7,10 +7,12 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -387,6 +389,13 @@ type Response struct {
 	// Duration is the wall time of the fetch from the first request on the
 	// wire (after the first host limiter wait) to the end of the body.
 	Duration time.Duration
+	// TTFB is the time to first byte of the last response (the final hop
+	// of a redirect chain): from its request asking the transport for a
+	// connection to the first byte of the answer, so it includes
+	// connecting (DNS, TCP, TLS) when no idle connection was reused. Zero
+	// when the transport does not report it (a Config.Transport that
+	// ignores net/http/httptrace).
+	TTFB time.Duration
 	// RetryAfter is the pause the server asked for in Retry-After
 	// (delta-seconds or HTTP-date relative to now), at most MaxRetryAfter;
 	// zero if absent or invalid.
@@ -432,7 +441,9 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Response, error) {
 }
 
 // fetchState is the per-fetch state the transport and redirect policy share.
-// Hops of one fetch run one after another, so it needs no lock.
+// Hops of one fetch run one after another, so it needs no lock; the times
+// of the trace are atomic because the transport reports them from its own
+// goroutines.
 type fetchState struct {
 	hook         func(context.Context, *url.URL) error
 	maxRedirects int
@@ -442,6 +453,31 @@ type fetchState struct {
 	redirectKind ErrorKind // of redirectErr when the client declined it itself; KindOther for the hook's error
 	redirectTo   string
 	exchanges    []*Exchange // with Config.Capture: one per hop, in order
+
+	// Since the fetch's start: when the last hop asked for a connection,
+	// and when the first byte of its response came (zero: not yet).
+	hopAt, firstByteAt atomic.Int64
+	trace              httptrace.ClientTrace // sets them; part of st to spare an allocation
+}
+
+// ttfb returns the time to first byte of the last hop, zero if unknown.
+func (st *fetchState) ttfb() time.Duration {
+	first := st.firstByteAt.Load()
+	if first == 0 {
+		return 0
+	}
+	return max(time.Duration(first-st.hopAt.Load()), 0)
+}
+
+// traced returns ctx with the httptrace hooks that time st's hops from
+// start.
+func (st *fetchState) traced(ctx context.Context, start time.Time) context.Context {
+	st.trace.GetConn = func(string) {
+		st.firstByteAt.Store(0)
+		st.hopAt.Store(int64(time.Since(start)))
+	}
+	st.trace.GotFirstResponseByte = func() { st.firstByteAt.Store(max(int64(time.Since(start)), 1)) }
+	return httptrace.WithClientTrace(ctx, &st.trace)
 }
 
 type stateKey struct{}
@@ -483,7 +519,7 @@ func (c *Client) fetch(ctx context.Context, req Request, maxRedirects int, maxBo
 
 	start := time.Now()
 	var deadline time.Time // zero: no Timeout
-	tctx := context.WithValue(ctx, stateKey{}, st)
+	tctx := st.traced(context.WithValue(ctx, stateKey{}, st), start)
 	if c.timeout > 0 {
 		deadline = start.Add(c.timeout)
 		var cancel context.CancelFunc
@@ -512,6 +548,7 @@ func (c *Client) fetch(ctx context.Context, req Request, maxRedirects int, maxBo
 		RetryAfter:  parseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
 		RedirectErr: st.redirectErr,
 		RedirectTo:  st.redirectTo,
+		TTFB:        st.ttfb(),
 		Exchanges:   st.exchanges, // their payloads fill as the bodies are read below
 	}
 	if st.redirectErr != nil {
