@@ -44,8 +44,8 @@ Requests go through HTTP_PROXY / HTTPS_PROXY (minus NO_PROXY) when set,
 except with --resolve; --proxy applies in every case.
 
 Exit status:
-  0    the crawl finished (or stopped at --max-time) and fetched at least one
-       URL; any HTTP status counts, a 404 too
+  0    the crawl finished (or stopped at --max-time or --max-bytes) and
+       fetched at least one URL; any HTTP status counts, a 404 too
   1    an I/O error: the output or the --state could not be written or
        opened, or another trawl holds the --state
   2    bad usage: a flag, a URL, a missing folder, or a --state that belongs

@@ -68,8 +68,9 @@ type options struct {
 	state      string
 	warc       string // --warc: the WARC files' name
 	warcOpts   store.WARCOptions
-	log        logOptions // --log, --log-format, -v (logs.go)
-	metrics    string     // --metrics: the address of /metrics (metrics.go)
+	log        logOptions    // --log, --log-format, -v (logs.go)
+	metrics    string        // --metrics: the address of /metrics (metrics.go)
+	config     configOptions // --config, --print-config (config.go)
 }
 
 func main() {
@@ -106,6 +107,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if opts.version {
 		fmt.Fprintf(stdout, "trawl %s\n", version)
 		return exitOK
+	}
+	if opts.config.print != "" {
+		return printConfig(stdout, stderr, opts)
 	}
 	if err := readSeeds(opts, stderr); err != nil {
 		fmt.Fprintf(stderr, "trawl: %v\n", err)
@@ -265,6 +269,7 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	if demo {
 		fs.StringVar(&opts.demoSite, "site", "basic", "demo `SITE`: basic (the example site), hostile (a server misbehaving in every way trawl guards against) or links (a page for every way a page can link a URL: try --links and --assets)")
 	}
+	addConfigFlags(fs, &opts.config)
 	cfg := &opts.cfg
 	// Every number maps one to one onto crawler.Config: 0 is the default
 	// shown, -1 is "off" (no limit, or none).
@@ -299,6 +304,8 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	fs.DurationVar(&cfg.MaxRetryWait, "max-retry-wait", crawler.DefaultMaxRetryWait, "longest Retry-After or back-off waited for; a server asking for more gets its answer recorded and its host paused this long (-1s = no limit)")
 	fs.DurationVar(&cfg.MaxCrawlDelay, "max-crawl-delay", crawler.DefaultMaxCrawlDelay, "cap on a robots.txt Crawl-delay; the summary names the hosts capped (-1s = no cap)")
 	fs.DurationVar(&cfg.MaxTime, "max-time", 0, "stop the crawl cleanly after this long; with --state it can be resumed (0 = no limit)")
+	v.maxBytes = fs.String("max-bytes", "0", "stop the crawl cleanly once the decoded bodies kept (what the records' bytes sum to) reach this `SIZE`, e.g. 10GiB; with --state it can be resumed, earlier runs counted (0 = no limit)")
+	fs.IntVar(&cfg.MaxHostFailures, "max-host-failures", crawler.DefaultMaxHostFailures, "give a host up after this many connection failures in a row (DNS, refused, unreachable, TLS, reset or timeout before an answer): its other URLs are recorded as skipped host-unreachable (-1 = never)")
 	fs.IntVar(&cfg.MaxURLLength, "max-url-length", crawler.DefaultMaxURLLength, "longest URL followed, in bytes; longer ones are recorded as skipped url-too-long (-1 = no limit)")
 	fs.IntVar(&cfg.MaxLinks, "max-links", crawler.DefaultMaxLinks, "most distinct links followed from one page; the summary counts the rest (-1 = no limit)")
 	fs.BoolVar(&cfg.Assets, "assets", false, "also fetch the in-scope images, scripts, stylesheets, media and other assets pages load (stylesheets are read for more URLs); by default they are found and counted, not fetched")
@@ -332,12 +339,12 @@ type flagValues struct {
 	contact, cookieFile, proxy, maxBody, scope  *string
 	headers, cookies, include, exclude, resolve *[]string
 	sitemaps, extract, extractAll               *[]string
-	warcMaxSize                                 *string
+	warcMaxSize, maxBytes                       *string
 }
 
 // parseArgs turns the command line into options. Errors are one line.
 // --help prints the help to stdout and returns pflag.ErrHelp.
-func parseArgs(args []string, stdout io.Writer) (*options, error) {
+func parseArgs(args []string, stdout io.Writer) (_ *options, err error) {
 	demo := len(args) > 0 && args[0] == "demo"
 	if demo {
 		args = args[1:]
@@ -357,6 +364,12 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 	if opts.version {
 		return opts, nil
 	}
+	// Flags not on the command line come from the --config file: the
+	// checks below see the merged values, and their errors name the file.
+	if err := opts.config.load(fs, demo); err != nil {
+		return nil, err
+	}
+	defer func() { err = opts.config.blame(err) }()
 
 	// The demo site spans two hosts of one domain and is ours to load.
 	if opts.demo {
@@ -401,7 +414,6 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 		}
 		cfg.UserAgent = contactUserAgent(*v.contact)
 	}
-	var err error
 	if cfg.Header, err = parseHeaders(*v.headers); err != nil {
 		return nil, err
 	}
@@ -421,6 +433,9 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--max-body: %v", err)
 	}
 	cfg.MaxBody = n
+	if cfg.MaxBytes, err = parseSize(*v.maxBytes); err != nil {
+		return nil, fmt.Errorf("--max-bytes: %v", err)
+	}
 	if opts.warcOpts.MaxSize, err = parseSize(*v.warcMaxSize); err != nil {
 		return nil, fmt.Errorf("--warc-max-size: %v", err)
 	}
@@ -476,7 +491,7 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 	if opts.state != "" && (opts.output == "" || opts.output == "-") {
 		return nil, errors.New("--state needs -o FILE: a resumed crawl cuts its output back to the last checkpoint")
 	}
-	opts.seeds = fs.Args()
+	opts.seeds = slices.Concat(fs.Args(), opts.config.seeds) // the command line's, then the file's
 	if opts.demo {
 		if len(opts.seeds) > 0 {
 			return nil, fmt.Errorf("demo takes no URL (got %q)", opts.seeds[0])
@@ -484,7 +499,7 @@ func parseArgs(args []string, stdout io.Writer) (*options, error) {
 		return opts, nil
 	}
 	cfg.Sitemaps = *v.sitemaps
-	if len(opts.seeds) == 0 && len(cfg.Sitemaps) == 0 && opts.input == "" {
+	if len(opts.seeds) == 0 && len(cfg.Sitemaps) == 0 && opts.input == "" && opts.config.print == "" {
 		return nil, errors.New("no URL to crawl")
 	}
 	for _, s := range slices.Concat(opts.seeds, cfg.Sitemaps) {

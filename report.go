@@ -106,6 +106,8 @@ func printSummary(w io.Writer, s crawler.Stats, interrupted bool) {
 		how = "interrupted"
 	case s.Stopped == crawler.StopMaxTime:
 		how = "stopped at --max-time"
+	case s.Stopped == crawler.StopMaxBytes:
+		how = "stopped at --max-bytes"
 	}
 	var skipped int64
 	for _, n := range s.Skipped {
@@ -118,6 +120,9 @@ func printSummary(w io.Writer, s crawler.Stats, interrupted bool) {
 	}
 	if len(s.Skipped) > 0 {
 		fmt.Fprintf(w, "  skipped  %s\n", countList(s.Skipped))
+	}
+	if n := s.UnreachableHosts; n > 0 {
+		fmt.Fprintf(w, "  gave up  %s unreachable after --max-host-failures connection failures in a row\n", plural(n, "host"))
 	}
 	if r := s.Resumed; r != nil {
 		fmt.Fprintf(w, "  resumed  %d done, %d queued (run %d)\n", r.Done, r.Queued, r.Runs+1)

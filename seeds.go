@@ -152,8 +152,11 @@ func seedCause(seed string, rec *store.Record, ferr error, s crawler.Stats, opts
 		}
 	}
 	if rec == nil {
-		if s.Stopped == crawler.StopMaxTime {
+		switch s.Stopped {
+		case crawler.StopMaxTime:
 			return "not reached before --max-time: give the crawl more time"
+		case crawler.StopMaxBytes:
+			return "not reached before --max-bytes: give the crawl more bytes"
 		}
 		return "no record: the crawl ended before it was decided"
 	}

@@ -175,12 +175,15 @@ type Progress struct {
 }
 
 // Counts is how many records a crawl wrote, by outcome, with the names
-// of the summary: fetched (by HTTP status), errors, skipped (by reason).
+// of the summary: fetched (by HTTP status), errors, skipped (by reason),
+// and the decoded body bytes they kept, which a resumed crawl counts
+// against Config.MaxBytes.
 type Counts struct {
 	Fetched int64            `json:"fetched"`
 	Errors  int64            `json:"errors"`
 	Skipped map[string]int64 `json:"skipped,omitempty"`
 	Status  map[int]int64    `json:"status,omitempty"`
+	Bytes   int64            `json:"bytes"`
 }
 
 // Records is the number of records counted.
@@ -195,7 +198,7 @@ func (c Counts) Records() int64 {
 // plus returns c with the counts of s added.
 func (c Counts) plus(s Stats) Counts {
 	out := Counts{Fetched: c.Fetched + s.Fetched, Errors: c.Errors + s.Errors,
-		Skipped: maps.Clone(c.Skipped), Status: maps.Clone(c.Status)}
+		Skipped: maps.Clone(c.Skipped), Status: maps.Clone(c.Status), Bytes: c.Bytes + s.Bytes}
 	for k, v := range s.Skipped {
 		if out.Skipped == nil {
 			out.Skipped = map[string]int64{}
@@ -349,6 +352,7 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 		st.Tail, st.ArchiveTail = nil, nil
 		r.state = st
 		r.counted = st.Counts
+		r.priorBytes = st.Counts.Bytes
 		r.admitted.Store(int64(st.Admitted))
 		for _, k := range st.ScopeAdded {
 			r.widen(k)

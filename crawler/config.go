@@ -52,6 +52,13 @@ const (
 	// DefaultLeaseTTL is how long a URL may stay in flight before the
 	// frontier hands it out again.
 	DefaultLeaseTTL = store.DefaultLeaseTTL
+	// DefaultMaxHostFailures is how many connection failures in a row
+	// make a host unreachable. At the default rate of two requests a
+	// second, 20 failures span 10 s or more, so a server restarting or a
+	// network blip does not condemn a host, while a dead one costs 20
+	// attempts: nothing when it refuses, 20 timeouts shared by its
+	// PerHost slots (5 minutes at the defaults) when it drops packets.
+	DefaultMaxHostFailures = 20
 )
 
 // Scope says which discovered links are followed.
@@ -162,6 +169,34 @@ type Config struct {
 	// error and Stats.Stopped says StopMaxTime. Zero (the default) and
 	// negative mean no limit.
 	MaxTime time.Duration
+	// MaxBytes stops the crawl cleanly, as MaxTime does (Stats.Stopped
+	// says StopMaxBytes), once the decoded body bytes kept reach it: what
+	// the records' Bytes sum to (Stats.Bytes), over all the runs of a
+	// resumed crawl, so that a resumed crawl stops at the same total. The
+	// responses in flight then are kept whole, so the total may pass
+	// MaxBytes by up to Concurrency bodies. Zero (the default) and
+	// negative mean no limit.
+	MaxBytes int64
+	// MaxHostFailures is the per-host error budget: after that many
+	// connection failures in a row to a host, the host is declared
+	// unreachable, and every URL of it claimed afterwards, queued or
+	// waiting for a retry, is recorded at once as skipped
+	// SkipHostUnreachable, without a request. A connection failure is a
+	// request, robots.txt's included, whose host name did not resolve,
+	// whose connection was refused, whose host or network was
+	// unreachable, whose TLS handshake or certificate failed, or whose
+	// connection broke or timed out before any answer; a robots.txt
+	// failure counts once, though the fetcher hands it to the host's URLs
+	// for 30 s. Any answer, a 5xx too, starts the count again. Requests in
+	// flight when the host is declared finish as usual. A failed attempt
+	// ends as it would anyway: put back for a retry, which is then
+	// skipped like the host's other URLs, or an error record when its
+	// retries are used up.
+	// The counts are kept in memory: a resumed crawl starts them anew, so
+	// a dead host may cost up to MaxHostFailures more attempts after a
+	// resume. Zero means DefaultMaxHostFailures; negative means no limit
+	// (a host is never given up).
+	MaxHostFailures int
 	// MaxURLLength is the longest URL, in bytes as written, that is
 	// followed; a longer in-scope link is recorded as skipped
 	// SkipURLTooLong. Zero means DefaultMaxURLLength; negative means no
@@ -332,13 +367,16 @@ type Config struct {
 	// settled, so it carries what the record says.
 	//
 	// Info: "start" (seeds, the first seed as url, scope, concurrency,
-	// per_host, rate, max_depth, max_pages), preceded by "resume" (done,
+	// per_host, rate, max_depth, max_pages, max_bytes), preceded by "resume" (done,
 	// queued, runs) when the crawl continues saved state; "error", each
 	// URL whose record is an error (url, host, error, attempts, status);
 	// "retry", each attempt tried again, and "back-off", each pause of a
 	// whole host (url, host, wait, reason, attempt, status, retry_after,
 	// error); "robots.txt failed" (url, host, error, attempt);
-	// "crawl-delay capped" (host, crawl_delay asked, wait applied); "end"
+	// "crawl-delay capped" (host, crawl_delay asked, wait applied); "host
+	// unreachable", a host given up after MaxHostFailures (host, failures,
+	// error: the last one); "max bytes reached", the stop by MaxBytes
+	// (bytes, max_bytes); "end"
 	// (records, fetched, errors, skipped, retries, bytes, duration,
 	// pages_per_second, queued, in_flight, stopped, error).
 	//
@@ -414,6 +452,8 @@ func (c Config) withDefaults() Config {
 	c.MaxURLLength = cmp.Or(c.MaxURLLength, DefaultMaxURLLength)
 	c.MaxLinks = cmp.Or(c.MaxLinks, DefaultMaxLinks)
 	c.MaxTime = max(c.MaxTime, 0)
+	c.MaxBytes = max(c.MaxBytes, 0)
+	c.MaxHostFailures = cmp.Or(c.MaxHostFailures, DefaultMaxHostFailures)
 	c.MaxPages = max(c.MaxPages, 0)
 	c.LeaseTTL = cmp.Or(c.LeaseTTL, DefaultLeaseTTL)
 	c.CheckpointInterval = cmp.Or(c.CheckpointInterval, DefaultCheckpointInterval)

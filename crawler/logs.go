@@ -178,6 +178,27 @@ func (r *run) logCapped(ctx context.Context, host string, asked, wait time.Durat
 		slog.String(keyHost, host), slog.Duration("crawl_delay", asked), slog.Duration(keyWait, wait))
 }
 
+// logUnreachable writes the Info line of a host declared unreachable
+// after failures connection failures in a row, the last one err: its
+// URLs claimed from now on are skipped.
+func (r *run) logUnreachable(ctx context.Context, host string, failures int, err error) {
+	if !r.cfg.Logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "host unreachable",
+		slog.String(keyHost, host), slog.Int("failures", failures), slog.String(keyError, err.Error()))
+}
+
+// logMaxBytes writes the Info line of a crawl that stops because the
+// bytes kept, n over all its runs, reached MaxBytes.
+func (r *run) logMaxBytes(ctx context.Context, n int64) {
+	if !r.cfg.Logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "max bytes reached",
+		slog.Int64("bytes", n), slog.Int64("max_bytes", r.cfg.MaxBytes))
+}
+
 // logStart writes the Info lines of a crawl that starts: "resume" when it
 // continues a saved state, then "start". It runs once the frontier took
 // the seeds, so a start that is refused (another crawl's state, an output
@@ -206,6 +227,9 @@ func (r *run) logStart(ctx context.Context, seeds []store.Entry) {
 	}
 	if r.cfg.MaxPages != 0 {
 		attrs = append(attrs, slog.Int("max_pages", r.cfg.MaxPages))
+	}
+	if r.cfg.MaxBytes != 0 {
+		attrs = append(attrs, slog.Int64("max_bytes", r.cfg.MaxBytes))
 	}
 	r.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "start", attrs...)
 }

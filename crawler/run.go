@@ -29,12 +29,16 @@ const (
 	SkipURLTooLong     = "url-too-long"    // longer than MaxURLLength
 	SkipBlockedAddress = "blocked-address" // the address guard refused its host's address
 	SkipVetoed         = "vetoed"          // Config.OnRequest vetoed its request
+	// SkipHostUnreachable: its host was declared unreachable after
+	// Config.MaxHostFailures connection failures in a row.
+	SkipHostUnreachable = "host-unreachable"
 )
 
 // Why a crawl stopped early without an error (Stats.Stopped).
 const (
-	StopMaxTime   = "max-time" // Config.MaxTime ran out
-	StopRequested = "stop"     // a hook returned ErrStop
+	StopMaxTime   = "max-time"  // Config.MaxTime ran out
+	StopMaxBytes  = "max-bytes" // the bytes kept reached Config.MaxBytes
+	StopRequested = "stop"      // a hook returned ErrStop
 )
 
 // ErrStop, returned by OnPage, OnResponse or OnError, ends the crawl
@@ -72,6 +76,11 @@ type run struct {
 	budgetMu sync.Mutex   // serializes admission against MaxPages
 	admitted atomic.Int64 // URLs pushed into the frontier, for MaxPages
 
+	hosts      hostBudget              // MaxHostFailures (budget.go)
+	priorBytes int64                   // bytes kept by earlier runs of a resumed crawl; set before the workers start
+	stopBytes  context.CancelCauseFunc // ends the crawl at MaxBytes; nil without it
+	bytesOut   atomic.Bool             // MaxBytes was reached
+
 	// With a checkpointing frontier: a record's sink write and its
 	// frontier change happen under commitMu read-locked; a checkpoint
 	// takes it exclusively, so it never splits the two.
@@ -94,6 +103,7 @@ type run struct {
 
 func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	r := &run{cfg: cfg, fetcher: f, frontier: fr, sink: cfg.Sink, started: time.Now(), interval: rateInterval(cfg.Rate)}
+	r.hosts.init(cfg.MaxHostFailures)
 	if r.sink == nil {
 		r.sink = SinkFunc(func(context.Context, store.Record) error { return nil })
 	}
@@ -159,6 +169,12 @@ func (r *run) crawl(parent context.Context, seeds []store.Entry) error {
 		ctx, cancel = context.WithTimeoutCause(parent, r.cfg.MaxTime, errMaxTime)
 		defer cancel()
 	}
+	if r.cfg.MaxBytes > 0 {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		r.stopBytes = cancel
+	}
 	for _, e := range seeds {
 		r.scope.add(r.scopeKey(e.Host))
 	}
@@ -180,12 +196,22 @@ func (r *run) crawl(parent context.Context, seeds []store.Entry) error {
 		}
 	}
 	r.logStart(ctx, seeds)
+	r.countBytes(ctx) // earlier runs may have kept MaxBytes already
 	err := r.schedule(ctx)
-	if err != nil && parent.Err() == nil && context.Cause(ctx) == errMaxTime {
-		// A stop by the clock: a normal end, resumable like any other.
-		err = nil
-		stop := StopMaxTime
-		r.stopped.Store(&stop)
+	if err != nil && parent.Err() == nil {
+		// A stop by the clock or by the bytes kept: a normal end,
+		// resumable like any other.
+		stop := ""
+		switch context.Cause(ctx) {
+		case errMaxTime:
+			stop = StopMaxTime
+		case errMaxBytes:
+			stop = StopMaxBytes
+		}
+		if stop != "" {
+			err = nil
+			r.stopped.Store(&stop)
+		}
 	}
 	if r.cp != nil {
 		// A clean stop, cancelled or not: save what was done.
@@ -355,6 +381,10 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		return nil // abandoned: the lease stays in flight and expires
 	}
 	rec := &result{Record: store.Record{URL: l.URL, Depth: l.Depth, Parent: l.Parent, Attempts: l.Attempt + 1, Kind: l.Kind}}
+	if r.hosts.unreachable(l.Host) {
+		rec.Skipped = SkipHostUnreachable
+		return r.settle(ctx, l, rec)
+	}
 	u, err := url.Parse(l.URL)
 	if err != nil {
 		rec.Error, rec.errKind = fmt.Sprintf("bad url: %v", err), fetch.KindBadURL.String()
@@ -369,6 +399,7 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 				return nil
 			}
 			r.logRobots(ctx, l, err)
+			r.hostFailed(ctx, l, err, true)
 			return r.failed(ctx, l, rec, err, true)
 		}
 		if ex := rob.TakeExchanges(); len(ex) > 0 && r.cfg.Archive != nil {
@@ -377,6 +408,9 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 			}
 		}
 		r.counters.robots(!rob.FetchedAt().Before(start))
+		if !rob.FetchedAt().Before(start) {
+			r.hosts.answered(l.Host)
+		}
 		iv, err := r.crawlDelay(ctx, l, rob)
 		if err != nil {
 			return err
@@ -417,8 +451,10 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		}
 		rec.FetchedAt = time.Now().UTC().Truncate(time.Millisecond)
 		rec.DurationMS = time.Since(sent).Milliseconds()
+		r.hostFailed(ctx, l, err, false)
 		return r.failed(ctx, l, rec, err, false)
 	}
+	r.hosts.answered(l.Host)
 	rec.exchanges = resp.Exchanges
 	rec.FinalURL = resp.FinalURL
 	if rec.FinalURL == rec.URL {
@@ -807,6 +843,9 @@ func (r *run) write(ctx context.Context, l store.Lease, rec *result, pause time.
 			return nil, fmt.Errorf("crawler: sink: %w", err)
 		}
 		r.counters.recordResult(rec)
+		if rec.Bytes > 0 {
+			r.countBytes(ctx)
+		}
 	}
 	o := store.Outcome{Status: rec.Status, Error: rec.Error, Skipped: rec.Skipped, HostBackoff: pause}
 	if err := r.frontier.Ack(ctx, l, o); err != nil && !errors.Is(err, store.ErrStaleLease) {

@@ -84,8 +84,14 @@ type Stats struct {
 	CrawlDelayCappedHosts int64
 
 	// Stopped says why the crawl ended before running out of work
-	// without an error: StopMaxTime, StopRequested, or empty.
+	// without an error: StopMaxTime, StopMaxBytes, StopRequested, or
+	// empty.
 	Stopped string
+
+	// UnreachableHosts counts the hosts this run declared unreachable
+	// after Config.MaxHostFailures connection failures in a row; their
+	// URLs are skipped SkipHostUnreachable.
+	UnreachableHosts int64
 
 	// What politeness, not the network, held back (see HostPause and
 	// HostWait): the hosts spaced by a robots.txt Crawl-delay longer than
@@ -390,6 +396,8 @@ func (r *run) snapshot(ctx context.Context) Stats {
 		TTFB:            c.ttfb.snapshot(),
 		RobotsFetches:   c.robotsFetches.Load(),
 		RobotsCacheHits: c.robotsHits.Load(),
+
+		UnreachableHosts: r.hosts.declared.Load(),
 	}
 	if r.cp != nil {
 		s.CheckpointDuration = c.checkpointTime.snapshot()

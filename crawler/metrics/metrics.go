@@ -38,6 +38,7 @@
 //	trawl_frontier_hosts                 hosts with URLs queued or in flight
 //	trawl_hosts_paused                   hosts paused by Retry-After or back-off
 //	trawl_crawl_delay_hosts              hosts spaced by a robots.txt Crawl-delay longer than the rate allows
+//	trawl_hosts_unreachable              hosts given up after MaxHostFailures connection failures in a row
 //	trawl_crawl_start_time_seconds       when the crawl started, Unix time
 //
 // Histograms, in seconds:
@@ -118,6 +119,7 @@ var (
 	frontierHostsDesc = desc("frontier_hosts", "Hosts with URLs queued or in flight.")
 	pausedDesc        = desc("hosts_paused", "Hosts paused now by a server's Retry-After or by the back-off after errors.")
 	delayedDesc       = desc("crawl_delay_hosts", "Hosts spaced by a robots.txt Crawl-delay longer than the rate allows.")
+	unreachableDesc   = desc("hosts_unreachable", "Hosts declared unreachable after too many connection failures in a row; their URLs are skipped host-unreachable.")
 	startDesc         = desc("crawl_start_time_seconds", "When the crawl started, in seconds since the Unix epoch.")
 
 	fetchDesc      = desc("fetch_duration_seconds", "Fetch time of the fetched records, from the request to the end of the body.")
@@ -129,7 +131,7 @@ var (
 var allDescs = []*prometheus.Desc{
 	recordsDesc, pagesDesc, skippedDesc, errorsDesc, bytesDesc, retriesDesc,
 	robotsFetchesDesc, robotsHitsDesc, linksDesc, notFollowedDesc, duplicatesDesc,
-	frontierURLsDesc, frontierHostsDesc, pausedDesc, delayedDesc, startDesc,
+	frontierURLsDesc, frontierHostsDesc, pausedDesc, delayedDesc, unreachableDesc, startDesc,
 	fetchDesc, ttfbDesc, checkpointDesc, flushDesc,
 }
 
@@ -185,6 +187,7 @@ func (col *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(frontierHostsDesc, float64(s.Hosts))
 	gauge(pausedDesc, float64(s.PausedHosts))
 	gauge(delayedDesc, float64(s.CrawlDelayHosts))
+	gauge(unreachableDesc, float64(s.UnreachableHosts))
 	if !s.Started.IsZero() {
 		gauge(startDesc, float64(s.Started.UnixNano())/1e9)
 	}

@@ -148,6 +148,8 @@ func TestCollector(t *testing.T) {
 		Retries: -1,
 		Scope:   crawler.ScopeDomain,
 		Sink:    sink,
+		// The refused host is given up at its first failure.
+		MaxHostFailures: 1,
 		// The site's Crawl-delay would make the test last seconds.
 		MaxCrawlDelay: 10 * time.Millisecond,
 		OnPage: func(context.Context, *crawler.Page) error {
@@ -221,6 +223,9 @@ func TestCollector(t *testing.T) {
 	}
 	if kindSum != errs || kinds["refused"] < 1 {
 		t.Errorf("trawl_errors_total: got %v, want %v errors in all, the refused host's among them", kinds, errs)
+	}
+	if got := value(t, after, "trawl_hosts_unreachable"); got != 1 || stats.UnreachableHosts != 1 {
+		t.Errorf("trawl_hosts_unreachable: got %v (Stats %d), want 1: the refused host", got, stats.UnreachableHosts)
 	}
 	if got := value(t, after, "trawl_bytes_total"); got != bytes {
 		t.Errorf("trawl_bytes_total: got %v, want %v", got, bytes)
