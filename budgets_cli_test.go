@@ -120,3 +120,39 @@ func TestMaxHostFailuresFlag(t *testing.T) {
 		t.Errorf("%d records skipped %s, want at least %d", skipped, crawler.SkipHostUnreachable, want)
 	}
 }
+
+// TestMaxPerHostFlag: --max-per-host caps each host of the demo site, and
+// the URLs past it are recorded as skipped budget.
+func TestMaxPerHostFlag(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	_, stderr, code := trawl(t, "demo", "--rate", "-1", "--max-per-host", "5", "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requested := map[string]int{}
+	budget := 0
+	for _, r := range readRecords(t, data) {
+		host := strings.SplitN(strings.TrimPrefix(r.URL, "http://"), "/", 2)[0]
+		switch r.Skipped {
+		case crawler.SkipBudget:
+			budget++
+		case "":
+			requested[host]++
+		}
+	}
+	for host, n := range requested {
+		if n > 5 {
+			t.Errorf("%s: %d URLs requested, want at most 5", host, n)
+		}
+	}
+	if budget == 0 || !strings.Contains(stderr, "budget: ") {
+		t.Errorf("%d budget records; summary:\n%s", budget, stderr)
+	}
+	if _, stderr, code := trawl(t, "demo", "--max-per-host", "many"); code != 2 || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("--max-per-host many: exit %d, want 2 with one line: %q", code, stderr)
+	}
+}

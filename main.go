@@ -319,6 +319,7 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	v.exclude = fs.StringArray("exclude", nil, "do not follow links whose normalized URL matches this regular `expression` (repeatable)")
 	fs.IntVar(&cfg.MaxDepth, "depth", 0, "most link hops from a seed (0 = no limit, -1 = the seeds only)")
 	fs.IntVar(&cfg.MaxPages, "max-pages", 0, "most URLs fetched, seeds included (0 = no limit)")
+	fs.IntVar(&cfg.MaxPerHost, "max-per-host", 0, "most URLs fetched from one host, seeds included; the host's further URLs are recorded as skipped budget: a cap on spider traps (0 = no limit)")
 	fs.StringVar(&opts.state, "state", "", "keep the crawl's state in `DIR` (its folder must exist): run the same command again to resume after a stop or crash (needs -o)")
 	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", crawler.DefaultCheckpointInterval, "with --state: sync the state to disk on this period; a crash of the machine redoes up to that much work, one of trawl only the URLs in flight (-1s = sync before each worker goes on: slower)")
 	fs.BoolVar(&cfg.ResumeAnyway, "resume-anyway", false, "continue a --state crawl even though its seeds or scope differ")

@@ -136,6 +136,9 @@ func printCrawl(w io.Writer, st *crawler.State) {
 	if st.Crawl.MaxDepth != 0 {
 		fmt.Fprintf(w, ", max depth %d", st.Crawl.MaxDepth)
 	}
+	if st.Crawl.MaxPerHost != 0 {
+		fmt.Fprintf(w, ", max per host %d", st.Crawl.MaxPerHost)
+	}
 	if st.Crawl.MaxPages != 0 {
 		fmt.Fprintf(w, ", max pages %d", st.Crawl.MaxPages)
 	}

@@ -101,7 +101,7 @@ type MismatchError struct {
 
 // SettingDiff is one setting of a saved crawl and of the crawl at hand,
 // as text: Name is the Config field ("Seeds", "Scope", "Include",
-// "Exclude", "MaxDepth", "MaxPages").
+// "Exclude", "MaxDepth", "MaxPages", "MaxPerHost").
 type SettingDiff struct {
 	Name, Saved, Now string
 }
@@ -148,6 +148,9 @@ type State struct {
 	// store.WARC's), when the crawl archives with one that names itself;
 	// a resumed crawl must archive to the same.
 	ArchiveName string `json:"archive_name,omitempty"`
+	// HostPages are the URLs admitted per host against MaxPerHost, as of
+	// the last checkpoint (flushes do not carry them).
+	HostPages map[string]int `json:"host_pages,omitempty"`
 }
 
 // Progress is the part of State that changes as the crawl goes: what a
@@ -223,6 +226,8 @@ type CrawlID struct {
 	Exclude  []string `json:"exclude,omitempty"`
 	MaxDepth int      `json:"max_depth,omitempty"`
 	MaxPages int      `json:"max_pages,omitempty"`
+	// MaxPerHost is Config.MaxPerHost.
+	MaxPerHost int `json:"max_per_host,omitempty"`
 }
 
 // SavedState returns what cp holds about the crawl saved in it: the meta
@@ -252,7 +257,7 @@ func SavedState(cp Checkpointer) (*State, error) {
 }
 
 func crawlID(cfg Config, seeds []string) CrawlID {
-	id := CrawlID{Seeds: slices.Sorted(slices.Values(seeds)), Scope: cfg.Scope.String(), MaxDepth: cfg.MaxDepth, MaxPages: cfg.MaxPages}
+	id := CrawlID{Seeds: slices.Sorted(slices.Values(seeds)), Scope: cfg.Scope.String(), MaxDepth: cfg.MaxDepth, MaxPages: cfg.MaxPages, MaxPerHost: cfg.MaxPerHost}
 	id.Seeds = slices.Compact(id.Seeds)
 	for _, re := range cfg.Include {
 		id.Include = append(id.Include, re.String())
@@ -299,6 +304,7 @@ func (a CrawlID) diff(b CrawlID) []SettingDiff {
 	add("Exclude", list(a.Exclude), list(b.Exclude))
 	add("MaxDepth", depth(a.MaxDepth), depth(b.MaxDepth))
 	add("MaxPages", limit(a.MaxPages), limit(b.MaxPages))
+	add("MaxPerHost", limit(a.MaxPerHost), limit(b.MaxPerHost))
 	return d
 }
 
@@ -354,6 +360,9 @@ func (r *run) resume(ctx context.Context, seeds []string) error {
 		r.counted = st.Counts
 		r.priorBytes = st.Counts.Bytes
 		r.admitted.Store(int64(st.Admitted))
+		r.hostMu.Lock()
+		r.hostPages = st.HostPages
+		r.hostMu.Unlock()
 		for _, k := range st.ScopeAdded {
 			r.widen(k)
 		}
@@ -594,6 +603,9 @@ func (r *run) commit(ctx context.Context, sync bool) (err error) {
 		r.state.Archive, r.state.ArchiveTail = &m.End, &m
 	}
 	r.state.Admitted = int(r.admitted.Load())
+	if sync {
+		r.state.HostPages = r.hostPagesCopy()
+	}
 	r.state.ScopeAdded = r.widened()
 	r.state.Counts = r.counted.plus(r.counters.stats())
 	r.state.Updated = time.Now().UTC()

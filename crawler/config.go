@@ -236,6 +236,16 @@ type Config struct {
 	// further in-scope URLs are recorded as skipped "max-pages". Zero (the
 	// default) and negative mean no limit.
 	MaxPages int
+	// MaxPerHost is the most URLs admitted for fetching per host, seeds
+	// included: a budget that keeps a spider trap on one host (endless
+	// calendars, session IDs in URLs) from eating the crawl, as IRLbot
+	// budgets its hosts. Further URLs of the host are recorded as skipped
+	// "budget". Redirect hops, sitemaps and assets count as the URLs they
+	// are; the probes of /sitemap.xml do not. With a checkpointing frontier
+	// the counts are saved at each checkpoint (not at each flush), so after
+	// a crash a host may get the URLs admitted since the last checkpoint
+	// once more. Zero (the default) and negative mean no limit.
+	MaxPerHost int
 
 	// Assets also fetches the in-scope links of kind parse.KindAsset
 	// (images, scripts, stylesheets, media, fonts, objects), as a browser
@@ -455,6 +465,7 @@ func (c Config) withDefaults() Config {
 	c.MaxBytes = max(c.MaxBytes, 0)
 	c.MaxHostFailures = cmp.Or(c.MaxHostFailures, DefaultMaxHostFailures)
 	c.MaxPages = max(c.MaxPages, 0)
+	c.MaxPerHost = max(c.MaxPerHost, 0)
 	c.LeaseTTL = cmp.Or(c.LeaseTTL, DefaultLeaseTTL)
 	c.CheckpointInterval = cmp.Or(c.CheckpointInterval, DefaultCheckpointInterval)
 	c.Logger = cmp.Or(c.Logger, discardLogger)

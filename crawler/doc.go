@@ -28,9 +28,10 @@
 //
 // Every URL the crawl decides about gets exactly one store.Record in the
 // Sink: fetched (Status set, a 404 included), failed (Error set) or skipped
-// (Skipped set: robots, depth, max-pages, excluded, url-too-long,
-// blocked-address, vetoed, host-unreachable). Redirects are recorded hop by hop: the source
-// with its 3xx and Location, the target as a URL of its own. Links out of
+// (Skipped set: robots, depth, max-pages, budget, excluded,
+// url-too-long, blocked-address, vetoed, host-unreachable). Redirects are
+// recorded hop by hop: the source with its 3xx and Location, the target
+// as a URL of its own. Links out of
 // scope and nofollow links are counted in Stats, not recorded. The one
 // request without a record, besides robots.txt, is the probe of a host's
 // /sitemap.xml when it finds no sitemap.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -25,6 +26,7 @@ const (
 	SkipRobots         = "robots"          // robots.txt disallows it
 	SkipDepth          = "depth"           // deeper than MaxDepth
 	SkipMaxPages       = "max-pages"       // past the MaxPages budget
+	SkipBudget         = "budget"          // past its host's MaxPerHost budget
 	SkipExcluded       = "excluded"        // Include or Exclude filtered it out
 	SkipURLTooLong     = "url-too-long"    // longer than MaxURLLength
 	SkipBlockedAddress = "blocked-address" // the address guard refused its host's address
@@ -73,8 +75,14 @@ type run struct {
 	finished atomic.Bool // frontier closed: snapshot must not touch it
 	final    atomic.Pointer[store.FrontierStats]
 
-	budgetMu sync.Mutex   // serializes admission against MaxPages
+	budgetMu sync.Mutex   // serializes admission against MaxPages and MaxPerHost
 	admitted atomic.Int64 // URLs pushed into the frontier, for MaxPages
+	// hostPages counts the URLs pushed per host, for MaxPerHost. hostMu
+	// guards it and is never held while taking another lock: admission
+	// takes commitMu (to record skips) under budgetMu, and a checkpoint
+	// copies hostPages under commitMu.
+	hostMu    sync.Mutex
+	hostPages map[string]int
 
 	hosts      hostBudget              // MaxHostFailures (budget.go)
 	priorBytes int64                   // bytes kept by earlier runs of a resumed crawl; set before the workers start
@@ -694,17 +702,20 @@ func (r *run) included(key string) bool {
 	return false
 }
 
-// admit pushes entries into the frontier, within the MaxPages budget;
-// new URLs past the budget are recorded as skipped.
+// admit pushes entries into the frontier, within the MaxPages and
+// MaxPerHost budgets; new URLs past a budget are recorded as skipped.
 func (r *run) admit(ctx context.Context, entries []store.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if r.cfg.MaxPages == 0 {
+	if r.cfg.MaxPages == 0 && r.cfg.MaxPerHost == 0 {
 		return r.push(ctx, entries)
 	}
 	r.budgetMu.Lock()
 	defer r.budgetMu.Unlock()
+	if r.cfg.MaxPerHost > 0 {
+		return r.admitPerHost(ctx, entries)
+	}
 	if r.cfg.MaxPages-int(r.admitted.Load()) >= len(entries) {
 		added, err := r.frontier.Push(ctx, entries)
 		if err != nil {
@@ -729,6 +740,56 @@ func (r *run) admit(ctx context.Context, entries []store.Entry) error {
 		}
 	}
 	return nil
+}
+
+// admitPerHost is admit with a MaxPerHost budget (and perhaps MaxPages):
+// entries are pushed one by one, so that each host is charged only for
+// the URLs that are new. It requires budgetMu.
+func (r *run) admitPerHost(ctx context.Context, entries []store.Entry) error {
+	for i, e := range entries {
+		r.hostMu.Lock()
+		used := r.hostPages[e.Host]
+		r.hostMu.Unlock()
+		reason := ""
+		switch {
+		case r.cfg.MaxPages > 0 && int(r.admitted.Load()) >= r.cfg.MaxPages:
+			reason = SkipMaxPages
+		case used >= r.cfg.MaxPerHost:
+			reason = SkipBudget
+		}
+		if reason != "" {
+			if err := r.skip(ctx, e, reason); err != nil {
+				return err
+			}
+			continue
+		}
+		added, err := r.frontier.Push(ctx, entries[i:i+1])
+		if err != nil {
+			return fmt.Errorf("crawler: push: %w", err)
+		}
+		r.admitted.Add(int64(added))
+		if added > 0 {
+			r.hostMu.Lock()
+			if r.hostPages == nil {
+				r.hostPages = make(map[string]int)
+			}
+			r.hostPages[e.Host] += added
+			r.hostMu.Unlock()
+		}
+		r.counters.duplicates.Add(int64(1 - added))
+	}
+	return nil
+}
+
+// hostPagesCopy returns a copy of the URLs admitted per host against
+// MaxPerHost, for a checkpoint; nil without the budget.
+func (r *run) hostPagesCopy() map[string]int {
+	if r.cfg.MaxPerHost == 0 {
+		return nil
+	}
+	r.hostMu.Lock()
+	defer r.hostMu.Unlock()
+	return maps.Clone(r.hostPages)
 }
 
 // skip records e as skipped for reason, unless its URL was seen before.
