@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"trawl/crawler"
+	"trawl/fixtures"
 	"trawl/store"
 	"trawl/store/disk"
 )
@@ -103,4 +104,35 @@ func TestMaxPerHost(t *testing.T) {
 	if total := first.Fetched + second.Fetched; total != 13 {
 		t.Errorf("fetched %d + %d over two runs, want 13 (10 of trap.test, 3 of calm.test)", first.Fetched, second.Fetched)
 	}
+}
+
+// TestMaxPerHostHostile: the hostile fixture's page of 20,000 links is a
+// spider trap of breadth; with a budget of 50 its host gets 50 requests,
+// and every other link is recorded once as skipped budget.
+func TestMaxPerHostHostile(t *testing.T) {
+	const host = "trap.hostile.test"
+	srv := fixtures.NewServer(fixtures.Hostile())
+	defer srv.Close()
+	var recs records
+	stats, err := runCrawl(t, crawler.Config{Resolve: srv.Resolve(host), Rate: -1, IgnoreRobots: true, NoSitemaps: true,
+		MaxLinks: -1, MaxPerHost: 50, Sink: &recs}, "http://"+host+"/hostile/manylinks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Fetched+stats.Errors != 50 {
+		t.Errorf("%d URLs requested, want the budget of 50", stats.Fetched+stats.Errors)
+	}
+	if n := stats.Skipped[crawler.SkipBudget]; n < 19_000 {
+		t.Errorf("%d budget records, want the trap's ~20,000 links past the budget", n)
+	}
+	requested := 0
+	for _, r := range srv.Requests() {
+		if r.Host == host {
+			requested++
+		}
+	}
+	if requested != 50 {
+		t.Errorf("the server saw %d requests, want 50", requested)
+	}
+	recs.byKey(t)
 }
