@@ -138,6 +138,17 @@ func printSummary(w io.Writer, s crawler.Stats, interrupted bool) {
 	if line := waitingLine(s); line != "" {
 		fmt.Fprintf(w, "  waiting  %s\n", line)
 	}
+	if n := s.AutoThrottledHosts; n > 0 {
+		parts := make([]string, 0, len(s.AutoThrottled))
+		for _, h := range s.AutoThrottled {
+			parts = append(parts, fmt.Sprintf("%s %v", h.Host, h.Delay.Round(time.Millisecond)))
+		}
+		more := ""
+		if n > len(parts) {
+			more = fmt.Sprintf(" and %d more", n-len(parts))
+		}
+		fmt.Fprintf(w, "  throttle %s spaced by their latency now: %s%s\n", plural(int64(n), "host"), strings.Join(parts, ", "), more)
+	}
 	if n := s.CrawlDelayCappedHosts; n > 0 {
 		hosts := slices.Sorted(maps.Keys(s.CrawlDelayCapped))
 		const show = 5

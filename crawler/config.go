@@ -246,6 +246,21 @@ type Config struct {
 	// a crash a host may get the URLs admitted since the last checkpoint
 	// once more. Zero (the default) and negative mean no limit.
 	MaxPerHost int
+	// AutoThrottle spaces each host's requests by the latency it shows,
+	// as Scrapy's AutoThrottle does: after each response the spacing
+	// moves half way to latency / AutoThrottleTarget; a 5xx, a 429, a
+	// timeout or a failed connection doubles it (from at least 250 ms); a
+	// response other than 2xx cannot lower it. It never spaces a host less
+	// than Rate and its robots.txt Crawl-delay ask, and Retry-After and
+	// PerHost hold as without it: it only slows a host down, up to
+	// AutoThrottleMax. Stats.AutoThrottled lists the hosts it slows.
+	AutoThrottle bool
+	// AutoThrottleTarget is the requests a throttled host should have in
+	// flight on average. Zero means DefaultAutoThrottleTarget (1).
+	AutoThrottleTarget float64
+	// AutoThrottleMax is the longest spacing the throttle gives a host.
+	// Zero means DefaultAutoThrottleMax (60s).
+	AutoThrottleMax time.Duration
 
 	// Assets also fetches the in-scope links of kind parse.KindAsset
 	// (images, scripts, stylesheets, media, fonts, objects), as a browser
@@ -481,6 +496,12 @@ func (c Config) validate() error {
 	}
 	if c.PerHost < 0 {
 		errs = append(errs, fmt.Sprintf("PerHost %d is negative", c.PerHost))
+	}
+	if c.AutoThrottleTarget < 0 {
+		errs = append(errs, fmt.Sprintf("AutoThrottleTarget %v is negative", c.AutoThrottleTarget))
+	}
+	if c.AutoThrottleMax < 0 {
+		errs = append(errs, fmt.Sprintf("AutoThrottleMax %v is negative", c.AutoThrottleMax))
 	}
 	if c.Scope < ScopeHost || c.Scope > ScopeAny {
 		errs = append(errs, fmt.Sprintf("unknown Scope %d", int(c.Scope)))

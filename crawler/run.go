@@ -64,9 +64,10 @@ type run struct {
 	scopeMu    sync.Mutex
 	scopeAdded []string // scope keys seed redirects added, in order; kept in the state
 
-	met      metHosts     // hosts met, for their sitemaps, without robots.txt
-	capped   cappedDelays // hosts whose robots.txt Crawl-delay was capped
-	throttle throttle     // what politeness held back
+	met      metHosts      // hosts met, for their sitemaps, without robots.txt
+	capped   cappedDelays  // hosts whose robots.txt Crawl-delay was capped
+	throttle throttle      // what politeness held back
+	auto     *autoThrottle // Config.AutoThrottle; nil without it
 	stopped  atomic.Pointer[string]
 
 	counters counters
@@ -110,7 +111,7 @@ type run struct {
 }
 
 func newRun(cfg Config, f Fetcher, fr Frontier) *run {
-	r := &run{cfg: cfg, fetcher: f, frontier: fr, sink: cfg.Sink, started: time.Now(), interval: rateInterval(cfg.Rate)}
+	r := &run{cfg: cfg, fetcher: f, frontier: fr, sink: cfg.Sink, started: time.Now(), interval: rateInterval(cfg.Rate), auto: newAutoThrottle(cfg)}
 	r.hosts.init(cfg.MaxHostFailures)
 	if r.sink == nil {
 		r.sink = SinkFunc(func(context.Context, store.Record) error { return nil })
@@ -460,9 +461,11 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		rec.FetchedAt = time.Now().UTC().Truncate(time.Millisecond)
 		rec.DurationMS = time.Since(sent).Milliseconds()
 		r.hostFailed(ctx, l, err, false)
+		r.autoThrottle(ctx, l, time.Since(sent), 0, err)
 		return r.failed(ctx, l, rec, err, false)
 	}
 	r.hosts.answered(l.Host)
+	r.autoThrottle(ctx, l, cmp.Or(resp.TTFB, resp.Duration), resp.Status, nil)
 	rec.exchanges = resp.Exchanges
 	rec.FinalURL = resp.FinalURL
 	if rec.FinalURL == rec.URL {
@@ -562,10 +565,14 @@ func (r *run) crawlDelay(ctx context.Context, l store.Lease, rob *fetch.Robots) 
 		d = limit
 	}
 	want := max(d, r.interval)
-	if want == l.Interval {
+	set := d
+	if r.auto != nil {
+		set = r.auto.spacing(l.Host, d) // the adaptive throttle's, if longer
+	}
+	if max(set, r.interval) == l.Interval {
 		return want, nil
 	}
-	if err := r.frontier.SetHostInterval(ctx, l.Host, d); err != nil {
+	if err := r.frontier.SetHostInterval(ctx, l.Host, set); err != nil {
 		if ctx.Err() != nil {
 			return want, nil
 		}

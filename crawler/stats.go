@@ -105,6 +105,12 @@ type Stats struct {
 	Paused          []HostPause
 	Waited          []HostWait
 
+	// AutoThrottled are the hosts the adaptive throttle (Config.AutoThrottle)
+	// spaces more than Rate and their Crawl-delay ask, with their spacing
+	// now, longest first (at most 10); AutoThrottledHosts counts them all.
+	AutoThrottled      []HostDelay
+	AutoThrottledHosts int
+
 	Queued   int // URLs waiting in the frontier at the snapshot
 	InFlight int // URLs being fetched at the snapshot
 	// Hosts is the number of hosts with URLs queued or in flight at the
@@ -405,6 +411,9 @@ func (r *run) snapshot(ctx context.Context) Stats {
 	}
 	s.CrawlDelayCapped, s.CrawlDelayCappedHosts = r.capped.snapshot()
 	r.throttle.snapshot(&s)
+	if r.auto != nil {
+		s.AutoThrottled, s.AutoThrottledHosts = r.auto.slowed(r.interval, maxAutoThrottledListed)
+	}
 	if p := r.stopped.Load(); p != nil {
 		s.Stopped = *p
 	}
@@ -426,6 +435,10 @@ func (r *run) snapshot(ctx context.Context) Stats {
 	}
 	return s
 }
+
+// maxAutoThrottledListed is how many hosts the adaptive throttle slows
+// Stats names.
+const maxAutoThrottledListed = 10
 
 // maxCappedListed is how many hosts with a capped Crawl-delay Stats names.
 const maxCappedListed = 100

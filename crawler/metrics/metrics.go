@@ -39,6 +39,8 @@
 //	trawl_hosts_paused                   hosts paused by Retry-After or back-off
 //	trawl_crawl_delay_hosts              hosts spaced by a robots.txt Crawl-delay longer than the rate allows
 //	trawl_hosts_unreachable              hosts given up after MaxHostFailures connection failures in a row
+//	trawl_hosts_throttled                hosts the adaptive throttle (AutoThrottle) slows
+//	trawl_throttle_delay_max_seconds     the longest spacing it gives a host now (each host's: in Stats and the summary)
 //	trawl_crawl_start_time_seconds       when the crawl started, Unix time
 //
 // Histograms, in seconds:
@@ -63,6 +65,7 @@ package metrics
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -120,6 +123,8 @@ var (
 	pausedDesc        = desc("hosts_paused", "Hosts paused now by a server's Retry-After or by the back-off after errors.")
 	delayedDesc       = desc("crawl_delay_hosts", "Hosts spaced by a robots.txt Crawl-delay longer than the rate allows.")
 	unreachableDesc   = desc("hosts_unreachable", "Hosts declared unreachable after too many connection failures in a row; their URLs are skipped host-unreachable.")
+	throttledDesc     = desc("hosts_throttled", "Hosts the adaptive throttle spaces more than the rate and their Crawl-delay ask.")
+	throttleMaxDesc   = desc("throttle_delay_max_seconds", "The longest spacing the adaptive throttle gives a host now.")
 	startDesc         = desc("crawl_start_time_seconds", "When the crawl started, in seconds since the Unix epoch.")
 
 	fetchDesc      = desc("fetch_duration_seconds", "Fetch time of the fetched records, from the request to the end of the body.")
@@ -131,7 +136,7 @@ var (
 var allDescs = []*prometheus.Desc{
 	recordsDesc, pagesDesc, skippedDesc, errorsDesc, bytesDesc, retriesDesc,
 	robotsFetchesDesc, robotsHitsDesc, linksDesc, notFollowedDesc, duplicatesDesc,
-	frontierURLsDesc, frontierHostsDesc, pausedDesc, delayedDesc, unreachableDesc, startDesc,
+	frontierURLsDesc, frontierHostsDesc, pausedDesc, delayedDesc, unreachableDesc, throttledDesc, throttleMaxDesc, startDesc,
 	fetchDesc, ttfbDesc, checkpointDesc, flushDesc,
 }
 
@@ -188,6 +193,12 @@ func (col *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(pausedDesc, float64(s.PausedHosts))
 	gauge(delayedDesc, float64(s.CrawlDelayHosts))
 	gauge(unreachableDesc, float64(s.UnreachableHosts))
+	gauge(throttledDesc, float64(s.AutoThrottledHosts))
+	var longest time.Duration
+	if len(s.AutoThrottled) > 0 {
+		longest = s.AutoThrottled[0].Delay
+	}
+	gauge(throttleMaxDesc, longest.Seconds())
 	if !s.Started.IsZero() {
 		gauge(startDesc, float64(s.Started.UnixNano())/1e9)
 	}
