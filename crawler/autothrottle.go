@@ -161,10 +161,10 @@ func (a *autoThrottle) slowed(floor time.Duration, limit int) ([]HostDelay, int)
 	return all[:min(len(all), limit)], len(all)
 }
 
-// autoThrottle tells the throttle how an attempt at l went and, when the
-// host's spacing should change, hands it to the frontier. err is the
-// attempt's error, nil for a response of status.
-func (r *run) autoThrottle(ctx context.Context, l store.Lease, latency time.Duration, status int, err error) {
+// adaptSpacing tells the adaptive throttle how an attempt at l went and,
+// when the host's spacing should change, hands it to the frontier. err
+// is the attempt's error, nil for a response of status.
+func (r *run) adaptSpacing(ctx context.Context, l store.Lease, latency time.Duration, status int, err error) {
 	if r.auto == nil {
 		return
 	}

@@ -3,7 +3,6 @@ package crawler
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -204,15 +203,10 @@ func hostVerdict(err error) verdict {
 }
 
 // readingBody reports whether a failure came while the body was read,
-// after the response's headers: fetch.Client says "reading body" in the
-// cause of such an error (the URL, which could say anything, is left out
-// of the test). TestHostBudgetBodyFailure holds the two to it.
+// after the response's headers (fetch.Error.InBody).
 func readingBody(err error) bool {
 	var fe *fetch.Error
-	if !errors.As(err, &fe) || fe.Err == nil {
-		return false
-	}
-	return strings.Contains(fe.Err.Error(), "reading body: ")
+	return errors.As(err, &fe) && fe.InBody
 }
 
 // hostFailed counts a failed request of l's turn to its host (robots.txt's

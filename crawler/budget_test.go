@@ -321,8 +321,8 @@ func TestHostRobotsCachedFailure(t *testing.T) {
 
 // TestHostBodyFailure: a host that answers and then breaks off the body
 // (a connection reset or a timeout while reading it) answered: it is
-// never given up. The default fetcher says "reading body" in such an
-// error's cause, which readingBody relies on.
+// never given up. The default fetcher marks such an error InBody, which
+// readingBody reads.
 func TestHostBodyFailure(t *testing.T) {
 	srv := fixtures.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if fixtures.Hostname(r.Host) == goodHost {

@@ -461,11 +461,11 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		rec.FetchedAt = time.Now().UTC().Truncate(time.Millisecond)
 		rec.DurationMS = time.Since(sent).Milliseconds()
 		r.hostFailed(ctx, l, err, false)
-		r.autoThrottle(ctx, l, time.Since(sent), 0, err)
+		r.adaptSpacing(ctx, l, time.Since(sent), 0, err)
 		return r.failed(ctx, l, rec, err, false)
 	}
 	r.hosts.answered(l.Host)
-	r.autoThrottle(ctx, l, cmp.Or(resp.TTFB, resp.Duration), resp.Status, nil)
+	r.adaptSpacing(ctx, l, cmp.Or(resp.TTFB, resp.Duration), resp.Status, nil)
 	rec.exchanges = resp.Exchanges
 	rec.FinalURL = resp.FinalURL
 	if rec.FinalURL == rec.URL {

@@ -65,6 +65,10 @@ type Error struct {
 	Kind ErrorKind
 	URL  string // redacted
 	Err  error  // the cause
+	// InBody is set when the server had answered (the response's headers
+	// had come) and the fetch failed while its body was read or decoded:
+	// the host was reached.
+	InBody bool
 }
 
 // Error returns "fetch <URL>: <cause>".

@@ -384,3 +384,45 @@ func TestRedirectErrKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorInBody: an Error says whether the server had answered before
+// the fetch failed: a body cut off or that does not decode did; a refused
+// connection or a reset before any answer did not.
+func TestErrorInBody(t *testing.T) {
+	ts := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/cut":
+			conn, bw, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				return
+			}
+			bw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial")
+			bw.Flush()
+			conn.Close()
+		case "/bad-gzip":
+			w.Header().Set("Content-Encoding", "gzip")
+			io.WriteString(w, "this is not gzip")
+		case "/reset":
+			hangUp(w, r)
+		}
+	})
+	c := newClient(t, Config{Rate: -1})
+	for _, tc := range []struct {
+		url    string
+		inBody bool
+	}{
+		{ts.URL + "/cut", true},
+		{ts.URL + "/bad-gzip", true},
+		{ts.URL + "/reset", false},
+		{"http://" + closedAddr(t) + "/", false},
+	} {
+		_, err := c.Fetch(context.Background(), Request{URL: tc.url})
+		var fe *Error
+		if !errors.As(err, &fe) {
+			t.Fatalf("%s: %v, want an *Error", tc.url, err)
+		}
+		if fe.InBody != tc.inBody {
+			t.Errorf("%s: %v: InBody %v, want %v", tc.url, err, fe.InBody, tc.inBody)
+		}
+	}
+}

@@ -565,18 +565,22 @@ func (c *Client) fetch(ctx context.Context, req Request, maxRedirects int, maxBo
 	}
 	out.Body, out.Truncated, err = readBody(resp, maxBody)
 	if err != nil {
+		var fe *Error
 		var tm *tooManyEncodings
-		if errors.As(err, &tm) {
-			return nil, newError(KindDecode, rawURL, err)
-		}
 		var de *decodeError
-		if errors.As(err, &de) && ctx.Err() == nil && tctx.Err() == nil {
-			return nil, newError(KindDecode, rawURL, fmt.Errorf("%w (%s): %w", ErrDecode, de.enc, de.err))
+		switch {
+		case errors.As(err, &tm):
+			fe = newError(KindDecode, rawURL, err)
+		case errors.As(err, &de) && ctx.Err() == nil && tctx.Err() == nil:
+			fe = newError(KindDecode, rawURL, fmt.Errorf("%w (%s): %w", ErrDecode, de.enc, de.err))
+		default:
+			if errors.As(err, &de) {
+				err = de.err
+			}
+			fe = c.fail(ctx, tctx, deadline, rawURL, "reading body: ", err)
 		}
-		if errors.As(err, &de) {
-			err = de.err
-		}
-		return nil, c.fail(ctx, tctx, deadline, rawURL, "reading body: ", err)
+		fe.InBody = true
+		return nil, fe
 	}
 	out.Duration = time.Since(start)
 	return out, nil
