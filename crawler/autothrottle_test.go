@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -172,5 +173,56 @@ func TestAutoThrottleFloor(t *testing.T) {
 	}
 	if stats.AutoThrottledHosts != 1 || len(stats.AutoThrottled) != 1 || stats.AutoThrottled[0].Host != "slow.test" || stats.AutoThrottled[0].Delay < 100*time.Millisecond {
 		t.Errorf("Stats.AutoThrottled %v (%d hosts), want slow.test spaced by about its 300ms latency", stats.AutoThrottled, stats.AutoThrottledHosts)
+	}
+}
+
+// TestAutoThrottleLoad: a host that slows down under load (each request
+// takes 20 ms per request in flight). Without the throttle the crawl
+// keeps the 4 connections PerHost allows busy; with it (target 1) the
+// host sees about one request at a time once the throttle has learned
+// its latency.
+func TestAutoThrottleLoad(t *testing.T) {
+	const host = "loaded.test"
+	run := func(auto bool) float64 {
+		var inflight atomic.Int32
+		var mu sync.Mutex
+		var seen []int32 // requests in flight at each page request's arrival, itself included
+		srv := fixtures.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/" {
+				w.Header().Set("Content-Type", "text/html")
+				for i := range 30 {
+					fmt.Fprintf(w, `<a href="/p/%d">%d</a> `, i, i)
+				}
+				return
+			}
+			n := inflight.Add(1)
+			defer inflight.Add(-1)
+			mu.Lock()
+			seen = append(seen, n)
+			mu.Unlock()
+			time.Sleep(time.Duration(n) * 20 * time.Millisecond)
+			fmt.Fprint(w, "page")
+		}))
+		defer srv.Close()
+		if _, err := runCrawl(t, crawler.Config{Resolve: srv.Resolve(host), Rate: -1, PerHost: 4, IgnoreRobots: true, NoSitemaps: true,
+			AutoThrottle: auto}, "http://"+host+"/"); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		var sum int32
+		late := seen[10:] // after the throttle has seen a few answers
+		for _, n := range late {
+			sum += n
+		}
+		return float64(sum) / float64(len(late))
+	}
+	off, on := run(false), run(true)
+	t.Logf("requests in flight at the host, on average after the first 10: %.2f without the throttle, %.2f with it", off, on)
+	if off < 3 {
+		t.Errorf("without the throttle %.2f in flight, want the 4 PerHost allows (the test no longer loads the host)", off)
+	}
+	if on > 1.5 {
+		t.Errorf("with the throttle %.2f in flight, want about 1, its target", on)
 	}
 }
