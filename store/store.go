@@ -19,6 +19,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -156,3 +157,17 @@ var (
 // deduplicate on. It is stable across processes and versions: persisted
 // state depends on it.
 func Fingerprint(key string) uint64 { return xxhash.Sum64String(key) }
+
+// Output is a sink whose records can be made durable and cut back, such
+// as JSONL or CSV over a File, or a Filter of one. A frontier that keeps
+// the crawl's records itself (the Redis outbox, trawl/store/redis) moves
+// them into an Output exactly once: it cuts the output back to the size
+// it last committed, then appends and syncs before it commits again.
+type Output interface {
+	Put(ctx context.Context, r Record) error
+	// Sync writes out buffered records, makes them durable and returns
+	// the output's size.
+	Sync() (pos int64, err error)
+	// Rewind drops buffered records and cuts the output back to pos.
+	Rewind(pos int64) error
+}
