@@ -3,7 +3,6 @@ package store
 import (
 	"container/heap"
 	"context"
-	"math"
 	"sync"
 	"time"
 
@@ -30,23 +29,14 @@ const never = sched.Never
 // shared interface and otherwise ignored. Push and Claim cost O(log H) per
 // entry for H hosts with work; no method scans all hosts.
 type Memory struct {
-	perHost  int           // resolved: sched.Unlimited for no limit
-	interval time.Duration // resolved: 0 for no spacing
-	ttl      time.Duration // resolved: 0 for leases that do not expire
-	now      func() time.Time
+	now func() time.Time
 
 	mu     sync.Mutex
 	closed bool
 	seen   fpSet
-	hosts  map[string]*host
-	ready  hostHeap // hosts with queued entries and a free slot, by readyAt
-	idle   idleHeap // idle hosts remembered until their next-allowed time passes
-	leases map[uint64]*lease
-	expiry leaseHeap // the leases in leases, by expiry
-	lastID uint64    // last lease ID handed out
-	seq    uint64    // tie-breaker among hosts ready at the same time
-	queued int       // entries in all host queues, delayed ones included
-	active int       // hosts with queued or in-flight entries
+	hosts  *sched.Hosts[queue, Entry] // per-host scheduling and the leases
+	seq    uint64                     // tie-breaker among entries delayed to the same time
+	queued int                        // entries in all host queues, delayed ones included
 
 	dups, done, retries      int64
 	fetched, failed, skipped int64
@@ -55,18 +45,11 @@ type Memory struct {
 // NewMemory returns an empty in-memory frontier configured by opts (see
 // FrontierOptions for what zero and negative values mean).
 func NewMemory(opts FrontierOptions) *Memory {
-	lim := resolve(opts)
-	m := &Memory{
-		perHost:  lim.PerHost,
-		interval: lim.Interval,
-		ttl:      lim.TTL,
-		now:      opts.Now,
-		hosts:    make(map[string]*host),
-		leases:   make(map[uint64]*lease),
-	}
+	m := &Memory{now: opts.Now}
 	if m.now == nil {
 		m.now = time.Now
 	}
+	m.hosts = sched.NewHosts[queue, Entry](sched.Config[queue]{Limits: resolve(opts), Now: m.now, Head: (*queue).head})
 	return m
 }
 
@@ -91,19 +74,19 @@ func (m *Memory) Push(ctx context.Context, entries []Entry) (added int, err erro
 		return 0, ErrClosed
 	}
 	// A host whose idle time is over comes back as a new host.
-	m.forgetIdle(nanos(m.now()))
+	m.hosts.ForgetIdle(nanos(m.now()))
 	for i, fp := range fps {
 		if !m.seen.add(fp) {
 			m.dups++
 			continue
 		}
-		h := m.host(entries[i].Host)
-		h.queue.push(entries[i])
+		h := m.hosts.Get(entries[i].Host)
+		h.Queue.fresh.push(entries[i])
 		m.queued++
 		added++
-		if h.queue.n == 1 {
+		if h.Queue.fresh.n == 1 {
 			// The host may have gained work or an earlier ready time.
-			m.refresh(h)
+			m.hosts.Refresh(h)
 		}
 	}
 	return added, nil
@@ -152,48 +135,25 @@ func (m *Memory) Claim(ctx context.Context, max int) (leases []Lease, next time.
 	nowT := m.now()
 	now := nanos(nowT)
 	m.reap(now)
-	m.forgetIdle(now)
+	m.hosts.ForgetIdle(now)
 	if max <= 0 {
 		return nil, time.Time{}, nil
 	}
-	for len(leases) < max && len(m.ready) > 0 {
-		h := m.ready[0]
-		if h.readyAt > now {
+	for len(leases) < max {
+		h := m.hosts.Ready(now)
+		if h == nil {
 			break
 		}
 		if leases == nil {
-			leases = make([]Lease, 0, sched.ClaimCap(max, m.queued, len(m.ready), m.perHost))
+			leases = make([]Lease, 0, m.hosts.ClaimCap(max, m.queued))
 		}
-		m.lastID++
-		l := &lease{
-			Lease: Lease{Entry: h.pop(now), ID: m.lastID, Interval: h.interval},
-			host:  h,
-			exp:   sched.Expiry(now, m.ttl),
-		}
-		if m.ttl > 0 {
-			l.Expires = nowT.Add(m.ttl)
-		}
-		m.leases[l.ID] = l
-		heap.Push(&m.expiry, l)
+		e := h.Queue.pop(now)
 		m.queued--
-		h.inflight++
-		h.last = now
-		m.seq++
-		h.seq = m.seq
-		m.refresh(h)
-		leases = append(leases, l.Lease)
+		l := m.hosts.Claim(h, now, e)
+		leases = append(leases, Lease{Entry: e, ID: l.ID, Expires: m.hosts.Expires(nowT), Interval: h.Interval})
 	}
 	if len(leases) < max {
-		wake := int64(math.MaxInt64)
-		if len(m.ready) > 0 {
-			wake = m.ready[0].readyAt
-		}
-		if len(m.expiry) > 0 {
-			wake = min(wake, m.expiry[0].exp) // sched.NoExpiry is MaxInt64: no wake
-		}
-		if wake != math.MaxInt64 {
-			next = nowT.Add(time.Duration(wake - now))
-		}
+		next = m.hosts.Next(nowT, now)
 	}
 	return leases, next, nil
 }
@@ -220,11 +180,9 @@ func (m *Memory) Ack(ctx context.Context, l Lease, o Outcome) error {
 	default:
 		m.fetched++
 	}
-	if at := nanos(o.HostBackoff); at > rec.host.backoff {
-		rec.host.backoff = at
-	}
-	m.refresh(rec.host)
-	m.park(rec.host)
+	m.hosts.RaiseBackoff(rec.Host, nanos(o.HostBackoff))
+	m.hosts.Refresh(rec.Host)
+	m.hosts.Park(rec.Host)
 	return nil
 }
 
@@ -257,20 +215,18 @@ func (m *Memory) requeue(l Lease, notBefore time.Time, hostBackoff, attempt bool
 	if err != nil {
 		return err
 	}
-	e := rec.Entry
+	e := rec.Item
 	if attempt {
 		e.Attempt++
 		m.retries++
 	}
 	at := nanos(notBefore)
-	h := rec.host
-	m.seq++
-	heap.Push(&h.delayed, delayed{at: at, seq: m.seq, e: e})
-	m.queued++
-	if hostBackoff && at > h.backoff {
-		h.backoff = at
+	h := rec.Host
+	m.delay(h, e, at)
+	if hostBackoff {
+		m.hosts.RaiseBackoff(h, at)
 	}
-	m.refresh(h)
+	m.hosts.Refresh(h)
 	return nil
 }
 
@@ -291,17 +247,12 @@ func (m *Memory) SetHostInterval(ctx context.Context, host string, d time.Durati
 	if m.closed {
 		return ErrClosed
 	}
-	m.forgetIdle(nanos(m.now()))
-	h, ok := m.hosts[host]
-	if !ok {
+	m.hosts.ForgetIdle(nanos(m.now()))
+	h := m.hosts.Lookup(host)
+	if h == nil {
 		return nil // nothing to space from: see above
 	}
-	h.interval = max(d, m.interval)
-	if h.idleIdx >= 0 {
-		heap.Remove(&m.idle, h.idleIdx)
-	}
-	m.refresh(h)
-	m.park(h)
+	m.hosts.SetInterval(h, d)
 	return nil
 }
 
@@ -314,12 +265,12 @@ func (m *Memory) Stats(ctx context.Context) (FrontierStats, error) {
 	}
 	return FrontierStats{
 		Queued:     m.queued,
-		InFlight:   len(m.leases),
+		InFlight:   m.hosts.InFlight(),
 		Seen:       int64(m.seen.len()),
 		Duplicates: m.dups,
 		Done:       m.done,
 		Retries:    m.retries,
-		Hosts:      m.active,
+		Hosts:      m.hosts.Active(),
 	}, nil
 }
 
@@ -341,110 +292,38 @@ func (m *Memory) Close() error {
 		return ErrClosed
 	}
 	m.closed = true
-	m.seen, m.hosts, m.leases = fpSet{}, nil, nil
-	m.ready, m.idle, m.expiry = nil, nil, nil
+	m.seen = fpSet{}
+	m.hosts.Close()
 	return nil
-}
-
-// host returns the state of the named host, creating it.
-// host requires that m.mu is held.
-func (m *Memory) host(name string) *host {
-	h, ok := m.hosts[name]
-	if !ok {
-		m.seq++
-		h = &host{name: name, interval: m.interval, last: never, backoff: never, idx: -1, idleIdx: -1, seq: m.seq}
-		m.hosts[name] = h
-	}
-	return h
-}
-
-// refresh re-files h after its queue, in-flight count or times changed: it
-// is in m.ready exactly when it has queued entries and a free slot, keyed
-// by its ready time, and it counts in m.active while it has any work.
-// refresh requires that m.mu is held.
-func (m *Memory) refresh(h *host) {
-	pending := h.queue.n + len(h.delayed)
-	if act := pending+h.inflight > 0; act != h.active {
-		h.active = act
-		if act {
-			m.active++
-			if h.idleIdx >= 0 {
-				heap.Remove(&m.idle, h.idleIdx)
-			}
-		} else {
-			m.active--
-		}
-	}
-	if pending == 0 || h.inflight >= m.perHost {
-		if h.idx >= 0 {
-			heap.Remove(&m.ready, h.idx)
-		}
-		return
-	}
-	h.readyAt = h.nextAllowed()
-	if h.queue.n == 0 {
-		h.readyAt = max(h.readyAt, h.delayed[0].at)
-	}
-	if h.idx < 0 {
-		heap.Push(&m.ready, h)
-	} else {
-		heap.Fix(&m.ready, h.idx)
-	}
-}
-
-// park files h, if it has no work, for forgetting: at once if nothing
-// about it matters any more, else in m.idle until its next-allowed time
-// passes. A raised interval is forgotten with the host: it matters only
-// until then (see SetHostInterval).
-// park requires that m.mu is held.
-func (m *Memory) park(h *host) {
-	if h.active || h.idleIdx >= 0 {
-		return
-	}
-	if at := h.nextAllowed(); at > nanos(m.now()) {
-		h.idleAt = at
-		heap.Push(&m.idle, h)
-		return
-	}
-	delete(m.hosts, h.name)
 }
 
 // settle ends the lease l names, freeing its host slot; the caller must
 // refresh the host. It returns ErrStaleLease if l is not a live lease.
 // settle requires that m.mu is held.
 func (m *Memory) settle(l Lease) (*lease, error) {
-	rec, ok := m.leases[l.ID]
-	if !ok || rec.Key != l.Key {
+	rec := m.hosts.Lease(l.ID)
+	if rec == nil || rec.Item.Key != l.Key {
 		return nil, ErrStaleLease
 	}
-	delete(m.leases, l.ID)
-	heap.Remove(&m.expiry, rec.idx)
-	rec.host.inflight--
+	m.hosts.Settle(rec)
 	return rec, nil
 }
 
 // reap queues again the entries of leases expired at now, ahead of their
 // hosts' fresh entries. reap requires that m.mu is held.
 func (m *Memory) reap(now int64) {
-	for len(m.expiry) > 0 && sched.Expired(m.expiry[0].exp, now) {
-		rec := heap.Pop(&m.expiry).(*lease)
-		delete(m.leases, rec.ID)
-		h := rec.host
-		h.inflight--
-		m.seq++
-		heap.Push(&h.delayed, delayed{at: never, seq: m.seq, e: rec.Entry})
-		m.queued++
-		m.refresh(h)
+	for rec := m.hosts.PopExpired(now); rec != nil; rec = m.hosts.PopExpired(now) {
+		m.delay(rec.Host, rec.Item, never)
+		m.hosts.Refresh(rec.Host)
 	}
 }
 
-// forgetIdle drops idle hosts whose next-allowed time has passed.
-// forgetIdle requires that m.mu is held.
-func (m *Memory) forgetIdle(now int64) {
-	for len(m.idle) > 0 && m.idle[0].idleAt <= now {
-		h := heap.Pop(&m.idle).(*host)
-		delete(m.hosts, h.name)
-	}
+// delay queues e on h's delayed queue, not claimable before at; the caller
+// must refresh h. delay requires that m.mu is held.
+func (m *Memory) delay(h *host, e Entry, at int64) {
+	m.seq++
+	heap.Push(&h.Queue.delayed, delayed{at: at, seq: m.seq, e: e})
+	m.queued++
 }
 
 // resolve returns the per-host limits opts set, with the defaults for
@@ -458,53 +337,42 @@ func resolve(opts FrontierOptions) sched.Limits {
 // nanos converts t to Unix nanoseconds, clamped (see sched.Nanos).
 func nanos(t time.Time) int64 { return sched.Nanos(t) }
 
-// host is the politeness state and queue of one host. Its fields are
-// guarded by Memory.mu.
-type host struct {
-	name     string
-	queue    fifo        // fresh entries, in push order
-	delayed  delayedHeap // retried and reaped entries, by not-before time
-	inflight int
-	interval time.Duration // least spacing between claims
-	last     int64         // time of the last claim, or never
-	backoff  int64         // no claim before this time (Retry hostBackoff), or never
-	active   bool          // counted in Memory.active
-	readyAt  int64         // key in Memory.ready
-	seq      uint64        // tie-breaker in Memory.ready: lower was served earlier
-	idx      int           // index in Memory.ready, or -1
-	idleAt   int64         // key in Memory.idle
-	idleIdx  int           // index in Memory.idle, or -1
+// host is one host's scheduling state and its queue; lease is a live
+// lease and the entry it holds. Their fields are guarded by Memory.mu.
+type (
+	host  = sched.Host[queue]
+	lease = sched.Lease[queue, Entry]
+)
+
+// queue is the entries of one host that are not in flight.
+type queue struct {
+	fresh   fifo        // fresh entries, in push order
+	delayed delayedHeap // retried and reaped entries, by not-before time
 }
 
-// nextAllowed is the earliest time h may be claimed from again, never if
-// nothing limits it.
-func (h *host) nextAllowed() int64 {
-	at := h.backoff
-	if h.last != never {
-		at = max(at, h.last+int64(h.interval))
+// head tells sched.Hosts whether q has entries and when the first may be
+// claimed (see sched.Config.Head).
+func (q *queue) head() (queued bool, at int64) {
+	switch {
+	case q.fresh.n > 0:
+		return true, never
+	case len(q.delayed) > 0:
+		return true, q.delayed[0].at
 	}
-	return at
+	return false, never
 }
 
 // pop removes the entry to claim next: a due delayed entry, else the oldest
-// fresh one. h must have one: h.readyAt <= now.
-func (h *host) pop(now int64) Entry {
-	if len(h.delayed) > 0 && h.delayed[0].at <= now {
-		e := heap.Pop(&h.delayed).(delayed).e
-		if len(h.delayed) == 0 {
-			h.delayed = nil
+// fresh one. q must have one that is due at now.
+func (q *queue) pop(now int64) Entry {
+	if len(q.delayed) > 0 && q.delayed[0].at <= now {
+		e := heap.Pop(&q.delayed).(delayed).e
+		if len(q.delayed) == 0 {
+			q.delayed = nil
 		}
 		return e
 	}
-	return h.queue.pop()
-}
-
-// lease is a live lease and where it is filed.
-type lease struct {
-	Lease
-	host *host
-	exp  int64 // Expires in Unix nanoseconds: key in Memory.expiry
-	idx  int   // index in Memory.expiry
+	return q.fresh.pop()
 }
 
 // delayed is a queued entry that may not be claimed before at.
@@ -553,40 +421,6 @@ func (q *fifo) resize(size int) {
 	}
 	q.buf, q.head = buf, 0
 }
-
-// hostHeap orders hosts by ready time, then by when they were last served.
-type hostHeap = sched.Heap[*host, readyOrder]
-
-type readyOrder struct{}
-
-func (readyOrder) Less(a, b *host) bool {
-	if a.readyAt != b.readyAt {
-		return a.readyAt < b.readyAt
-	}
-	return a.seq < b.seq
-}
-func (readyOrder) Index(h *host) *int { return &h.idx }
-
-// idleHeap orders idle hosts by the time they may be forgotten.
-type idleHeap = sched.Heap[*host, idleOrder]
-
-type idleOrder struct{}
-
-func (idleOrder) Less(a, b *host) bool { return a.idleAt < b.idleAt }
-func (idleOrder) Index(h *host) *int   { return &h.idleIdx }
-
-// leaseHeap orders live leases by expiry.
-type leaseHeap = sched.Heap[*lease, expiryOrder]
-
-type expiryOrder struct{}
-
-func (expiryOrder) Less(a, b *lease) bool {
-	if a.exp != b.exp {
-		return a.exp < b.exp
-	}
-	return a.ID < b.ID
-}
-func (expiryOrder) Index(l *lease) *int { return &l.idx }
 
 // delayedHeap orders a host's delayed entries by not-before time, then by
 // the order they were delayed.

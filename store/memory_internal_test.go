@@ -84,8 +84,8 @@ func TestMemoryForgetsIdleHosts(t *testing.T) {
 		if _, _, err := m.Claim(ctx, 1); err != nil { // forgets
 			t.Fatal(err)
 		}
-		if len(m.hosts) != n || len(m.idle) > n {
-			t.Fatalf("%d hosts remembered (%d idle), want %d", len(m.hosts), len(m.idle), n)
+		if m.hosts.Len() != n || m.hosts.Idle() > n {
+			t.Fatalf("%d hosts remembered (%d idle), want %d", m.hosts.Len(), m.hosts.Idle(), n)
 		}
 	}
 	settle("a", 0)
@@ -95,7 +95,7 @@ func TestMemoryForgetsIdleHosts(t *testing.T) {
 	wantHosts(2)
 	now = now.Add(time.Millisecond)
 	wantHosts(1) // a forgotten; b waits out its own interval
-	if h := m.hosts["b"]; h == nil || h.interval != time.Minute {
+	if h := m.hosts.Lookup("b"); h == nil || h.Interval != time.Minute {
 		t.Fatalf("host b = %+v, want it kept with its 1m interval", h)
 	}
 	now = start.Add(time.Minute - time.Millisecond)
@@ -116,8 +116,8 @@ func TestMemoryForgetsIdleHosts(t *testing.T) {
 	if err := m.SetHostInterval(ctx, "b", 0); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.hosts) != 0 || len(m.idle) != 0 {
-		t.Fatalf("%d hosts remembered (%d idle) after b's interval was lowered, want 0", len(m.hosts), len(m.idle))
+	if m.hosts.Len() != 0 || m.hosts.Idle() != 0 {
+		t.Fatalf("%d hosts remembered (%d idle) after b's interval was lowered, want 0", m.hosts.Len(), m.hosts.Idle())
 	}
 
 	// A host that comes back while idle leaves the idle heap.
@@ -126,12 +126,12 @@ func TestMemoryForgetsIdleHosts(t *testing.T) {
 	if _, err := m.Push(ctx, []Entry{{Key: "a/again", Host: "a"}}); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.idle) != 0 {
-		t.Fatalf("idle heap holds %d hosts, want 0", len(m.idle))
+	if m.hosts.Idle() != 0 {
+		t.Fatalf("idle heap holds %d hosts, want 0", m.hosts.Idle())
 	}
 	now = now.Add(time.Hour)
 	wantHosts(1) // claims a/again
-	if m.hosts["a"] == nil {
+	if m.hosts.Lookup("a") == nil {
 		t.Fatal("host a, which has a lease, was forgotten")
 	}
 }
@@ -154,13 +154,13 @@ func TestMemoryForgetsRaisedIntervals(t *testing.T) {
 	}
 	now = now.Add(delay - time.Millisecond)
 	claim()
-	if len(m.hosts) != n {
-		t.Fatalf("before their next-allowed time, %d hosts in RAM, want %d", len(m.hosts), n)
+	if m.hosts.Len() != n {
+		t.Fatalf("before their next-allowed time, %d hosts in RAM, want %d", m.hosts.Len(), n)
 	}
 	now = now.Add(time.Millisecond)
 	claim()
-	if len(m.hosts) != 0 || len(m.idle) != 0 {
-		t.Fatalf("after their next-allowed time, %d hosts in RAM (%d idle), want 0", len(m.hosts), len(m.idle))
+	if m.hosts.Len() != 0 || m.hosts.Idle() != 0 {
+		t.Fatalf("after their next-allowed time, %d hosts in RAM (%d idle), want 0", m.hosts.Len(), m.hosts.Idle())
 	}
 }
 

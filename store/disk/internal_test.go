@@ -40,9 +40,9 @@ func TestDiskForgetsRaisedIntervals(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if len(d.hosts) != want || len(d.idle) != want || records != want {
+		if d.hosts.Len() != want || d.hosts.Idle() != want || records != want {
 			t.Fatalf("%s: %d hosts in RAM (%d idle), %d host records stored; want %d of each",
-				when, len(d.hosts), len(d.idle), records, want)
+				when, d.hosts.Len(), d.hosts.Idle(), records, want)
 		}
 	}
 	now = now.Add(delay - time.Millisecond)

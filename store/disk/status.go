@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 )
 
+// statusName is the file in the state directory that WriteStatus replaces
+// and ReadStatus reads: what a running crawl publishes about itself.
+const statusName = "status.json"
+
 // WriteStatus replaces the state directory's status file with data: a
 // temporary file is written and renamed over it, so a reader sees the old
 // content or the new, never a mix. It is not synced and not part of the

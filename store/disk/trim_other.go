@@ -2,5 +2,5 @@
 
 package disk
 
-// trimMalloc does nothing without cgo on Linux (see disk_trim_cgo.go).
+// trimMalloc does nothing without cgo on Linux (see trim_cgo.go).
 func trimMalloc() {}

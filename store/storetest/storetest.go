@@ -37,8 +37,8 @@ import (
 	"trawl/store"
 )
 
-// Frontier is the method set every frontier backend implements; it mirrors
-// the interface the crawler declares.
+// Frontier is the method set every frontier backend implements: that of
+// crawler.Frontier, which a test of this package checks at compile time.
 type Frontier interface {
 	Push(ctx context.Context, entries []store.Entry) (added int, err error)
 	MarkSeen(ctx context.Context, key string) (first bool, err error)

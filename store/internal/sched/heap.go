@@ -1,6 +1,8 @@
 // Package sched holds what trawl's frontier backends share for per-host
-// scheduling: an indexed heap and the clock arithmetic of next-allowed
-// times. It is internal to trawl/store.
+// scheduling: Hosts, the scheduling itself (ready and idle hosts, slots,
+// intervals, back-offs and leases), over an indexed heap and the clock
+// arithmetic of next-allowed times. The backends keep only their queues
+// and storage. It is internal to trawl/store.
 package sched
 
 // Heap is a container/heap.Interface over elements that record their own
