@@ -484,7 +484,7 @@ func printConfig(stdout, stderr io.Writer, opts *options) int {
 
 // urlKeys are the settings whose URLs may hold a password that
 // --print-config hides.
-var urlKeys = []string{"urls", "sitemap", "proxy", "contact"}
+var urlKeys = []string{"urls", "sitemap", "proxy", "contact", "redis"}
 
 // configText is the config file of the settings in effect: one key per
 // flag, in the order of the help, the seeds first under urls. The

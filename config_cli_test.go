@@ -339,6 +339,7 @@ func TestPrintConfigShows(t *testing.T) {
 	path := writeConfig(t, "crawl.toml", "urls = [\"https://example.com/file/\"]\nrate = 1.5\n")
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"--config", path, "--print-config", "--cookie", "session=s3cret", "--contact", "https://example.org/",
+		"--redis", "redis://:hunter2@127.0.0.1:6379/0", "--crawl", "c1",
 		"https://user:hunter2@example.com/"}, &stdout, &stderr)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -352,6 +353,7 @@ func TestPrintConfigShows(t *testing.T) {
 		"\ncontact = \"https://example.org/\"\n",
 		"\nmax-body = \"10MiB\"\n",
 		"\ntimeout = \"30s\"\n",
+		"\nredis = \"redis://:xxxxx@127.0.0.1:6379/0\"\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in:\n%s", strings.TrimSpace(want), out)

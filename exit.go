@@ -55,7 +55,7 @@ func explainRefusal(w io.Writer, err error, opts *options) int {
 	var stateErr *stateOpenError
 	switch {
 	case errors.As(err, &mismatch):
-		printMismatch(w, mismatch, opts.state)
+		printMismatch(w, mismatch, "--state "+opts.state, "--state DIR")
 		return exitUsage
 	case errors.Is(err, crawler.ErrOutputMoved):
 		if saved := savedStatus(opts.state).OutputName; saved != "" {
@@ -107,18 +107,21 @@ func explainRefusal(w io.Writer, err error, opts *options) int {
 
 // flagOf names the flag behind each setting a crawler.MismatchError lists.
 var flagOf = map[string]string{
-	"Seeds":    "seed URLs",
-	"Scope":    "--scope",
-	"Include":  "--include",
-	"Exclude":  "--exclude",
-	"MaxDepth": "--depth",
-	"MaxPages": "--max-pages",
+	"Seeds":      "seed URLs",
+	"Scope":      "--scope",
+	"Include":    "--include",
+	"Exclude":    "--exclude",
+	"MaxDepth":   "--depth",
+	"MaxPages":   "--max-pages",
+	"MaxPerHost": "--max-per-host",
 }
 
 // printMismatch prints the settings in which the saved crawl and the
-// command differ, side by side, and the fix.
-func printMismatch(w io.Writer, e *crawler.MismatchError, dir string) {
-	fmt.Fprintf(w, "trawl: --state %s holds another crawl; these settings differ:\n", dir)
+// command differ, side by side, and the fix. where names the crawl's
+// place ("--state DIR", "--crawl NAME"), and fresh the flag that would
+// start a new one.
+func printMismatch(w io.Writer, e *crawler.MismatchError, where, fresh string) {
+	fmt.Fprintf(w, "trawl: %s holds another crawl; these settings differ:\n", where)
 	rows := make([][3]string, 0, len(e.Diffs)+1)
 	rows = append(rows, [3]string{"", "saved", "this command"})
 	for _, d := range e.Diffs {
@@ -135,7 +138,7 @@ func printMismatch(w io.Writer, e *crawler.MismatchError, dir string) {
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %-*s  %-*s  %s\n", width[0], r[0], width[1], r[1], r[2])
 	}
-	fmt.Fprintf(w, "trawl: run the command that started it, add --resume-anyway to continue it with these settings, or give a new --state DIR\n")
+	fmt.Fprintf(w, "trawl: run the command that started it, add --resume-anyway to continue it with these settings, or give a new %s\n", fresh)
 }
 
 // shorten cuts a long setting (a list of seeds) for a line.

@@ -19,8 +19,12 @@ Usage:
                           --site hostile crawls a misbehaving one, --site links
                           one that links URLs in every way a page can
   trawl state DIR         show what a --state directory holds
+  trawl state --redis URL --crawl NAME
+                          show a crawl that trawl processes share on Redis
+  trawl export --redis URL --crawl NAME -o FILE
+                          take a Redis crawl's records into a file
   trawl bench [flags]     benchmark the crawler on a generated local site
-  trawl help [demo|state|bench]
+  trawl help [demo|state|export|bench]
 
 Examples:
   trawl demo
@@ -32,11 +36,22 @@ Examples:
   trawl --sitemap https://example.com/sitemap.xml --depth 1       (the URLs a sitemap lists)
   trawl --warc site.warc.gz -o site.jsonl https://example.com/    (keep every page as WARC)
   trawl --extract 'price=.price' --extract 'img=img.hero@src' --extract-jsonld -i urls.txt
+  trawl --redis redis://db:6379/0 --crawl big -o part1.jsonl https://example.com/
+                                  (run on any number of machines: one crawl)
 
 Politeness is on by default: robots.txt is obeyed, at most --per-host
 requests are in flight and --rate requests per second go to one host; a
 robots.txt Crawl-delay can only slow a host down further. Records are
 written as each URL is decided (flushed at least every 200ms).
+
+With --redis URL --crawl NAME, any number of trawl processes, on any
+machines, crawl as one: the queue, the URLs seen, the per-host limits
+(--per-host, --rate, Crawl-delay, Retry-After) and the records live in
+Redis, and a killed process's URLs are taken up by the others. Each URL's
+record is written exactly once in all the -o files together (a process
+without -o leaves them for trawl export). --max-pages, --max-per-host,
+--max-bytes, --max-time and the counts of the summary are each process's.
+A process may join without URLs: it crawls the crawl's seeds.
 
 The User-Agent is "` + fetch.DefaultUserAgent + `"; for a real crawl give
 --contact URL, a page that says who runs the crawl and how to reach you.
@@ -47,11 +62,14 @@ Exit status:
   0    the crawl finished (or stopped at --max-time or --max-bytes) and
        fetched at least one URL; any HTTP status counts, a 404 too
   1    an I/O error: the output or the --state could not be written or
-       opened, or another trawl holds the --state
-  2    bad usage: a flag, a URL, a missing folder, or a --state that belongs
-       to another crawl or another -o file
+       opened, or another trawl holds the --state; the Redis server cannot
+       be reached, or the --crawl does not exist (joining without URLs) or
+       was made by an incompatible trawl
+  2    bad usage: a flag, a URL, a missing folder, a --state or --crawl that
+       belongs to another crawl, or a --state of another -o file
   3    nothing was fetched: every seed failed or was skipped (each is named,
-       with its cause)
+       with its cause); not with --redis, where other processes may have
+       fetched them
   130  interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM)
 
 Flags:
@@ -75,10 +93,11 @@ otherwise; every other flag works as it does for a real crawl (--resolve and
 Flags:
 `
 
-const stateUsageText = `trawl state: show what a --state directory holds.
+const stateUsageText = `trawl state: show what a --state directory holds, or a crawl on Redis.
 
 Usage:
   trawl state DIR
+  trawl state --redis URL --crawl NAME
 
 It prints the saved crawl's seeds and scope, its runs, its records (fetched,
 errors, skipped by reason, by HTTP status: the names of the summary, and
@@ -87,10 +106,19 @@ read-only and changes nothing in DIR. While a crawl runs on the state, it
 shows the status that crawl publishes at its checkpoints and flushes (at
 most a quarter second old). To continue the crawl, run the command that
 started it again, with the same --state DIR and -o FILE.
+
+With --redis URL --crawl NAME it shows a crawl that trawl processes share
+(trawl --redis URL --crawl NAME), read without joining it: its seeds and
+scope, its URLs (seen, queued, in flight, done, failed and skipped), the
+records waiting in its outbox, what each output took (exported under its
+name; records taken and not committed are taken again by the next export
+under that name), the hosts with the most work queued (with their next
+allowed request) and the workers seen in the last minute (with the leases
+they hold).
 `
 
 // helpTopics are the topics of "trawl help TOPIC".
-var helpTopics = []string{"demo", "state", "bench"}
+var helpTopics = []string{"demo", "state", "export", "bench"}
 
 // runHelp is "trawl help [TOPIC]": the help of trawl or of a command, on
 // stdout.
@@ -108,6 +136,8 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 		printUsage(stdout, true)
 	case "state":
 		fmt.Fprint(stdout, stateUsageText)
+	case "export":
+		runExport([]string{"--help"}, stdout, stderr)
 	case "bench":
 		parseBenchArgs([]string{"--help"}, stdout)
 	}

@@ -3,15 +3,17 @@
 //	trawl [flags] URL...     crawl from the seed URLs
 //	trawl demo [flags]       crawl the embedded fixture site, offline
 //	trawl state DIR          show what a --state directory holds
+//	trawl export [flags]     take a Redis crawl's records into a file
 //	trawl bench [flags]      benchmark the crawler on a generated site
-//	trawl help [TOPIC]       the help of trawl, demo, state or bench
+//	trawl help [TOPIC]       the help of trawl, demo, state, export or bench
 //
 // Run "trawl --help" for the flags and the exit codes. The crawl engine is
 // the trawl/crawler package; this file turns flags into a crawler.Config,
 // runs the crawl and handles signals. help.go has the help, output.go the
 // output, exit.go the exit codes and refused starts, seeds.go why nothing
 // was fetched, report.go the progress line and the summary, demo.go the
-// demo.
+// demo, redis.go a crawl shared on Redis (--redis) and export.go trawl
+// export.
 package main
 
 import (
@@ -71,6 +73,7 @@ type options struct {
 	log        logOptions    // --log, --log-format, -v (logs.go)
 	metrics    string        // --metrics: the address of /metrics (metrics.go)
 	config     configOptions // --config, --print-config (config.go)
+	redis      redisOptions  // --redis, --crawl, --worker (redis.go)
 }
 
 func main() {
@@ -92,6 +95,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return exitOK
 			}
 			return runState(args[1:], stdout, stderr)
+		case "export":
+			return runExport(args[1:], stdout, stderr)
 		case "help":
 			return runHelp(args[1:], stdout, stderr)
 		}
@@ -127,6 +132,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer ms.close()
+	if opts.redis.url != "" {
+		return runRedis(opts, ms, stdout, stderr)
+	}
 	if opts.demo {
 		srv := startDemo(opts)
 		defer srv.Close()
@@ -325,8 +333,11 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	fs.IntVar(&cfg.MaxPerHost, "max-per-host", 0, "most URLs fetched from one host, seeds included; the host's further URLs are recorded as skipped budget: a cap on spider traps (0 = no limit)")
 	fs.StringVar(&opts.state, "state", "", "keep the crawl's state in `DIR` (its folder must exist): run the same command again to resume after a stop or crash (needs -o)")
 	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", crawler.DefaultCheckpointInterval, "with --state: sync the state to disk on this period; a crash of the machine redoes up to that much work, one of trawl only the URLs in flight (-1s = sync before each worker goes on: slower)")
-	fs.BoolVar(&cfg.ResumeAnyway, "resume-anyway", false, "continue a --state crawl even though its seeds or scope differ")
-	fs.BoolVar(&cfg.Overwrite, "overwrite", false, "let a new --state crawl replace a non-empty -o file and --warc files")
+	if !demo {
+		addRedisFlags(fs, &opts.redis)
+	}
+	fs.BoolVar(&cfg.ResumeAnyway, "resume-anyway", false, "continue a --state crawl, or join a --redis crawl, even though its seeds or scope differ")
+	fs.BoolVar(&cfg.Overwrite, "overwrite", false, "let a new --state crawl replace a non-empty -o file and --warc files; with --redis, replace a non-empty -o file that the crawl has exported nothing to")
 	v.resolve = fs.StringArray("resolve", nil, "connect to `HOST:PORT:ADDR` instead of resolving HOST, like curl (repeatable); turns the environment's proxy off")
 	addLogFlags(fs, &opts.log)
 	addMetricsFlag(fs, &opts.metrics)
@@ -495,6 +506,9 @@ func parseArgs(args []string, stdout io.Writer) (_ *options, err error) {
 	if opts.state != "" && (opts.output == "" || opts.output == "-") {
 		return nil, errors.New("--state needs -o FILE: a resumed crawl cuts its output back to the last checkpoint")
 	}
+	if err := opts.redis.check(opts); err != nil {
+		return nil, err
+	}
 	opts.seeds = slices.Concat(fs.Args(), opts.config.seeds) // the command line's, then the file's
 	if opts.demo {
 		if len(opts.seeds) > 0 {
@@ -503,7 +517,7 @@ func parseArgs(args []string, stdout io.Writer) (_ *options, err error) {
 		return opts, nil
 	}
 	cfg.Sitemaps = *v.sitemaps
-	if len(opts.seeds) == 0 && len(cfg.Sitemaps) == 0 && opts.input == "" && opts.config.print == "" {
+	if len(opts.seeds) == 0 && len(cfg.Sitemaps) == 0 && opts.input == "" && opts.config.print == "" && opts.redis.url == "" {
 		return nil, errors.New("no URL to crawl")
 	}
 	for _, s := range slices.Concat(opts.seeds, cfg.Sitemaps) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,8 +34,11 @@ func openState(dir string) func(store.FrontierOptions) (crawler.Frontier, error)
 // The record counts are those of the output: the saved State's Counts,
 // with the names of the end-of-crawl summary.
 func runState(args []string, stdout, stderr io.Writer) int {
+	if slices.ContainsFunc(args, func(a string) bool { return a == "--redis" || strings.HasPrefix(a, "--redis=") }) {
+		return runRedisState(args, stdout, stderr)
+	}
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "trawl: usage: trawl state DIR (see trawl --help)")
+		fmt.Fprintln(stderr, "trawl: usage: trawl state DIR, or trawl state --redis URL --crawl NAME (see trawl --help)")
 		return exitUsage
 	}
 	dir := args[0]

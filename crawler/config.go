@@ -349,7 +349,23 @@ type Config struct {
 	// Sink must be a SyncSink, so that its records are kept exactly once
 	// across crashes; Run refuses any other with ErrSinkNotDurable before
 	// it fetches anything. store.Filter wraps a sink and keeps that.
+	//
+	// With a frontier that keeps the records itself (an Outbox, such as
+	// the Redis frontier) the records go to the frontier, and the Sink,
+	// if set, must be a store.Output (else ErrSinkNotDurable): Run
+	// exports the outbox into it, the records of every process sharing
+	// the crawl, while it crawls and until nothing is left to take when
+	// the crawl ends. A nil Sink then leaves the records in the outbox,
+	// for another process's export.
 	Sink Sink
+	// ExportName is the name under which Run exports an Outbox into the
+	// Sink: the outbox remembers, by name, how far each output got, and
+	// an output exported under the same name again is first cut back to
+	// that point. Empty means "HOSTNAME:" followed by the absolute path
+	// of the Sink's file (the Name() of store.JSONL or store.CSV over a
+	// store.File); a Sink without a name then makes Run fail. Two
+	// outputs must never share a name. Unused without an Outbox.
+	ExportName string
 	// OnRequest, if set, is called before every request the default
 	// Fetcher sends (pages, redirect hops, robots.txt), after it set its
 	// own headers: it may add or change headers and cookies. An error
@@ -400,7 +416,9 @@ type Config struct {
 	// error); "robots.txt failed" (url, host, error, attempt);
 	// "crawl-delay capped" (host, crawl_delay asked, wait applied); "host
 	// unreachable", a host given up after MaxHostFailures (host, failures,
-	// error: the last one); "max bytes reached", the stop by MaxBytes
+	// error: the last one); "lease lost", with an Outbox, a URL whose
+	// lease lapsed before its record was written, which another worker
+	// records instead (url, host); "max bytes reached", the stop by MaxBytes
 	// (bytes, max_bytes); "end"
 	// (records, fetched, errors, skipped, retries, bytes, duration,
 	// pages_per_second, queued, in_flight, stopped, error).
@@ -421,7 +439,18 @@ type Config struct {
 	// with options derived from PerHost, Rate and LeaseTTL. Run calls it
 	// once and closes what it returns. Nil means a new in-memory frontier
 	// (store.NewMemory); package trawl/store/disk has one that survives
-	// crashes.
+	// crashes, and trawl/store/redis one that many processes share (an
+	// Outbox).
+	//
+	// With a shared frontier, what the frontier holds is global: the
+	// queue and the seen-set (each URL is fetched and recorded once in
+	// the whole crawl), the politeness of PerHost, Rate, robots.txt
+	// Crawl-delay and Retry-After (for all the processes together), and
+	// the records. What the crawler counts in memory is each process's
+	// own: Concurrency, the budgets MaxPages, MaxPerHost and MaxBytes,
+	// MaxTime, MaxHostFailures, Stats' record counts, and OnPage and the
+	// other hooks; CheckpointInterval, Overwrite and the resume of a
+	// saved state do not apply.
 	NewFrontier func(opts store.FrontierOptions) (Frontier, error)
 	// Fetcher does HTTP. Nil means the default, a fetch.Client built for
 	// each Run from the fields above. A custom Fetcher replaces it whole:
@@ -447,8 +476,9 @@ type Config struct {
 	// run ahead, redoing up to that much work after any crash, and a
 	// negative one is group commit.
 	CheckpointInterval time.Duration
-	// ResumeAnyway continues a saved crawl even though its seeds or scope
-	// differ from this one's.
+	// ResumeAnyway continues a saved crawl, or joins a crawl on a shared
+	// frontier (an Outbox), even though its seeds or scope differ from
+	// this one's.
 	ResumeAnyway bool
 	// Overwrite lets a new crawl with a checkpointing frontier start on
 	// an output (SyncSink) that already holds data, which it cuts to

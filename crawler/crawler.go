@@ -152,6 +152,12 @@ func (c *Crawler) Stats() Stats {
 // failure of the sink, the frontier or the page hook that stopped it. Per
 // URL failures are records, not errors.
 //
+// With a frontier that many processes share and that keeps the records
+// (an Outbox), Run first joins the crawl (see Outbox.Join), hands each
+// record to the frontier, and exports the outbox into Config.Sink while
+// it crawls and until nothing is left when the crawl ends; the export's
+// error is returned after the crawl's own.
+//
 // Run returns only after every goroutine it started has ended.
 func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	if len(seeds) == 0 && len(c.cfg.Sitemaps) == 0 {
@@ -191,7 +197,15 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("crawler: open frontier: %w", err)
 	}
-	if _, ok := f.(Checkpointer); ok && c.cfg.Sink != nil {
+	ob, _ := f.(Outbox)
+	var out store.Output
+	var exportName string
+	if ob != nil {
+		if out, exportName, err = exportTo(c.cfg); err != nil {
+			f.Close()
+			return Stats{}, err
+		}
+	} else if _, ok := f.(Checkpointer); ok && c.cfg.Sink != nil {
 		if _, ok := c.cfg.Sink.(SyncSink); !ok {
 			f.Close()
 			return Stats{}, fmt.Errorf("%w: the frontier keeps the crawl across crashes, so the Sink (a %T) must be a crawler.SyncSink, such as store.JSONL or store.CSV over a store.File, or store.Filter of one", ErrSinkNotDurable, c.cfg.Sink)
@@ -224,11 +238,29 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	c.cur = r
 	c.mu.Unlock()
 
-	err = r.crawl(ctx, entries)
+	var exp *export
+	crawlCtx := ctx
+	if ob != nil {
+		err = r.join(ctx, entries) // before the export touches the output
+	}
+	if out != nil && err == nil {
+		// The export runs for the whole crawl; if it fails, the crawl
+		// stops (its records wait in the outbox).
+		var cancel context.CancelFunc
+		crawlCtx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		exp = startExport(crawlCtx, ob, exportName, out, cancel)
+	}
+	if err == nil {
+		err = r.crawl(crawlCtx, entries)
+	}
+	if eerr := exp.finish(); eerr != nil && (err == nil || ctx.Err() == nil && errors.Is(err, context.Canceled)) {
+		err = fmt.Errorf("crawler: export: %w", eerr)
+	}
 	if cerr := f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("crawler: close frontier: %w", cerr)
 	}
-	if fs, ok := c.cfg.Sink.(flushSink); ok {
+	if fs, ok := c.cfg.Sink.(flushSink); ok && ob == nil { // an export synced its output
 		if ferr := fs.Flush(); ferr != nil && err == nil {
 			err = fmt.Errorf("crawler: flush sink: %w", ferr)
 		}

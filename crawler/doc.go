@@ -87,4 +87,26 @@
 // store.File, or store.Filter of one), running the same crawl again after
 // a stop, a crash or kill -9 continues it, and the output holds exactly
 // one record per URL however often the crawl was killed.
+//
+// # Many processes, one crawl
+//
+// A frontier that many processes share, on any machines, and that keeps
+// the records itself is an Outbox (trawl/store/redis has one). Each
+// process runs the same crawl with it: Run joins the crawl (refusing one
+// of other seeds or scope, as a saved state, unless ResumeAnyway), hands
+// every record to the frontier in the step that settles its URL, and
+// exports the records into its Sink, which must then be a store.Output
+// (or nil, to leave them to another process's export). So every URL is
+// fetched once and recorded exactly once in all the outputs together,
+// however many processes are killed: a killed process's leases lapse and
+// another claims them again; the record of a lapsed lease is dropped
+// (Stats.StaleAcks).
+//
+// What the frontier holds is global: the queue, the seen-set, the
+// records, and the politeness (PerHost, Rate, Crawl-delay, Retry-After
+// hold for all the processes together). What the crawler counts in
+// memory is each process's own: Concurrency, MaxPages, MaxPerHost,
+// MaxBytes, MaxTime and MaxHostFailures, and the record counts of Stats
+// (whose Queued, InFlight, Hosts and FrontierDone are the crawl's).
+// Checkpoints do not apply.
 package crawler

@@ -57,6 +57,7 @@ type run struct {
 	cfg      Config
 	fetcher  Fetcher
 	frontier Frontier
+	outbox   Outbox // the frontier, if it keeps the records itself; then sink is unused
 	sink     Sink
 	scope    hostSet       // allowed hosts (ScopeHost) or domains (ScopeDomain)
 	interval time.Duration // the frontier's spacing of a host's requests unless raised
@@ -116,11 +117,12 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	if r.sink == nil {
 		r.sink = SinkFunc(func(context.Context, store.Record) error { return nil })
 	}
+	r.outbox, _ = fr.(Outbox)
 	r.counters.init()
 	r.commits.gen = make(chan struct{})
 	r.commits.signal = make(chan struct{}, 1)
 	r.commits.full = make(chan struct{}, 1)
-	if cp, ok := fr.(Checkpointer); ok {
+	if cp, ok := fr.(Checkpointer); ok && r.outbox == nil { // an Outbox keeps the records itself
 		r.cp = cp
 		r.flusher, _ = cp.(Flusher)
 		r.syncSink, _ = r.sink.(SyncSink) // Run made sure it is one, unless Sink is nil
@@ -801,6 +803,9 @@ func (r *run) hostPagesCopy() map[string]int {
 
 // skip records e as skipped for reason, unless its URL was seen before.
 func (r *run) skip(ctx context.Context, e store.Entry, reason string) error {
+	if r.outbox != nil {
+		return r.skipOutbox(ctx, e, reason)
+	}
 	r.commitMu.RLock()
 	defer r.commitMu.RUnlock()
 	r.dirty(false)
@@ -888,7 +893,8 @@ func backoff(base time.Duration, attempt int) time.Duration {
 }
 
 // write puts l's record into the sink and acks its lease, under
-// commitMu so that no checkpoint falls between the two. It runs even when
+// commitMu so that no checkpoint falls between the two; with an Outbox it
+// hands the record to the frontier with the ack, in one step. It runs even when
 // ctx has just ended: the work is done and must not be repeated. With
 // group commit it returns the channel closed when the write is durable.
 func (r *run) write(ctx context.Context, l store.Lease, rec *result, pause time.Time) (durable <-chan struct{}, err error) {
@@ -905,6 +911,9 @@ func (r *run) write(ctx context.Context, l store.Lease, rec *result, pause time.
 			return nil, fmt.Errorf("crawler: archive: %w", err)
 		}
 		rec.WARCFile, rec.WARCOffset = ref.File, ref.Offset
+	}
+	if r.outbox != nil {
+		return durable, r.writeOutbox(ctx, l, rec, store.Outcome{Status: rec.Status, Error: rec.Error, Skipped: rec.Skipped, HostBackoff: pause})
 	}
 	if !unrecorded(l, rec) {
 		if err := r.sink.Put(ctx, rec.Record); err != nil {

@@ -116,6 +116,17 @@ type Stats struct {
 	// Hosts is the number of hosts with URLs queued or in flight at the
 	// snapshot (store.FrontierStats.Hosts).
 	Hosts int
+	// FrontierDone is the number of URLs the frontier has settled
+	// (store.FrontierStats.Done) at the snapshot. With a frontier that
+	// many processes share (an Outbox), it, Queued, InFlight and Hosts
+	// are the whole crawl's, while the record counts are this run's.
+	FrontierDone int64
+
+	// StaleAcks counts, with an Outbox, the URLs whose lease had lapsed
+	// when their record was written: another worker had claimed the URL
+	// again, and writes its record, so this run's was dropped and is in
+	// none of the record counts.
+	StaleAcks int64
 
 	Started time.Time
 	Elapsed time.Duration
@@ -169,6 +180,7 @@ type counters struct {
 	fetched, errors, bytes        atomic.Int64
 	retries, outOfScope, noFollow atomic.Int64
 	duplicates, linksDropped      atomic.Int64
+	staleAcks                     atomic.Int64
 	links                         [4]atomic.Int64 // by parse.Kind
 
 	errorKinds                [maxErrorKinds]atomic.Int64 // by index in errorKindNames
@@ -393,6 +405,7 @@ func (r *run) snapshot(ctx context.Context) Stats {
 		NoFollow:     c.noFollow.Load(),
 		Duplicates:   c.duplicates.Load(),
 		LinksDropped: c.linksDropped.Load(),
+		StaleAcks:    c.staleAcks.Load(),
 		Links:        c.linkCounts(),
 		Started:      r.started,
 		Resumed:      r.resumed.Load(),
@@ -427,10 +440,10 @@ func (r *run) snapshot(ctx context.Context) Stats {
 		s.Elapsed = time.Since(r.started)
 	}
 	if fs := r.final.Load(); fs != nil {
-		s.Queued, s.InFlight, s.Hosts = fs.Queued, fs.InFlight, fs.Hosts
+		s.Queued, s.InFlight, s.Hosts, s.FrontierDone = fs.Queued, fs.InFlight, fs.Hosts, fs.Done
 	} else if !r.finished.Load() {
 		if fs, err := r.frontier.Stats(ctx); err == nil {
-			s.Queued, s.InFlight, s.Hosts = fs.Queued, fs.InFlight, fs.Hosts
+			s.Queued, s.InFlight, s.Hosts, s.FrontierDone = fs.Queued, fs.InFlight, fs.Hosts, fs.Done
 		}
 	}
 	return s
