@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 
 	"trawl/crawler/bench"
@@ -23,6 +24,8 @@ Usage:
   trawl bench [flags]                  serve the site in-process and crawl it
   trawl bench --serve 127.0.0.1:PORT   only serve the site, until Ctrl-C
   trawl bench --site 127.0.0.1:PORT    crawl a site started with --serve
+  trawl bench --redis URL --workers N  crawl it with N trawl processes sharing
+                                       one crawl on Redis (--site optional)
 
 The crawl uses the real pipeline with politeness off, checks that every page
 was fetched exactly once (exit status 1 if not), and reports pages/s, MB/s,
@@ -31,14 +34,26 @@ pass. Give --serve and --site the same site flags. To pin each side to a core:
   taskset -c 1 trawl bench --serve 127.0.0.1:18080 &
   taskset -c 0 trawl bench --site 127.0.0.1:18080
 
+With --redis URL, the bench starts --workers copies of itself, each running
+"trawl --redis URL --crawl NAME -o FILE" with -c and --per-host set to
+--concurrency, politeness off as above, on a fresh crawl NAME; it reports
+pages/s from the first start to the last exit, the workers' CPU, and the
+Redis server's CPU, memory and script calls (round trips) per page, from
+its INFO before and after (use a server of its own). For example:
+  trawl bench --serve 127.0.0.1:18080 --hosts 10 --latency 20ms &
+  trawl bench --site 127.0.0.1:18080 --hosts 10 --latency 20ms -c 8 \
+              --redis redis://127.0.0.1:6379/0 --workers 4
+
 Flags:
 `
 
 // benchOptions are the parsed "trawl bench" command line.
 type benchOptions struct {
-	o     bench.Options
-	serve string
-	json  bool
+	o       bench.Options
+	serve   string
+	json    bool
+	redis   string // --redis: measure worker processes sharing a crawl on this server
+	workers int    // --workers, with --redis
 }
 
 // runBench is the "trawl bench" command, with its exit code.
@@ -68,7 +83,51 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
+	if bo.redis != "" {
+		return runBenchWorkers(ctx, bo, stdout, stderr)
+	}
 	res, err := bench.Run(ctx, bo.o)
+	if err != nil {
+		fmt.Fprintf(stderr, "trawl bench: %v\n", err)
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		return exitFailure
+	}
+	if bo.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			fmt.Fprintf(stderr, "trawl bench: %v\n", err)
+			return exitFailure
+		}
+	} else {
+		res.WriteText(stdout)
+	}
+	if !res.Verify.OK {
+		fmt.Fprintf(stderr, "trawl bench: verification failed: %s\n", res.Verify)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// runBenchWorkers is "trawl bench --redis URL --workers N", with its
+// exit code.
+func runBenchWorkers(ctx context.Context, bo *benchOptions, stdout, stderr io.Writer) int {
+	client, err := dialRedis(ctx, bo.redis)
+	if err != nil {
+		fmt.Fprintf(stderr, "trawl bench: %v\n", err)
+		return exitFailure
+	}
+	defer client.Close()
+	res, err := bench.RunWorkers(ctx, bench.WorkersOptions{
+		Options: bo.o,
+		Redis:   bo.redis,
+		Workers: bo.workers,
+		Info: func(ctx context.Context, section string) (string, error) {
+			return client.Info(ctx, section).Result()
+		},
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "trawl bench: %v\n", err)
 		if ctx.Err() != nil {
@@ -119,7 +178,9 @@ func parseBenchArgs(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.BoolVar(&o.State, "state", false, "keep the crawl's state on disk as --state does, records to a JSONL file, and compare with the same crawl in memory")
 	fs.BoolVar(&o.WARC, "warc", false, "archive every request and response as --warc does, to a temporary directory, and compare with the same crawl without it")
 	fs.IntVar(&o.WARCGzipLevel, "warc-gzip-level", 1, "with --warc: the gzip `LEVEL` of the records, as for a crawl")
-	fs.BoolVar(&o.Baselines, "baselines", true, "also measure the bare net/http loop and the parse-only pass (--baselines=false to skip)")
+	fs.BoolVar(&o.Baselines, "baselines", true, "also measure the bare net/http loop and the parse-only pass (--baselines=false to skip; not with --redis)")
+	fs.StringVar(&bo.redis, "redis", "", "crawl with --workers trawl processes sharing one crawl on the Redis server at `URL` (redis://HOST:PORT/DB)")
+	fs.IntVar(&bo.workers, "workers", 1, "with --redis: the number of worker processes")
 	fs.BoolVar(&bo.json, "json", false, "print the result as JSON")
 	fs.BoolP("help", "h", false, "show this help")
 	fs.Usage = func() {
@@ -154,6 +215,24 @@ func parseBenchArgs(args []string, stderr io.Writer) (*benchOptions, error) {
 	}
 	if bo.serve != "" && o.Site != "" {
 		return nil, errors.New("--serve and --site exclude each other: run one process of each")
+	}
+	switch {
+	case bo.redis == "" && fs.Changed("workers"):
+		return nil, errors.New("--workers needs --redis URL: the workers share their crawl on Redis")
+	case bo.redis == "":
+	case bo.workers < 1:
+		return nil, fmt.Errorf("--workers %d must be at least 1", bo.workers)
+	case bo.serve != "":
+		return nil, errors.New("--redis with --serve: serve the site in one process and give --redis to the one with --site")
+	case o.State || o.WARC:
+		return nil, errors.New("--redis with --state or --warc: they are measured in one process, without --redis")
+	case fs.Changed("baselines") && o.Baselines:
+		return nil, errors.New("--redis with --baselines: the baselines are measured in one process, without --redis")
+	default:
+		o.Baselines = false
+		if _, err := goredis.ParseURL(bo.redis); err != nil {
+			return nil, fmt.Errorf("--redis %q: want redis://HOST:PORT/DB: %v", bo.redis, err)
+		}
 	}
 	for _, f := range []struct{ name, addr string }{{"--serve", bo.serve}, {"--site", o.Site}} {
 		if f.addr == "" {
