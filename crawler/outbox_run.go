@@ -12,6 +12,12 @@ import (
 	"trawl/store"
 )
 
+// sharedPoll is how often a process that holds none of a shared crawl's
+// work (its frontier is an Outbox) looks again for some: the other
+// workers queue the links they find, and the crawl ends when they settle
+// the last URL.
+const sharedPoll = 100 * time.Millisecond
+
 // This file is the crawl's side of an Outbox: the identity check at the
 // start (join), records handed to the frontier instead of the Sink
 // (writeOutbox, skipOutbox), and the export of the outbox into the Sink

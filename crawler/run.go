@@ -357,10 +357,15 @@ func (r *run) schedule(parent context.Context) error {
 				return nil
 			}
 			// Work remains but none of it is ours: wait for its time, and
-			// look again at least every second in case another process
-			// sharing the frontier settles it.
-			if next.IsZero() || time.Until(next) > time.Second {
-				next = time.Now().Add(time.Second)
+			// look again in case another process sharing the frontier
+			// settles it or queues the links it found: every second, or
+			// every sharedPoll with a frontier made for sharing.
+			poll := time.Second
+			if r.outbox != nil {
+				poll = sharedPoll
+			}
+			if next.IsZero() || time.Until(next) > poll {
+				next = time.Now().Add(poll)
 			}
 		}
 
