@@ -12,10 +12,10 @@ import (
 	"strings"
 	"syscall"
 
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 
 	"trawl/crawler/bench"
+	"trawl/store/redis"
 )
 
 const benchUsageText = `trawl bench: crawl a generated site on loopback and measure.
@@ -230,8 +230,8 @@ func parseBenchArgs(args []string, stderr io.Writer) (*benchOptions, error) {
 		return nil, errors.New("--redis with --baselines: the baselines are measured in one process, without --redis")
 	default:
 		o.Baselines = false
-		if _, err := goredis.ParseURL(bo.redis); err != nil {
-			return nil, fmt.Errorf("--redis %q: want redis://HOST:PORT/DB: %v", bo.redis, err)
+		if err := redis.CheckURL(bo.redis); err != nil {
+			return nil, fmt.Errorf("--redis %q: %v", bo.redis, err)
 		}
 	}
 	for _, f := range []struct{ name, addr string }{{"--serve", bo.serve}, {"--site", o.Site}} {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 
 	"trawl/crawler"
@@ -58,8 +58,8 @@ func (o redisOptions) check(opts *options) error {
 	case opts.output == "-":
 		return errors.New("-o - with --redis: records are exported exactly once into a file that can be cut back to its last commit, and stdout cannot; give -o FILE, or no -o to leave them for trawl export")
 	}
-	if _, err := goredis.ParseURL(o.url); err != nil {
-		return fmt.Errorf("--redis %q: want redis://HOST:PORT/DB (or rediss:// for TLS): %v", o.url, err)
+	if err := redis.CheckURL(o.url); err != nil {
+		return fmt.Errorf("--redis %q: %v", o.url, err)
 	}
 	return nil
 }
@@ -67,45 +67,46 @@ func (o redisOptions) check(opts *options) error {
 // redisClient is a connection to the Redis server of --redis, and where it
 // is, for messages.
 type redisClient struct {
-	goredis.UniversalClient
+	redis.Client
 	url  string // as given, without its password
 	addr string // HOST:PORT
 }
 
-// pingTimeout bounds the first contact with the server.
-const pingTimeout = 5 * time.Second
-
 // dialRedis connects to the server at rawURL and checks that it answers.
 // Its error is one line that names the server.
 func dialRedis(ctx context.Context, rawURL string) (*redisClient, error) {
-	o, err := goredis.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("--redis %q: want redis://HOST:PORT/DB (or rediss:// for TLS): %v", rawURL, err)
+	if err := redis.CheckURL(rawURL); err != nil {
+		return nil, fmt.Errorf("--redis %q: %v", rawURL, err)
 	}
-	o.DialTimeout = pingTimeout
-	quietRedis.Do(func() { goredis.SetLogger(discardRedisLog{}) })
-	c := &redisClient{UniversalClient: goredis.NewClient(o), url: rawURL, addr: o.Addr}
+	// The command says what failed in one line of its own; go-redis's
+	// log would add one each time its pool retries.
+	redis.QuietClientLogs()
+	shown := rawURL
 	if u, err := url.Parse(rawURL); err == nil {
-		c.url = u.Redacted()
+		shown = u.Redacted()
 	}
-	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
-	defer cancel()
-	if err := c.Ping(pctx).Err(); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("--redis %s: cannot reach the server at %s (%v)%w", c.url, c.addr, innermost(err), errQuiet{redis.ErrUnreachable})
+	c, err := redis.Connect(ctx, rawURL)
+	if err != nil {
+		if !errors.Is(err, redis.ErrUnreachable) {
+			return nil, fmt.Errorf("--redis %s: %v", shown, err)
+		}
+		// "redis: cannot reach the server at HOST:PORT: dial tcp ...".
+		return nil, fmt.Errorf("--redis %s: %v%w", shown, strings.TrimPrefix(err.Error(), "redis: "), errQuiet{redis.ErrUnreachable})
 	}
-	return c, nil
+	return &redisClient{Client: c, url: shown, addr: redisAddr(rawURL)}, nil
 }
 
-// quietRedis silences go-redis's own log, once: its lines (a failed dial,
-// each time the pool retries) would go to stderr, and the command says
-// what failed in one line of its own.
-var quietRedis sync.Once
-
-// discardRedisLog is a go-redis logger that writes nothing.
-type discardRedisLog struct{}
-
-func (discardRedisLog) Printf(context.Context, string, ...any) {}
+// redisAddr is the HOST:PORT of a Redis URL that CheckURL accepted.
+func redisAddr(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	if u.Port() == "" {
+		return net.JoinHostPort(u.Hostname(), "6379")
+	}
+	return u.Host
+}
 
 // inspect reads the crawl's status. A crawl that does not exist is a
 // Status without Meta and a nil error when missingOK, else an error

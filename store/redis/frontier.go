@@ -66,20 +66,9 @@ type Frontier struct {
 // does not answer within a few seconds gives an error wrapping
 // ErrUnreachable that names its address. Close closes the connection too.
 func Dial(ctx context.Context, rawURL string, opts Options) (*Frontier, error) {
-	o, err := goredis.ParseURL(rawURL)
+	c, err := Connect(ctx, rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis: %w", err)
-	}
-	c := goredis.NewClient(o)
-	pctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	err = c.Ping(pctx).Err()
-	cancel()
-	if err != nil {
-		c.Close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("%w at %s: %v", ErrUnreachable, o.Addr, err)
+		return nil, err
 	}
 	f, err := Open(ctx, c, opts)
 	if err != nil {
