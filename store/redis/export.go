@@ -66,6 +66,9 @@ var (
 	// exportOnStart, if set, is called with the committed size each
 	// start read (tests).
 	exportOnStart func(committed int64)
+	// exportOnOutage, if set, is called with each error that Export
+	// retries after a back-off (tests).
+	exportOnOutage func(err error)
 )
 
 // Export moves crawl's records from its outbox into out under name,
@@ -256,6 +259,9 @@ func (e *exporter) run(ctx context.Context, stop <-chan struct{}) error {
 			return ctx.Err()
 		case !exportTransient(err):
 			return err
+		}
+		if exportOnOutage != nil {
+			exportOnOutage(err)
 		}
 		now := time.Now()
 		if outage.IsZero() {

@@ -626,8 +626,9 @@ func TestExportOutage(t *testing.T) {
 	_, out := exportOpen(t, path)
 	stop := make(chan struct{})
 	var mu sync.Mutex
-	starts := 0
+	starts, failures := 0, 0
 	exportSetVar(t, &exportOnStart, func(int64) { mu.Lock(); starts++; mu.Unlock() })
+	exportSetVar(t, &exportOnOutage, func(error) { mu.Lock(); failures++; mu.Unlock() })
 	done := exportRun(context.Background(), c, exportCrawl, "w", out, stop)
 	want := exportAdd(t, c, exportCrawl, 0, 20)
 	exportWaitFor(t, "the records", func() bool { return len(exportMustLines(t, path)) == 20 })
@@ -636,8 +637,9 @@ func TestExportOutage(t *testing.T) {
 	direct := goredis.NewClient(&goredis.Options{Addr: m.Addr()})
 	defer direct.Close()
 	want = append(want, exportAdd(t, direct, exportCrawl, 20, 20)...)
-	// Let Export fail a few times.
-	time.Sleep(200 * time.Millisecond)
+	// Let Export fail a few times (a loaded machine may not run it at
+	// once: wait for the failures rather than for a time).
+	exportWaitFor(t, "Export to meet the outage", func() bool { mu.Lock(); defer mu.Unlock(); return failures >= 2 })
 	px.up()
 	close(stop)
 	if err := exportResult(t, done); err != nil {

@@ -274,13 +274,15 @@ func TestLeaseExtension(t *testing.T) {
 
 func ftLeaseExtension(t *testing.T, e *ftEnv) {
 	e.redisClock = true
-	const ttl = 300 * time.Millisecond
+	// The lease lasts 20 extension periods, so that a loaded machine
+	// (CI under -race) that delays the extender does not let it lapse.
+	const ttl = time.Second
 	wall := Options{FrontierOptions: store.FrontierOptions{PerHost: 1, Interval: -1, LeaseTTL: ttl}}
 	a := e.open(Options{FrontierOptions: wall.FrontierOptions, ExtendEvery: 50 * time.Millisecond})
 	b := e.open(wall)
 	ftPush(t, a, 1, ftEntry("a.test", "1"))
 	ftClaim(t, a, 1, 1)
-	deadline := time.Now().Add(4 * ttl)
+	deadline := time.Now().Add(3 * ttl)
 	for time.Now().Before(deadline) {
 		ftClaim(t, b, 1, 0)
 		time.Sleep(20 * time.Millisecond)
