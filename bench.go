@@ -94,21 +94,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFailure
 	}
-	if bo.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			fmt.Fprintf(stderr, "trawl bench: %v\n", err)
-			return exitFailure
-		}
-	} else {
-		res.WriteText(stdout)
-	}
-	if !res.Verify.OK {
-		fmt.Fprintf(stderr, "trawl bench: verification failed: %s\n", res.Verify)
-		return exitFailure
-	}
-	return exitOK
+	return printBench(res, res.Verify, bo.json, stdout, stderr)
 }
 
 // runBenchWorkers is "trawl bench --redis URL --workers N", with its
@@ -135,7 +121,13 @@ func runBenchWorkers(ctx context.Context, bo *benchOptions, stdout, stderr io.Wr
 		}
 		return exitFailure
 	}
-	if bo.json {
+	return printBench(res, res.Verify, bo.json, stdout, stderr)
+}
+
+// printBench prints a benchmark's result, as JSON with --json, and
+// returns the exit code: a failure when its verification failed.
+func printBench(res interface{ WriteText(io.Writer) }, v bench.Verification, asJSON bool, stdout, stderr io.Writer) int {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(res); err != nil {
@@ -145,8 +137,8 @@ func runBenchWorkers(ctx context.Context, bo *benchOptions, stdout, stderr io.Wr
 	} else {
 		res.WriteText(stdout)
 	}
-	if !res.Verify.OK {
-		fmt.Fprintf(stderr, "trawl bench: verification failed: %s\n", res.Verify)
+	if !v.OK {
+		fmt.Fprintf(stderr, "trawl bench: verification failed: %s\n", v)
 		return exitFailure
 	}
 	return exitOK
