@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // Client is a connection to a Redis server, as Connect makes it; Open,
@@ -32,6 +33,11 @@ func Connect(ctx context.Context, rawURL string) (Client, error) {
 		return nil, fmt.Errorf("redis: want redis://HOST:PORT/DB (or rediss:// for TLS): %w", err)
 	}
 	o.DialTimeout = dialTimeout
+	// RESP2 and no maintenance notifications: the frontier subscribes to
+	// nothing, and RESP3's push notifications cost a check of every
+	// reply (and maintenance notifications a hook on every call).
+	o.Protocol = 2
+	o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	c := goredis.NewClient(o)
 	pctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	err = c.Ping(pctx).Err()

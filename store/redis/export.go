@@ -49,6 +49,12 @@ var (
 	// exportBlock is how long a read for new records waits on the server
 	// while stop is open: it bounds how late a closed stop is noticed.
 	exportBlock = 250 * time.Millisecond
+	// exportPace is the least time between two reads of new records
+	// while stop is open: records gather meanwhile, so that a crawl's
+	// export syncs its output and commits a batch of them at a time
+	// rather than one record at a time (each a fsync and a script).
+	// Once stop is closed the export takes what is left at once.
+	exportPace = 100 * time.Millisecond
 	// exportMaxOutage is how long Export retries, with back-off, while
 	// Redis cannot be reached, before it fails.
 	exportMaxOutage = DefaultMaxOutage
@@ -204,10 +210,12 @@ type exporter struct {
 	keys  exportKeys
 	out   store.Output
 
-	started   bool   // step 1 has been done once: the output is this export's
-	committed int64  // name's committed size, as this export last read or set it
-	cursor    string // "0", then the last pending entry taken, while taking pending entries; then ">"
-	refused   int    // commits refused (or found lost at the end) in a row
+	started   bool      // step 1 has been done once: the output is this export's
+	committed int64     // name's committed size, as this export last read or set it
+	cursor    string    // "0", then the last pending entry taken, while taking pending entries; then ">"
+	refused   int       // commits refused (or found lost at the end) in a row
+	lastRead  time.Time // when the last read of new records that found some was sent
+	pace      *time.Timer
 }
 
 // errExportRestart is returned by the steps of exporter.run to start over
@@ -344,8 +352,12 @@ func (e *exporter) step(ctx context.Context, stop <-chan struct{}, ending *bool)
 		Block:    -1,
 	}
 	if e.cursor == ">" && !stopped {
+		if !e.wait(ctx, stop) {
+			return false, ctx.Err() // nil once stop is closed: step again
+		}
 		args.Block = exportBlock
 	}
+	readAt := time.Now()
 	streams, err := e.c.XReadGroup(ctx, args).Result()
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		if strings.HasPrefix(err.Error(), "NOGROUP") {
@@ -372,8 +384,33 @@ func (e *exporter) step(ctx context.Context, stop <-chan struct{}, ending *bool)
 	*ending = false
 	if e.cursor != ">" {
 		e.cursor = msgs[len(msgs)-1].ID
+	} else if int64(len(msgs)) < exportBatch {
+		e.lastRead = readAt
 	}
 	return false, e.export(ctx, msgs)
+}
+
+// wait waits until exportPace has passed since the last read of new
+// records that found fewer than a full batch. It returns false if ctx
+// ended or stop was closed meanwhile.
+func (e *exporter) wait(ctx context.Context, stop <-chan struct{}) bool {
+	d := exportPace - time.Since(e.lastRead)
+	if e.lastRead.IsZero() || d <= 0 {
+		return true
+	}
+	if e.pace == nil {
+		e.pace = time.NewTimer(d)
+	} else {
+		e.pace.Reset(d)
+	}
+	select {
+	case <-e.pace.C:
+		return true
+	case <-stop:
+	case <-ctx.Done():
+	}
+	e.pace.Stop()
+	return false
 }
 
 // export is step 3 for one batch.

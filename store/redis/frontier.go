@@ -28,11 +28,12 @@ const dialTimeout = 3 * time.Second
 // heartbeat, the batching of settles); Close does not close the client
 // it was opened with.
 //
-// Round trips: Push, MarkSeen, Claim and SetHostInterval are one script
-// call each. Ack, AckRecord, Retry and Release are batched: while one
-// batch is on its way to Redis, the settles that arrive wait and go
-// together in the next script call, so concurrent workers of a process
-// share round trips.
+// Round trips: MarkSeen, Claim and SetHostInterval are one script call
+// each, and so is a Push of more than a few dozen entries. Ack,
+// AckRecord, Retry, Release and the smaller Pushes (a page's links) are
+// batched: while one batch is on its way to Redis, those that arrive
+// wait and go together in the next script call, so concurrent workers
+// of a process share round trips.
 type Frontier struct {
 	c         goredis.UniversalClient
 	own       bool // Dial made c: Close closes it
@@ -190,7 +191,9 @@ func (f *Frontier) isClosed() bool {
 }
 
 // Push queues each entry whose Key was never seen and marks it seen in
-// the same step, in one script call (per 10,000 entries); an entry whose key was seen
+// the same step, in one script call (per 10,000 entries; a push of at
+// most maxBatchedPush entries shares the call of the settles' next
+// batch, see Frontier); an entry whose key was seen
 // (earlier or in the same batch) is counted as a duplicate. An entry of
 // a host that has MaxQueuePerHost entries queued is marked seen but not
 // queued, and its record (skipped SkipQueueFull) goes to the outbox; it
@@ -232,6 +235,9 @@ func (f *Frontier) push(ctx context.Context, entries []store.Entry) (added int, 
 		bucket, member := seenMember(e.Key, f.bits)
 		buf = appendEntry(buf[:0], e)
 		args = append(args, e.Host, bucket, member, string(buf))
+	}
+	if len(entries) <= maxBatchedPush {
+		return f.pushBatched(ctx, args[4:])
 	}
 	v, err := f.eval(ctx, scriptPush, args...)
 	if err != nil {

@@ -23,6 +23,7 @@ var (
 	scriptMarkSeen = goredis.NewScript(luaPrelude + luaMarkSeen)
 	scriptClaim    = goredis.NewScript(luaPrelude + luaClaim)
 	scriptSettle   = goredis.NewScript(luaPrelude + luaSettle)
+	scriptBatch    = goredis.NewScript(luaPrelude + luaBatch())
 	scriptInterval = goredis.NewScript(luaPrelude + luaInterval)
 	scriptStats    = goredis.NewScript(luaPrelude + luaStats)
 	scriptExtend   = goredis.NewScript(luaPrelude + luaExtend)
@@ -314,6 +315,88 @@ if added > 0 then redis.call('HINCRBY', STATS, 'queued', added) end
 if dups > 0 then redis.call('HINCRBY', STATS, 'dups', dups) end
 if full > 0 then redis.call('HINCRBY', STATS, 'qfull', full) end
 return added
+`
+
+// luaBatch returns the script of the settle loop's batches: the pushes
+// and the settles that callers queued while the previous batch was on
+// its way, in one call. ARGV: now, per-host limit, default interval,
+// queue bound (as luaPush), the number G of pushes, G entry counts, the
+// pushes' entries (four values each, as luaPush), then the settles (six
+// values each, as luaSettle). The pushes run first, as luaPush would one
+// after the other, then the settles, as luaSettle. It returns G counts
+// of entries queued, then luaSettle's reply.
+func luaBatch() string {
+	settle := luaSettle
+	for _, r := range [][2]string{
+		{"for i = 4, #ARGV, 6 do", "for i = settleFrom, #ARGV, 6 do"},
+		{"\nreturn res\n", "\nfor _, v in ipairs(res) do pushed[#pushed + 1] = v end\nreturn pushed\n"},
+	} {
+		if strings.Count(settle, r[0]) != 1 {
+			panic("redis: luaBatch: luaSettle changed: " + r[0])
+		}
+		settle = strings.Replace(settle, r[0], r[1], 1)
+	}
+	return luaBatchPush + "do\n" + settle + "end\n"
+}
+
+// luaBatchPush is luaBatch's first part: luaPush for G pushes.
+const luaBatchPush = `
+local pushed, settleFrom = {}, 6 + tonumber(ARGV[5])
+do
+  local G = tonumber(ARGV[5])
+  local perHost, defIv, maxq = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+  local now
+  local dups, full, total = 0, 0, 0
+  local hosts, order = {}, {}
+  for g = 1, G do
+    local added = 0
+    local last = settleFrom + 4 * tonumber(ARGV[5 + g]) - 1
+    for i = settleFrom, last, 4 do
+      local h = ARGV[i]
+      if redis.call('SADD', P .. 's:' .. ARGV[i + 1], ARGV[i + 2]) == 0 then
+        dups = dups + 1
+      else
+        local s = hosts[h]
+        if not s then
+          now = now or clock(ARGV[1])
+          s = hstate(h, defIv)
+          s.fresh = redis.call('LLEN', P .. 'q:' .. h)
+          s.delayed = redis.call('ZCARD', P .. 'd:' .. h)
+          if forgotten(s, s.fresh + s.delayed, now) then
+            s = hstate(h, defIv)
+            s.fresh, s.delayed = 0, 0
+          end
+          known(s)
+          s.len = s.fresh + s.delayed
+          s.add = {}
+          hosts[h] = s
+          order[#order + 1] = s
+        end
+        if maxq > 0 and s.len >= maxq then
+          full = full + 1
+          redis.call('XADD', OUT, '*', 'r', skipped(h, ARGV[i + 3]))
+        else
+          s.add[#s.add + 1] = ARGV[i + 3]
+          s.len = s.len + 1
+          added = added + 1
+        end
+      end
+    end
+    pushed[g] = added
+    total = total + added
+    settleFrom = last + 1
+  end
+  for _, s in ipairs(order) do
+    for j = 1, #s.add, 1000 do
+      redis.call('RPUSH', P .. 'q:' .. s.h, unpack(s.add, j, math.min(j + 999, #s.add)))
+    end
+    refresh(s, perHost, s.fresh + #s.add, s.delayed)
+  end
+  if total + full > 0 then redis.call('HINCRBY', STATS, 'seen', total + full) end
+  if total > 0 then redis.call('HINCRBY', STATS, 'queued', total) end
+  if dups > 0 then redis.call('HINCRBY', STATS, 'dups', dups) end
+  if full > 0 then redis.call('HINCRBY', STATS, 'qfull', full) end
+end
 `
 
 // luaMarkSeen marks a key seen and, if it was new and a record is given,

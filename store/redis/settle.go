@@ -12,12 +12,19 @@ import (
 // maxSettleBatch bounds the settles of one script call.
 const maxSettleBatch = 256
 
-// settleOp is one Ack, AckRecord, Retry or Release on its way to Redis.
+// maxBatchedPush bounds the entries of a Push that goes with the
+// settles (see pushBatched); a larger one is a script call of its own.
+const maxBatchedPush = 64
+
+// settleOp is one Ack, AckRecord, Retry or Release, or one Push of at
+// most maxBatchedPush entries, on its way to Redis.
 type settleOp struct {
-	op    string // "a" ack, "t" retry, "r" release (see luaSettle)
+	op    string // "a" ack, "t" retry, "r" release (see luaSettle), "p" push
 	lease store.Lease
 	a, b  string
 	rec   []byte
+	push  []any // for "p": four values per entry (see luaPush)
+	added int   // for "p", once done: the entries queued
 
 	done chan error // receives the outcome once
 	mu   sync.Mutex
@@ -101,8 +108,19 @@ func (f *Frontier) settleLoop() {
 	}
 }
 
-// runSettles sends the settles q in one script call and hands each its
-// outcome.
+// pushBatched is push for a few entries: it goes to Redis with the
+// settles that wait for the next batch, in the same script call, and
+// waits for its outcome as settle does.
+func (f *Frontier) pushBatched(ctx context.Context, args []any) (added int, err error) {
+	op := &settleOp{op: "p", push: args}
+	if err := f.settle(ctx, op); err != nil {
+		return 0, err
+	}
+	return op.added, nil
+}
+
+// runSettles sends the settles and pushes q in one script call and hands
+// each its outcome.
 func (f *Frontier) runSettles(q []*settleOp) {
 	ops := q[:0:0]
 	for _, op := range q {
@@ -116,33 +134,58 @@ func (f *Frontier) runSettles(q []*settleOp) {
 	if len(ops) == 0 {
 		return
 	}
-	args := make([]any, 0, 3+6*len(ops))
-	args = append(args, f.nowArg(), f.perHost, f.interval)
+	// The pushes go first, in the order they came, then the settles.
+	pushes, settles := ops[:0:0], ops[:0:0]
+	n := 0
 	for _, op := range ops {
+		if op.op == "p" {
+			pushes = append(pushes, op)
+			n += len(op.push)
+		} else {
+			settles = append(settles, op)
+		}
+	}
+	args := make([]any, 0, 5+len(pushes)+n+6*len(settles))
+	args = append(args, f.nowArg(), f.perHost, f.interval, f.maxQueue, len(pushes))
+	for _, op := range pushes {
+		args = append(args, len(op.push)/4)
+	}
+	for _, op := range pushes {
+		args = append(args, op.push...)
+	}
+	for _, op := range settles {
 		args = append(args, op.op, strconv.FormatUint(op.lease.ID, 10), fpBytes(op.lease.Key), op.a, op.b, op.rec)
 	}
 	// The settles' own contexts only decide how long each caller waits;
 	// a batch is bounded by the outage limit and Close.
-	v, err := f.eval(context.Background(), scriptSettle, args...)
+	v, err := f.eval(context.Background(), scriptBatch, args...)
 	res, _ := v.([]any)
 	if err == nil && len(res) != len(ops) {
-		err = fmt.Errorf("unexpected reply of %d values for %d leases", len(res), len(ops))
+		err = fmt.Errorf("unexpected reply of %d values for %d pushes and leases", len(res), len(ops))
 	}
-	if err == nil {
+	if err == nil && len(settles) > 0 {
 		// Settled or stale, the leases are no longer this process's to
 		// extend. After an error they may or may not be: they stay, and
 		// Close gives back those that still are.
 		f.mu.Lock()
-		for _, op := range ops {
+		for _, op := range settles {
 			delete(f.held, op.lease.ID)
 		}
 		f.mu.Unlock()
 	}
-	for i, op := range ops {
+	for i, op := range pushes {
+		if err != nil {
+			op.done <- fmt.Errorf("redis: push: %w", err)
+			continue
+		}
+		op.added = int(toInt64(res[i]))
+		op.done <- nil
+	}
+	for i, op := range settles {
 		switch {
 		case err != nil:
 			op.done <- fmt.Errorf("redis: %s: %w", opName(op.op), err)
-		case res[i] == int64(1):
+		case res[len(pushes)+i] == int64(1):
 			op.done <- nil
 		default:
 			op.done <- store.ErrStaleLease
