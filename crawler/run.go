@@ -894,6 +894,9 @@ func pauseReason(retryAfter time.Duration) string {
 // backoff is the wait before attempt+2: base·2^attempt, with ±50% jitter.
 func backoff(base time.Duration, attempt int) time.Duration {
 	d := base << min(attempt, 16)
+	if d <= 0 {
+		return 0 // RetryBackoff negative: no back-off (rand.N panics on 0)
+	}
 	return d/2 + rand.N(d)
 }
 
