@@ -238,6 +238,31 @@ func check(h hitsInfo, records []uint32, bad int64) Verification {
 }
 
 // control reaches the hit counters of the site being crawled.
+// openSite serves the site in this process, or, with o.Site, checks the
+// one served there. cnt is the local counter, or one used only to map
+// URLs to pages; addr is the site's address; closeSite stops what
+// openSite started.
+func openSite(ctx context.Context, o Options) (ctl control, cnt *counter, addr string, closeSite func(), err error) {
+	if o.Site == "" {
+		sctx, cancel := context.WithCancel(ctx)
+		srv, err := Serve(sctx, "127.0.0.1:0", o)
+		if err != nil {
+			cancel()
+			return nil, nil, "", nil, err
+		}
+		return local{srv.c}, srv.c, srv.Addr().String(), func() { cancel(); _ = srv.Wait() }, nil
+	}
+	if err := checkLoopback(o.Site, false); err != nil {
+		return nil, nil, "", nil, fmt.Errorf("bench: site: %w", err)
+	}
+	r := newRemote(o.Site)
+	if err := r.checkSite(ctx, o); err != nil {
+		r.close()
+		return nil, nil, "", nil, err
+	}
+	return r, newCounter(o), o.Site, r.close, nil
+}
+
 type control interface {
 	reset(ctx context.Context) error
 	hits(ctx context.Context) (hitsInfo, error)
@@ -270,30 +295,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		NumCPU:     runtime.NumCPU(),
 		GoVersion:  runtime.Version(),
 	}
-	var ctl control
-	var cnt *counter // the local counter, or one used only to map URLs to pages
-	if o.Site == "" {
-		sctx, cancel := context.WithCancel(ctx)
-		srv, err := Serve(sctx, "127.0.0.1:0", o)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		defer func() { cancel(); _ = srv.Wait() }()
-		res.SiteAddr, res.InProcess = srv.Addr().String(), true
-		ctl, cnt = local{srv.c}, srv.c
-	} else {
-		if err := checkLoopback(o.Site, false); err != nil {
-			return nil, fmt.Errorf("bench: site: %w", err)
-		}
-		r := newRemote(o.Site)
-		defer r.close()
-		if err := r.checkSite(ctx, o); err != nil {
-			return nil, err
-		}
-		res.SiteAddr = o.Site
-		ctl, cnt = r, newCounter(o)
+	ctl, cnt, addr, closeSite, err := openSite(ctx, o)
+	if err != nil {
+		return nil, err
 	}
+	defer closeSite()
+	res.SiteAddr, res.InProcess = addr, o.Site == ""
 
 	if o.State {
 		mem := &Result{Options: o, SiteAddr: res.SiteAddr}

@@ -190,30 +190,12 @@ func RunWorkers(ctx context.Context, o WorkersOptions) (*WorkersResult, error) {
 		return nil, err
 	}
 	res := &WorkersResult{Options: o, Crawl: o.Crawl, NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()}
-	var ctl control
-	var cnt *counter
-	if o.Site == "" {
-		sctx, cancel := context.WithCancel(ctx)
-		srv, err := Serve(sctx, "127.0.0.1:0", o.Options)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		defer func() { cancel(); _ = srv.Wait() }()
-		res.SiteAddr, res.InProcess = srv.Addr().String(), true
-		ctl, cnt = local{srv.c}, srv.c
-	} else {
-		if err := checkLoopback(o.Site, false); err != nil {
-			return nil, fmt.Errorf("bench: site: %w", err)
-		}
-		r := newRemote(o.Site)
-		defer r.close()
-		if err := r.checkSite(ctx, o.Options); err != nil {
-			return nil, err
-		}
-		res.SiteAddr = o.Site
-		ctl, cnt = r, newCounter(o.Options)
+	ctl, cnt, addr, closeSite, err := openSite(ctx, o.Options)
+	if err != nil {
+		return nil, err
 	}
+	defer closeSite()
+	res.SiteAddr, res.InProcess = addr, o.Site == ""
 	dir, err := os.MkdirTemp("", "trawl-bench-workers-")
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)

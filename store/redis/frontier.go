@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -239,12 +240,18 @@ func (f *Frontier) push(ctx context.Context, entries []store.Entry) (added int, 
 	if len(entries) <= maxBatchedPush {
 		return f.pushBatched(ctx, args[4:])
 	}
-	v, err := f.eval(ctx, scriptPush, args...)
+	// A big push goes alone: the batch script with one push and no
+	// settles (ARGV: the four values above, 1, the entry count, entries).
+	args = slices.Insert(args, 4, any(1), any(len(entries)))
+	v, err := f.eval(ctx, scriptBatch, args...)
 	if err != nil {
 		return 0, fmt.Errorf("redis: push: %w", err)
 	}
-	n, _ := v.(int64)
-	return int(n), nil
+	res, _ := v.([]any)
+	if len(res) != 1 {
+		return 0, fmt.Errorf("redis: push: unexpected reply of %d values", len(res))
+	}
+	return int(toInt64(res[0])), nil
 }
 
 // MarkSeen marks key seen without queueing it and reports whether it

@@ -994,3 +994,35 @@ func ftCutAOF(t *testing.T, dir string, frac float64) {
 		t.Fatal(err)
 	}
 }
+
+// TestBigPush checks a Push too big to ride the settle loop (more than
+// maxBatchedPush entries), which goes alone: new entries queued,
+// duplicates counted, a full host's refused, and the host still claimable.
+func TestBigPush(t *testing.T) {
+	e := ftMini(t)
+	f := e.open(Options{MaxQueuePerHost: 150, FrontierOptions: store.FrontierOptions{PerHost: -1, Interval: -1}})
+	var entries []store.Entry
+	for i := range 2 * maxBatchedPush {
+		entries = append(entries, ftEntry("a.test", fmt.Sprint(i)))
+	}
+	entries = append(entries, entries[0], ftEntry("b.test", "1"))
+	for i := range 2 * maxBatchedPush {
+		entries = append(entries, ftEntry("a.test", fmt.Sprint("more-", i)))
+	}
+	want := 150 + 1 // a.test up to its bound, and b.test
+	ftPush(t, f, want, entries...)
+	s, err := f.Stats(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Queued != want || s.Seen != int64(4*maxBatchedPush+1) || s.Duplicates != 1 {
+		t.Fatalf("Stats = %+v, want Queued %d, Seen %d, Duplicates 1", s, want, 4*maxBatchedPush+1)
+	}
+	if got := len(e.outbox()); got != 4*maxBatchedPush-150 {
+		t.Fatalf("%d records of refused URLs, want %d", got, 4*maxBatchedPush-150)
+	}
+	ls, _, err := f.Claim(e.ctx, 1000)
+	if err != nil || len(ls) != want {
+		t.Fatalf("Claim = %d leases, %v; want %d", len(ls), err, want)
+	}
+}

@@ -19,7 +19,6 @@ import (
 // numbers only as integers below 2^53, which both print exactly.
 var (
 	scriptOpen     = goredis.NewScript(luaPrelude + luaOpen)
-	scriptPush     = goredis.NewScript(luaPrelude + luaPush)
 	scriptMarkSeen = goredis.NewScript(luaPrelude + luaMarkSeen)
 	scriptClaim    = goredis.NewScript(luaPrelude + luaClaim)
 	scriptSettle   = goredis.NewScript(luaPrelude + luaSettle)
@@ -264,67 +263,17 @@ requeue(mine, tonumber(ARGV[5]), tonumber(ARGV[6]))
 return {'ok', redis.call('HGET', P .. 'conf', 'seenbits'), #mine}
 `
 
-// luaPush queues the entries never seen, marking them seen, and refuses
-// those of a host whose queue is full, writing their records. ARGV: now,
-// per-host limit, default interval, queue bound (0: none), then per
-// entry: host, seen bucket, seen member, stored entry. It returns how
-// many it queued.
-const luaPush = `
-local now = clock(ARGV[1])
-local perHost, defIv, maxq = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local added, dups, full = 0, 0, 0
-local hosts, order = {}, {}
-for i = 5, #ARGV, 4 do
-  local h = ARGV[i]
-  if redis.call('SADD', P .. 's:' .. ARGV[i + 1], ARGV[i + 2]) == 0 then
-    dups = dups + 1
-  else
-    local s = hosts[h]
-    if not s then
-      s = hstate(h, defIv)
-      s.fresh = redis.call('LLEN', P .. 'q:' .. h)
-      s.delayed = redis.call('ZCARD', P .. 'd:' .. h)
-      if forgotten(s, s.fresh + s.delayed, now) then
-        s = hstate(h, defIv)
-        s.fresh, s.delayed = 0, 0
-      end
-      known(s)
-      s.len = s.fresh + s.delayed
-      s.add = {}
-      hosts[h] = s
-      order[#order + 1] = s
-    end
-    if maxq > 0 and s.len >= maxq then
-      full = full + 1
-      redis.call('XADD', OUT, '*', 'r', skipped(h, ARGV[i + 3]))
-    else
-      s.add[#s.add + 1] = ARGV[i + 3]
-      s.len = s.len + 1
-      added = added + 1
-    end
-  end
-end
-for _, s in ipairs(order) do
-  for j = 1, #s.add, 1000 do
-    redis.call('RPUSH', P .. 'q:' .. s.h, unpack(s.add, j, math.min(j + 999, #s.add)))
-  end
-  refresh(s, perHost, s.fresh + #s.add, s.delayed)
-end
-if added + full > 0 then redis.call('HINCRBY', STATS, 'seen', added + full) end
-if added > 0 then redis.call('HINCRBY', STATS, 'queued', added) end
-if dups > 0 then redis.call('HINCRBY', STATS, 'dups', dups) end
-if full > 0 then redis.call('HINCRBY', STATS, 'qfull', full) end
-return added
-`
-
-// luaBatch returns the script of the settle loop's batches: the pushes
-// and the settles that callers queued while the previous batch was on
-// its way, in one call. ARGV: now, per-host limit, default interval,
-// queue bound (as luaPush), the number G of pushes, G entry counts, the
-// pushes' entries (four values each, as luaPush), then the settles (six
-// values each, as luaSettle). The pushes run first, as luaPush would one
-// after the other, then the settles, as luaSettle. It returns G counts
-// of entries queued, then luaSettle's reply.
+// luaBatch returns the script that pushes and settles: the settle
+// loop's batches (the pushes and the settles that callers queued while
+// the previous batch was on its way, in one call), and a big Push alone
+// (one push, no settles). ARGV: now, per-host limit, default interval,
+// queue bound (0: none), the number G of pushes, G entry counts, the
+// pushes' entries (four values each: host, seen bucket, seen member,
+// stored entry), then the settles (six values each, as luaSettle). Each
+// push queues its entries never seen, marking them seen, and refuses
+// those of a host whose queue is full, writing their records; the
+// pushes run one after the other, then the settles, as luaSettle. It
+// returns G counts of entries queued, then luaSettle's reply.
 func luaBatch() string {
 	settle := luaSettle
 	for _, r := range [][2]string{
@@ -339,7 +288,7 @@ func luaBatch() string {
 	return luaBatchPush + "do\n" + settle + "end\n"
 }
 
-// luaBatchPush is luaBatch's first part: luaPush for G pushes.
+// luaBatchPush is luaBatch's first part: the G pushes.
 const luaBatchPush = `
 local pushed, settleFrom = {}, 6 + tonumber(ARGV[5])
 do

@@ -23,7 +23,7 @@ type settleOp struct {
 	lease store.Lease
 	a, b  string
 	rec   []byte
-	push  []any // for "p": four values per entry (see luaPush)
+	push  []any // for "p": four values per entry (see luaBatch)
 	added int   // for "p", once done: the entries queued
 
 	done chan error // receives the outcome once
