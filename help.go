@@ -35,6 +35,7 @@ Examples:
   trawl --assets --links -o site.jsonl https://example.com/       (pages, their assets, the link graph)
   trawl --sitemap https://example.com/sitemap.xml --depth 1       (the URLs a sitemap lists)
   trawl --warc site.warc.gz -o site.jsonl https://example.com/    (keep every page as WARC)
+  trawl --render --depth 2 -o app.jsonl http://app.example.com/  (pages built by JavaScript)
   trawl --extract 'price=.price' --extract 'img=img.hero@src' --extract-jsonld -i urls.txt
   trawl --redis redis://db:6379/0 --crawl big -o part1.jsonl https://example.com/
                                   (run on any number of machines: one crawl)
@@ -43,6 +44,15 @@ Politeness is on by default: robots.txt is obeyed, at most --per-host
 requests are in flight and --rate requests per second go to one host; a
 robots.txt Crawl-delay can only slow a host down further. Records are
 written as each URL is decided (flushed at least every 200ms).
+
+With --render, HTML pages are also loaded in headless Chromium
+(apt-get install chromium-headless-shell): their links are those of the
+rendered DOM, of the requests the page sends and of where clicking its
+buttons leads; their records say "rendered". The browser reaches nothing
+but through trawl, whose rules (scope, robots.txt, --per-host, --rate,
+--max-body, the address guard) hold for each of its requests, together
+with the page fetches; what they refuse, and any request but GET or HEAD,
+never leaves. Pages over https are fetched but not rendered.
 
 With --redis URL --crawl NAME, any number of trawl processes, on any
 machines, crawl as one: the queue, the URLs seen, the per-host limits
@@ -64,9 +74,10 @@ Exit status:
   1    an I/O error: the output or the --state could not be written or
        opened, or another trawl holds the --state; the Redis server cannot
        be reached, or the --crawl does not exist (joining without URLs) or
-       was made by an incompatible trawl
+       was made by an incompatible trawl; --render and no browser installed
   2    bad usage: a flag, a URL, a missing folder, a --state or --crawl that
-       belongs to another crawl, or a --state of another -o file
+       belongs to another crawl, a --state of another -o file, or a
+       --chrome-path that names no browser
   3    nothing was fetched: every seed failed or was skipped (each is named,
        with its cause); not with --redis, where other processes may have
        fetched them

@@ -74,6 +74,7 @@ type options struct {
 	metrics    string        // --metrics: the address of /metrics (metrics.go)
 	config     configOptions // --config, --print-config (config.go)
 	redis      redisOptions  // --redis, --crawl, --worker (redis.go)
+	render     renderOptions // --render, --chrome-path, --render-* (render.go)
 }
 
 func main() {
@@ -119,6 +120,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := readSeeds(opts, stderr); err != nil {
 		fmt.Fprintf(stderr, "trawl: %v\n", err)
 		return exitUsage
+	}
+	// No browser, no crawl: before any file is created.
+	if code := checkBrowser(stderr, &opts.cfg); code >= 0 {
+		return code
 	}
 	// Refuse a missing folder before anything is created.
 	if err := checkPaths(opts.output, opts.state, opts.warc, opts.log.file); err != nil {
@@ -324,6 +329,7 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	fs.BoolVar(&cfg.NoSitemaps, "no-sitemaps", false, "do not look for sitemaps (by default each in-scope host's robots.txt Sitemap lines and /sitemap.xml are read)")
 	fs.BoolVar(&cfg.GuessLinks, "guess-links", false, "also take URLs written as text in inline scripts, JSON and text files (more links, and some that are not)")
 	fs.BoolVar(&cfg.RecordLinks, "links", false, "add each page's out-links (url, kind, source, nofollow) to its record as \"outlinks\"")
+	addRenderFlags(fs, &opts.render)
 	fs.BoolVar(&cfg.AllowPrivate, "allow-private", false, "allow connections to loopback, private and link-local addresses (by default only the seeds' hosts and --resolve hosts may be there)")
 	v.scope = fs.String("scope", "host", "follow links within `SCOPE`: host (the seeds' hosts), domain (their registrable domains) or any")
 	v.include = fs.StringArray("include", nil, "follow only links whose normalized URL (https://host/path?query) matches this regular `expression` (repeatable)")
@@ -486,6 +492,9 @@ func parseArgs(args []string, stdout io.Writer) (_ *options, err error) {
 		return nil, err
 	}
 	if cfg.Resolve, err = parseResolve(*v.resolve); err != nil {
+		return nil, err
+	}
+	if err := opts.render.apply(cfg); err != nil {
 		return nil, err
 	}
 

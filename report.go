@@ -135,6 +135,9 @@ func printSummary(w io.Writer, s crawler.Stats, interrupted bool) {
 		fmt.Fprintf(w, ", %d over --max-links", s.LinksDropped)
 	}
 	fmt.Fprintf(w, "; %d retries\n", s.Retries)
+	if line := renderLine(s); line != "" {
+		fmt.Fprintf(w, "  rendered %s\n", line)
+	}
 	if line := waitingLine(s); line != "" {
 		fmt.Fprintf(w, "  waiting  %s\n", line)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"trawl/fetch"
+	"trawl/fetch/render"
 	"trawl/store"
 )
 
@@ -61,7 +62,8 @@ var ErrArchiveMoved = errors.New("crawler: the saved crawl archived elsewhere")
 type result struct {
 	store.Record
 	exchanges     []*fetch.Exchange
-	recordMetrics // for the counters (stats.go)
+	rendered      *render.Result // the page as the browser rendered it (Config.Render)
+	recordMetrics                // for the counters (stats.go)
 }
 
 // archive writes exchanges that have no record of their own (robots.txt,

@@ -316,6 +316,46 @@ type Config struct {
 	// to its record's data, as a list under parse.JSONLDKey ("jsonld").
 	ExtractJSONLD bool
 
+	// Render, if set, also loads HTML pages in headless Chromium (package
+	// trawl/fetch/render), for the links that exist only once a page's
+	// JavaScript has run. Nil means no rendering.
+	//
+	// A page is fetched as without it: its status, headers, robots.txt,
+	// politeness and record are the same. Then a 200 text/html answer to a
+	// page link over http is loaded in a browser tab (HTTPS pages are not
+	// rendered: see render.Proxy), and its links are those of the served
+	// HTML, of the rendered DOM (through the same parser), of the requests
+	// the page made (frames as pages; XHR and fetch, scripts, images and
+	// the like as assets; another method than GET as a form link with its
+	// method, recorded and never requested) and of the navigations that clicking
+	// its interactive elements caused (see render.Renderer). The record
+	// says Rendered, with RenderRequests and RenderClicks; OnPage gets the
+	// rendered DOM as Page.HTML and the render as Page.Rendered. A render
+	// that fails because the browser or the tab failed is tried again as
+	// a retry of the URL; once the retries are used up, or for another
+	// failure, the record gets an error of kind "render" and the served
+	// HTML is read.
+	//
+	// The browser's only route out is a proxy in the crawl: every request
+	// it makes must be in scope (Scope, Include, Exclude, MaxURLLength),
+	// allowed by robots.txt, and take a turn of its host's PerHost and
+	// Rate (and Crawl-delay, Retry-After) together with the crawl's page
+	// fetches; it is then sent by the crawl's Fetcher (the address guard,
+	// MaxBody, Timeout, cookies and OnRequest apply), archived with
+	// Archive and counted in Stats (BrowserRequests, BrowserCached,
+	// BrowserRefused). What is refused never leaves the machine, nor do
+	// requests other than GET and HEAD, WebSockets and tunnels. The page's
+	// own document is not fetched again: the browser gets the crawl's
+	// answer, and a resource asked for again (pages are reloaded between
+	// clicks) is answered from memory.
+	//
+	// One browser runs per Run, started at the first page to render and
+	// stopped when Run ends; Run fails at once if none is found
+	// (render.ErrNoBrowser says how to install one). With a frontier that
+	// many processes share, the browser's requests are held to PerHost
+	// and Rate per process, not across processes.
+	Render *RenderConfig
+
 	// Method is the HTTP method of page requests: "" (the default) means
 	// GET; "HEAD" checks that pages exist without their bodies (so no
 	// links are found beyond the seeds' redirects).
@@ -540,6 +580,12 @@ func (c Config) validate() error {
 	case "", http.MethodGet, http.MethodHead:
 	default:
 		errs = append(errs, fmt.Sprintf("Method %q: want GET or HEAD", c.Method))
+	}
+	if c.Render != nil {
+		errs = append(errs, c.Render.validate()...)
+		if c.Method == http.MethodHead {
+			errs = append(errs, "Render with Method HEAD: HEAD answers have no page to render")
+		}
 	}
 	if c.Jar != nil && c.NoCookies {
 		errs = append(errs, "Jar and NoCookies are both set")

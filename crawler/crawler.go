@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"trawl/fetch"
+	"trawl/fetch/render"
 	"trawl/parse"
 	"trawl/store"
 )
@@ -79,7 +80,8 @@ type Page struct {
 	// Response is the HTTP response, with the decoded body.
 	Response *fetch.Response
 	// HTML holds what the parser extracted; HTML.Document() gives the
-	// goquery document for extracting your own data.
+	// goquery document for extracting your own data. With Config.Render
+	// it is the rendered DOM's.
 	HTML *parse.Page
 	// Links are the page's links, all kinds (parse.Link.Kind), then those
 	// of its response headers (Link, Refresh, ...), at most MaxLinks of
@@ -88,6 +90,11 @@ type Page struct {
 	// filters, depth and deduplication still apply. Remove entries to
 	// veto them; use AddLink to add one.
 	Links []parse.Link
+	// Rendered is the page as the browser rendered it, with
+	// Config.Render: the rendered DOM (which HTML is parsed from), the
+	// requests the page made, the navigations its clicks caused and the
+	// value of RenderConfig.Script. Nil when the page was not rendered.
+	Rendered *render.Result
 	// Data, if set, is written into the page's record as "data". With
 	// Config.Extract or ExtractJSONLD it holds, on entry, the fields
 	// extracted from the page (a map[string]any).
@@ -185,6 +192,14 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 		entries = append(entries, e)
 	}
 
+	if c.cfg.Render != nil {
+		// Before anything is opened: a crawl that cannot render fails
+		// at once, saying how to install a browser.
+		if _, err := render.FindBrowser(c.cfg.Render.Browser); err != nil {
+			return Stats{}, fmt.Errorf("crawler: render: %w", err)
+		}
+	}
+
 	var f Frontier
 	var err error
 	if c.cfg.NewFrontier != nil {
@@ -254,6 +269,7 @@ func (c *Crawler) Run(ctx context.Context, seeds ...string) (Stats, error) {
 	if err == nil {
 		err = r.crawl(crawlCtx, entries)
 	}
+	r.rend.close() // crawl closed it; this is for a Run that failed before crawling
 	if eerr := exp.finish(); eerr != nil && (err == nil || ctx.Err() == nil && errors.Is(err, context.Canceled)) {
 		err = fmt.Errorf("crawler: export: %w", eerr)
 	}

@@ -73,21 +73,25 @@ func (r *run) content(ctx context.Context, l store.Lease, rec *result, resp *fet
 }
 
 // page parses an HTML response, runs the page hook and queues the links
-// (those of the headers, hdr, after the page's own). stop reports that
-// the hook returned ErrStop: the page's record keeps its Data, and its
-// links are not queued.
+// (those of the headers, hdr, after the page's own); a rendered page
+// (rec.rendered) is read as the browser rendered it (see renderedLinks).
+// stop reports that the hook returned ErrStop: the page's record keeps its
+// Data, and its links are not queued.
 func (r *run) page(ctx context.Context, l store.Lease, rec *result, resp *fetch.Response, final *url.URL, hdr []parse.Link) (stop bool, err error) {
 	doc, err := parse.HTMLWith(resp.Body, resp.ContentType, final, parse.Options{GuessLinks: r.cfg.GuessLinks})
 	if err != nil {
 		rec.Error = err.Error()
 		return false, r.found(ctx, l, rec, hdr, l.Depth+1, false)
 	}
+	links, noFollow := parse.MergeLinks(doc.Links, hdr), doc.NoFollow
+	if rec.rendered != nil {
+		doc, links, noFollow = r.renderedLinks(rec.rendered, doc, links, final)
+	}
 	rec.Title = doc.Title
 	rec.Canonical = doc.Canonical
 	rec.Description = doc.Description
 	rec.Lang = doc.Lang
 
-	links := parse.MergeLinks(doc.Links, hdr)
 	rec.Links = len(links)
 	if n := r.cfg.MaxLinks; n >= 0 && len(links) > n {
 		r.counters.linksDropped.Add(int64(len(links) - n))
@@ -99,7 +103,7 @@ func (r *run) page(ctx context.Context, l store.Lease, rec *result, resp *fetch.
 		}
 	}
 	if r.cfg.OnPage != nil {
-		p := &Page{URL: final, Depth: l.Depth, Response: resp, HTML: doc, Links: links, Data: rec.Data}
+		p := &Page{URL: final, Depth: l.Depth, Response: resp, HTML: doc, Links: links, Data: rec.Data, Rendered: rec.rendered}
 		stop, err := r.hook(true, func() error { return r.cfg.OnPage(ctx, p) }, "page hook for "+resp.FinalURL)
 		if err != nil {
 			return false, err
@@ -110,7 +114,7 @@ func (r *run) page(ctx context.Context, l store.Lease, rec *result, resp *fetch.
 			return true, nil
 		}
 	}
-	return false, r.found(ctx, l, rec, links, l.Depth+1, doc.NoFollow)
+	return false, r.found(ctx, l, rec, links, l.Depth+1, noFollow)
 }
 
 // found counts the links of l's response by kind, keeps them in its

@@ -47,6 +47,13 @@
 // Config.Assets; POST forms never. Stats.Links counts them by kind, and
 // Config.RecordLinks keeps each response's links in its record.
 //
+// With Config.Render, HTML pages are also loaded in headless Chromium
+// (package trawl/fetch/render): the rendered DOM, the requests the page
+// makes and the navigations its clicked elements cause add their links.
+// Every request of the browser passes the crawl's own rules (scope,
+// robots.txt, PerHost and Rate together with the page fetches, the
+// address guard, MaxBody) through a proxy in the crawl, or never leaves.
+//
 // # Hooks
 //
 // OnRequest sees every request before it is sent and may change or veto

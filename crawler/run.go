@@ -69,6 +69,7 @@ type run struct {
 	capped   cappedDelays  // hosts whose robots.txt Crawl-delay was capped
 	throttle throttle      // what politeness held back
 	auto     *autoThrottle // Config.AutoThrottle; nil without it
+	rend     *renderState  // Config.Render; nil without it
 	stopped  atomic.Pointer[string]
 
 	counters counters
@@ -114,6 +115,7 @@ type run struct {
 func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	r := &run{cfg: cfg, fetcher: f, frontier: fr, sink: cfg.Sink, started: time.Now(), interval: rateInterval(cfg.Rate), auto: newAutoThrottle(cfg)}
 	r.hosts.init(cfg.MaxHostFailures)
+	r.rend = newRenderState(r)
 	if r.sink == nil {
 		r.sink = SinkFunc(func(context.Context, store.Record) error { return nil })
 	}
@@ -209,6 +211,7 @@ func (r *run) crawl(parent context.Context, seeds []store.Entry) error {
 	r.logStart(ctx, seeds)
 	r.countBytes(ctx) // earlier runs may have kept MaxBytes already
 	err := r.schedule(ctx)
+	r.rend.close() // no page renders now: the browser and its proxy go before the last checkpoint
 	if err != nil && parent.Err() == nil {
 		// A stop by the clock or by the bytes kept: a normal end,
 		// resumable like any other.
@@ -426,6 +429,9 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		r.counters.robots(!rob.FetchedAt().Before(start))
 		if !rob.FetchedAt().Before(start) {
 			r.hosts.answered(l.Host)
+			if r.rend != nil {
+				r.rend.gov.note(l.Host, rob.FetchedAt(), r.interval) // the browser's requests are spaced from it too
+			}
 		}
 		iv, err := r.crawlDelay(ctx, l, rob)
 		if err != nil {
@@ -459,8 +465,15 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		}
 	}
 
+	if r.rend != nil {
+		// The browser met a Retry-After of the host the frontier does
+		// not know about: the page waits for the pause's end.
+		if until := r.rend.gov.pausedUntil(l.Host); !until.IsZero() {
+			return r.release(ctx, l, until)
+		}
+	}
 	sent := time.Now()
-	resp, err := r.fetcher.Fetch(ctx, fetch.Request{URL: l.URL, Method: r.cfg.Method})
+	resp, err := r.fetchPage(ctx, l)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -503,6 +516,16 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 	case resp.Status >= 300 && resp.Status < 400 && resp.Header.Get("Location") != "":
 		return stopAfter(stop, r.redirect(ctx, l, rec, resp))
 	case resp.Status >= 200 && resp.Status < 300:
+		if r.rend.wants(l, resp) {
+			switch reason, err := r.renderPage(ctx, l, rec, resp); {
+			case errors.Is(err, errAbandoned):
+				return nil
+			case err != nil:
+				return err
+			case reason != "":
+				return stopAfter(stop, r.retryOrFail(ctx, l, rec, reason, 0, false))
+			}
+		}
 		pstop, err := r.content(ctx, l, rec, resp)
 		if err != nil {
 			return err
@@ -859,12 +882,18 @@ func (r *run) retryOrFail(ctx context.Context, l store.Lease, rec *result, reaso
 		if hostWide {
 			pause = time.Now().Add(limit)
 			r.throttle.pause(l.Host, pauseReason(retryAfter), pause)
+			if r.rend != nil {
+				r.rend.gov.pause(l.Host, pause)
+			}
 			r.logPause(ctx, l, rec, reason, limit, retryAfter)
 		}
 		return r.settleUntil(ctx, l, rec, pause)
 	}
 	if hostWide {
 		r.throttle.pause(l.Host, pauseReason(retryAfter), time.Now().Add(wait))
+		if r.rend != nil {
+			r.rend.gov.pause(l.Host, time.Now().Add(wait))
+		}
 	}
 	r.counters.retries.Add(1)
 	r.logRetry(ctx, l, rec, reason, wait, retryAfter, hostWide)

@@ -32,8 +32,8 @@ type Stats struct {
 	// "max-retry-wait" for a 429 or 5xx answer whose Retry-After or
 	// back-off was longer than Config.MaxRetryWait; "parse" for a
 	// response whose content could not be read (a sitemap that does not
-	// parse). The kinds are a fixed set: a map of at most a few dozen
-	// keys.
+	// parse); "render" for a page whose rendering failed (Config.Render).
+	// The kinds are a fixed set: a map of at most a few dozen keys.
 	ErrorKinds map[string]int64
 
 	// FetchDuration is the distribution of the fetch times
@@ -67,6 +67,19 @@ type Stats struct {
 	OutOfScope int64 // links and redirects outside the scope: counted, not recorded
 	NoFollow   int64 // nofollow links not followed: counted, not recorded
 	Duplicates int64 // links and redirects to URLs already seen
+	// Rendered counts the pages loaded in the browser (Config.Render):
+	// those whose records say rendered. RenderFailures counts the renders
+	// that failed; the URL was then tried again, or recorded with an error
+	// of kind "render".
+	Rendered, RenderFailures int64
+	// BrowserRequests counts the requests of the browser (Config.Render)
+	// that the crawl sent to a server, answered or not; BrowserCached
+	// those answered from memory (the page's own document, a resource
+	// asked for again); BrowserRefused those that never left: out of
+	// scope, filtered, disallowed by robots.txt, blocked by the address
+	// guard, of a paused host, not GET or HEAD, WebSockets and tunnels.
+	BrowserRequests, BrowserCached, BrowserRefused int64
+
 	// LinksDropped counts the links past Config.MaxLinks on a page.
 	LinksDropped int64
 	// Links counts the links found in fetched pages, stylesheets,
@@ -181,6 +194,9 @@ type counters struct {
 	retries, outOfScope, noFollow atomic.Int64
 	duplicates, linksDropped      atomic.Int64
 	staleAcks                     atomic.Int64
+	rendered, renderFailures      atomic.Int64
+	browserRequests               atomic.Int64
+	browserCached, browserRefused atomic.Int64
 	links                         [4]atomic.Int64 // by parse.Kind
 
 	errorKinds                [maxErrorKinds]atomic.Int64 // by index in errorKindNames
@@ -271,6 +287,7 @@ type recordMetrics struct {
 const (
 	errKindRetryWait = "max-retry-wait"
 	errKindParse     = "parse"
+	errKindRender    = "render"
 )
 
 // maxErrorKinds bounds the error kinds counted; more count as "other".
@@ -280,13 +297,13 @@ const maxErrorKinds = 32
 // errorKindIndex is their index.
 var errorKindNames, errorKindIndex = func() ([]string, map[string]int) {
 	names := []string{fetch.KindOther.String()}
-	for k := fetch.ErrorKind(1); len(names) < maxErrorKinds-2; k++ {
+	for k := fetch.ErrorKind(1); len(names) < maxErrorKinds-3; k++ {
 		if k.String() == names[0] {
 			break // past fetch's kinds
 		}
 		names = append(names, k.String())
 	}
-	names = append(names, errKindRetryWait, errKindParse)
+	names = append(names, errKindRetryWait, errKindParse, errKindRender)
 	index := make(map[string]int, len(names))
 	for i, n := range names {
 		index[n] = i
@@ -409,6 +426,12 @@ func (r *run) snapshot(ctx context.Context) Stats {
 		Links:        c.linkCounts(),
 		Started:      r.started,
 		Resumed:      r.resumed.Load(),
+
+		Rendered:        c.rendered.Load(),
+		RenderFailures:  c.renderFailures.Load(),
+		BrowserRequests: c.browserRequests.Load(),
+		BrowserCached:   c.browserCached.Load(),
+		BrowserRefused:  c.browserRefused.Load(),
 
 		ErrorKinds:      c.errorKindCounts(),
 		FetchDuration:   c.fetchTime.snapshot(),

@@ -73,10 +73,10 @@ func ExampleCSV() {
 		fmt.Println(err)
 	}
 	// Output:
-	// url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,fetched_at,duration_ms,attempts,error,skipped,kind,outlinks,warc_file,warc_offset,data
-	// http://a.test/,,,200,0,,text/html,5120,,"Home & away, again",,,,12,2025-03-04T05:06:07.080Z,0,1,,,,,,,
-	// http://b.test/,,,,1,http://a.test/,,,,,,,,,,0,3,connection refused,,,,,,
-	// http://a.test/private,,,,1,http://a.test/,,,,,,,,,,,,,robots,,,,,
+	// url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,rendered,render_requests,render_clicks,fetched_at,duration_ms,attempts,error,skipped,kind,outlinks,warc_file,warc_offset,data
+	// http://a.test/,,,200,0,,text/html,5120,,"Home & away, again",,,,12,,,,2025-03-04T05:06:07.080Z,0,1,,,,,,,
+	// http://b.test/,,,,1,http://a.test/,,,,,,,,,,,,,0,3,connection refused,,,,,,
+	// http://a.test/private,,,,1,http://a.test/,,,,,,,,,,,,,,,,robots,,,,,
 }
 
 func ExampleFilter() {

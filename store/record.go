@@ -36,31 +36,34 @@ import (
 // true, non-nil); "requested" means that Skipped is empty. json.Marshal
 // writes a Record the same way (see MarshalJSON).
 //
-//	name          type    present                    value
-//	url           string  always                     the URL as the page wrote it
-//	final_url     string  set                        the URL the response came from, if not url
-//	location      string  set                        where a redirect (3xx) pointed, resolved
-//	status        int     requested and set          HTTP status of the response (none without one)
-//	depth         int     always                     link hops from a seed (seeds are 0)
-//	parent        string  set                        the page the link was found on (none for seeds)
-//	content_type  string  set                        the response's Content-Type
-//	bytes         int     set                        body bytes read
-//	truncated     bool    set (true)                 the body was cut at the size limit
-//	title         string  set                        the page's <title>
-//	canonical     string  set                        its <link rel="canonical">, resolved
-//	description   string  set                        its <meta name="description">
-//	lang          string  set                        its <html lang>
-//	links         int     set                        links found on the page, all kinds
-//	fetched_at    string  requested and set          when the response came: see FetchedAtLayout
-//	duration_ms   int     requested, even if 0       milliseconds from the request to the end of the body
-//	attempts      int     requested, even if 0       how many times the URL was requested
-//	error         string  set                        why the URL failed
-//	skipped       string  set                        why the URL was not requested
-//	kind          string  set (not "page")           what the link to the URL is for: asset, form or sitemap
-//	outlinks      array   set (not empty)            the page's links, when the crawl keeps them: see below
-//	warc_file     string  set                        the WARC file that holds the response (its base name)
-//	warc_offset   int     warc_file set, even if 0   where the response or revisit record starts in warc_file
-//	data          any     set                        what the page hook attached, as JSON
+//	name             type    present                    value
+//	url              string  always                     the URL as the page wrote it
+//	final_url        string  set                        the URL the response came from, if not url
+//	location         string  set                        where a redirect (3xx) pointed, resolved
+//	status           int     requested and set          HTTP status of the response (none without one)
+//	depth            int     always                     link hops from a seed (seeds are 0)
+//	parent           string  set                        the page the link was found on (none for seeds)
+//	content_type     string  set                        the response's Content-Type
+//	bytes            int     set                        body bytes read
+//	truncated        bool    set (true)                 the body was cut at the size limit
+//	title            string  set                        the page's <title>
+//	canonical        string  set                        its <link rel="canonical">, resolved
+//	description      string  set                        its <meta name="description">
+//	lang             string  set                        its <html lang>
+//	links            int     set                        links found on the page, all kinds
+//	rendered         bool    set (true)                 the page was rendered in a browser (crawler.Config.Render)
+//	render_requests  int     rendered, even if 0        requests the rendered page made (any method, refused ones too)
+//	render_clicks    int     rendered, even if 0        elements clicked in the rendered page
+//	fetched_at       string  requested and set          when the response came: see FetchedAtLayout
+//	duration_ms      int     requested, even if 0       milliseconds from the request to the end of the body
+//	attempts         int     requested, even if 0       how many times the URL was requested
+//	error            string  set                        why the URL failed
+//	skipped          string  set                        why the URL was not requested
+//	kind             string  set (not "page")           what the link to the URL is for: asset, form or sitemap
+//	outlinks         array   set (not empty)            the page's links, when the crawl keeps them: see below
+//	warc_file        string  set                        the WARC file that holds the response (its base name)
+//	warc_offset      int     warc_file set, even if 0   where the response or revisit record starts in warc_file
+//	data             any     set                        what the page hook attached, as JSON
 //
 // Each element of outlinks is an object with the fields of a Link, in
 // this order: url, kind (always, "page" too) and source, the last even
@@ -92,25 +95,34 @@ import (
 // encoding/json (kind is read by parse.Kind's UnmarshalText, and absent
 // is parse.KindPage); encoding follows the table above, not the tags.
 type Record struct {
-	URL         string    `json:"url"`
-	FinalURL    string    `json:"final_url"`
-	Location    string    `json:"location"`
-	Status      int       `json:"status"`
-	Depth       int       `json:"depth"`
-	Parent      string    `json:"parent"`
-	ContentType string    `json:"content_type"`
-	Bytes       int64     `json:"bytes"`
-	Truncated   bool      `json:"truncated"`
-	Title       string    `json:"title"`
-	Canonical   string    `json:"canonical"`
-	Description string    `json:"description"`
-	Lang        string    `json:"lang"`
-	Links       int       `json:"links"`
-	FetchedAt   time.Time `json:"fetched_at"`
-	DurationMS  int64     `json:"duration_ms"`
-	Attempts    int       `json:"attempts"`
-	Error       string    `json:"error"`
-	Skipped     string    `json:"skipped"`
+	URL         string `json:"url"`
+	FinalURL    string `json:"final_url"`
+	Location    string `json:"location"`
+	Status      int    `json:"status"`
+	Depth       int    `json:"depth"`
+	Parent      string `json:"parent"`
+	ContentType string `json:"content_type"`
+	Bytes       int64  `json:"bytes"`
+	Truncated   bool   `json:"truncated"`
+	Title       string `json:"title"`
+	Canonical   string `json:"canonical"`
+	Description string `json:"description"`
+	Lang        string `json:"lang"`
+	Links       int    `json:"links"`
+	// Rendered says that the page was loaded in a browser
+	// (crawler.Config.Render, the CLI's --render) and its links read from
+	// the rendered DOM, the requests it made (RenderRequests, of any
+	// method) and the navigations its clicked elements caused
+	// (RenderClicks elements clicked). The two counts are written only
+	// with Rendered.
+	Rendered       bool      `json:"rendered"`
+	RenderRequests int       `json:"render_requests"`
+	RenderClicks   int       `json:"render_clicks"`
+	FetchedAt      time.Time `json:"fetched_at"`
+	DurationMS     int64     `json:"duration_ms"`
+	Attempts       int       `json:"attempts"`
+	Error          string    `json:"error"`
+	Skipped        string    `json:"skipped"`
 	// Kind is what the link that found the URL is for; parse.KindPage
 	// (the zero value) is not written.
 	Kind parse.Kind `json:"kind"`
@@ -182,6 +194,9 @@ const (
 	fieldDescription
 	fieldLang
 	fieldLinks
+	fieldRendered
+	fieldRenderRequests
+	fieldRenderClicks
 	fieldFetchedAt
 	fieldDurationMS
 	fieldAttempts
@@ -201,30 +216,33 @@ var schema = [numFields]struct {
 	name string
 	kind valueKind
 }{
-	fieldURL:         {"url", kindText},
-	fieldFinalURL:    {"final_url", kindText},
-	fieldLocation:    {"location", kindText},
-	fieldStatus:      {"status", kindInt},
-	fieldDepth:       {"depth", kindInt},
-	fieldParent:      {"parent", kindText},
-	fieldContentType: {"content_type", kindText},
-	fieldBytes:       {"bytes", kindInt},
-	fieldTruncated:   {"truncated", kindBool},
-	fieldTitle:       {"title", kindText},
-	fieldCanonical:   {"canonical", kindText},
-	fieldDescription: {"description", kindText},
-	fieldLang:        {"lang", kindText},
-	fieldLinks:       {"links", kindInt},
-	fieldFetchedAt:   {"fetched_at", kindTime},
-	fieldDurationMS:  {"duration_ms", kindInt},
-	fieldAttempts:    {"attempts", kindInt},
-	fieldError:       {"error", kindText},
-	fieldSkipped:     {"skipped", kindText},
-	fieldKind:        {"kind", kindName},
-	fieldOutLinks:    {"outlinks", kindLinks},
-	fieldWARCFile:    {"warc_file", kindText},
-	fieldWARCOffset:  {"warc_offset", kindInt},
-	fieldData:        {"data", kindData},
+	fieldURL:            {"url", kindText},
+	fieldFinalURL:       {"final_url", kindText},
+	fieldLocation:       {"location", kindText},
+	fieldStatus:         {"status", kindInt},
+	fieldDepth:          {"depth", kindInt},
+	fieldParent:         {"parent", kindText},
+	fieldContentType:    {"content_type", kindText},
+	fieldBytes:          {"bytes", kindInt},
+	fieldTruncated:      {"truncated", kindBool},
+	fieldTitle:          {"title", kindText},
+	fieldCanonical:      {"canonical", kindText},
+	fieldDescription:    {"description", kindText},
+	fieldLang:           {"lang", kindText},
+	fieldLinks:          {"links", kindInt},
+	fieldRendered:       {"rendered", kindBool},
+	fieldRenderRequests: {"render_requests", kindInt},
+	fieldRenderClicks:   {"render_clicks", kindInt},
+	fieldFetchedAt:      {"fetched_at", kindTime},
+	fieldDurationMS:     {"duration_ms", kindInt},
+	fieldAttempts:       {"attempts", kindInt},
+	fieldError:          {"error", kindText},
+	fieldSkipped:        {"skipped", kindText},
+	fieldKind:           {"kind", kindName},
+	fieldOutLinks:       {"outlinks", kindLinks},
+	fieldWARCFile:       {"warc_file", kindText},
+	fieldWARCOffset:     {"warc_offset", kindInt},
+	fieldData:           {"data", kindData},
 }
 
 // jsonKeys are the fields' keys as JSONL writes them, with the brace or
@@ -283,6 +301,9 @@ func (r *Record) has() fieldSet {
 	add(fieldDescription, r.Description != "")
 	add(fieldLang, r.Lang != "")
 	add(fieldLinks, r.Links != 0)
+	add(fieldRendered, r.Rendered)
+	add(fieldRenderRequests, r.Rendered)
+	add(fieldRenderClicks, r.Rendered)
 	add(fieldFetchedAt, requested && !r.FetchedAt.IsZero())
 	add(fieldDurationMS, requested)
 	add(fieldAttempts, requested)
@@ -327,6 +348,10 @@ func (r *Record) field(i int) (s string, n int64) {
 		s = r.Lang
 	case fieldLinks:
 		n = int64(r.Links)
+	case fieldRenderRequests:
+		n = int64(r.RenderRequests)
+	case fieldRenderClicks:
+		n = int64(r.RenderClicks)
 	case fieldDurationMS:
 		n = r.DurationMS
 	case fieldAttempts:

@@ -27,7 +27,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // schemaFields is the schema of Record's doc: every field, in order.
 var schemaFields = []string{
 	"url", "final_url", "location", "status", "depth", "parent", "content_type", "bytes", "truncated",
-	"title", "canonical", "description", "lang", "links", "fetched_at", "duration_ms", "attempts",
+	"title", "canonical", "description", "lang", "links", "rendered", "render_requests", "render_clicks",
+	"fetched_at", "duration_ms", "attempts",
 	"error", "skipped", "kind", "outlinks", "warc_file", "warc_offset", "data",
 }
 
@@ -45,6 +46,7 @@ var parityRecords = []struct {
 			Parent: "http://a.test/", ContentType: "text/html; charset=utf-8", Bytes: 48213, Truncated: true,
 			Title: "Grüße, \"quotes\" <b>&amp; a\ttab", Canonical: "https://a.test/p", Lang: "de-AT",
 			Description: "Line one\nline two, with a comma", Links: 87,
+			Rendered: true, RenderRequests: 14, RenderClicks: 3,
 			FetchedAt:  time.Date(2025, 3, 4, 6, 6, 7, 8_999_999, time.FixedZone("CET", 3600)),
 			DurationMS: 143, Attempts: 1, Data: map[string]any{"price": 3.5, "tags": []string{"a", "b"}},
 			OutLinks: []store.Link{
@@ -54,7 +56,7 @@ var parityRecords = []struct {
 			},
 			WARCFile: "crawl-00003.warc.gz", WARCOffset: 1 << 33,
 		},
-		keys: "url final_url status depth parent content_type bytes truncated title canonical description lang links fetched_at duration_ms attempts outlinks warc_file warc_offset data",
+		keys: "url final_url status depth parent content_type bytes truncated title canonical description lang links rendered render_requests render_clicks fetched_at duration_ms attempts outlinks warc_file warc_offset data",
 	},
 	{
 		name: "stylesheet with outlinks",
@@ -156,6 +158,16 @@ var parityRecords = []struct {
 	{
 		name: "warc offset without a file",
 		rec:  store.Record{URL: "http://a.test/x", Status: 200, Attempts: 1, WARCOffset: 77},
+		keys: "url status depth duration_ms attempts",
+	},
+	{
+		name: "rendered without requests or clicks",
+		rec:  store.Record{URL: "http://a.test/js", Status: 200, Attempts: 1, Rendered: true},
+		keys: "url status depth rendered render_requests render_clicks duration_ms attempts",
+	},
+	{
+		name: "render counts without rendered",
+		rec:  store.Record{URL: "http://a.test/js2", Status: 200, Attempts: 1, RenderRequests: 4, RenderClicks: 2},
 		keys: "url status depth duration_ms attempts",
 	},
 	{
@@ -296,7 +308,8 @@ func jsonFields(t *testing.T, line string) (keys []string, values map[string]jso
 func csvValue(t *testing.T, name string, raw json.RawMessage) string {
 	t.Helper()
 	switch name {
-	case "status", "depth", "bytes", "links", "duration_ms", "attempts", "truncated", "warc_offset":
+	case "status", "depth", "bytes", "links", "duration_ms", "attempts", "truncated", "warc_offset",
+		"rendered", "render_requests", "render_clicks":
 		return string(raw)
 	case "data":
 		return formulaEscape(string(raw))
@@ -428,7 +441,7 @@ func TestFetchedAt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := rows[1][14]
+		got := rows[1][slices.Index(schemaFields, "fetched_at")]
 		want := at.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 		if got != want || len(got) != 24 {
 			t.Errorf("fetched_at of %v = %q, want %q", at, got, want)
@@ -451,8 +464,8 @@ func TestRecordKind(t *testing.T) {
 			if _, values := jsonFields(t, line); string(values["kind"]) != wantJSON {
 				t.Errorf("JSONL %s: kind %q, want %q", line, values["kind"], wantJSON)
 			}
-			if row[19] != wantCell {
-				t.Errorf("CSV kind cell %q, want %q", row[19], wantCell)
+			if col := slices.Index(schemaFields, "kind"); row[col] != wantCell {
+				t.Errorf("CSV kind cell %q, want %q", row[col], wantCell)
 			}
 			var back store.Record
 			if err := json.Unmarshal([]byte(line), &back); err != nil || back.Kind != k {
@@ -541,7 +554,7 @@ func checkOutLinks(t *testing.T, links []store.Link, want string) {
 	if stdlib := stdJSON(t, links); got != stdlib {
 		t.Errorf("outlinks:\n got %s\nencoding/json writes %s", got, stdlib)
 	}
-	if cell := row[20]; cell != got {
+	if cell := row[slices.Index(schemaFields, "outlinks")]; cell != got {
 		t.Errorf("CSV outlinks cell:\n got %s\nwant %s", cell, got)
 	}
 	var back store.Record

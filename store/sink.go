@@ -199,7 +199,7 @@ func (s *JSONL) Flush() error {
 // CSV writes records as comma-separated values (RFC 4180 quoting, "\n"
 // line ends) under a header row:
 //
-//	url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,fetched_at,duration_ms,attempts,error,skipped,kind,outlinks,warc_file,warc_offset,data
+//	url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,rendered,render_requests,render_clicks,fetched_at,duration_ms,attempts,error,skipped,kind,outlinks,warc_file,warc_offset,data
 //
 // Its columns are JSONL's fields, in the same order, under the same names
 // and with the same presence rules (see the table in Record's doc): a

@@ -39,7 +39,7 @@ var sinkCases = []struct {
 		name: "minimal",
 		rec:  store.Record{URL: "http://a.test/"},
 		json: `{"url":"http://a.test/","depth":0,"duration_ms":0,"attempts":0}`,
-		csv:  `http://a.test/,,,,0,,,,,,,,,,,0,0,,,,,,,`,
+		csv:  `http://a.test/,,,,0,,,,,,,,,,,,,,0,0,,,,,,,`,
 	},
 	{
 		name: "fetched",
@@ -54,32 +54,32 @@ var sinkCases = []struct {
 			`"title":"Grüße – 日本語 <b>&amp;","canonical":"https://a.test/x","lang":"de","links":20,` +
 			`"fetched_at":"2025-03-04T05:06:07.890Z","duration_ms":12,"attempts":1,"data":{"price":3.5,"tags":["a"]}}`,
 		csv: `http://a.test/x?a=1&b=2,https://a.test/x?a=1&b=2,,200,1,http://a.test/,text/html; charset=utf-8,10240,true,` +
-			`Grüße – 日本語 <b>&amp;,https://a.test/x,,de,20,2025-03-04T05:06:07.890Z,12,1,,,,,,,"{""price"":3.5,""tags"":[""a""]}"`,
+			`Grüße – 日本語 <b>&amp;,https://a.test/x,,de,20,,,,2025-03-04T05:06:07.890Z,12,1,,,,,,,"{""price"":3.5,""tags"":[""a""]}"`,
 	},
 	{
 		name: "quoting",
 		rec:  store.Record{URL: "http://a.test/q", Status: 404, Depth: 2, Title: "a, \"b\"\nc\r\nd", Description: "d,e", Attempts: 1},
 		json: `{"url":"http://a.test/q","status":404,"depth":2,"title":"a, \"b\"\nc\r\nd","description":"d,e","duration_ms":0,"attempts":1}`,
-		csv:  "http://a.test/q,,,404,2,,,,,\"a, \"\"b\"\"\nc\r\nd\",,\"d,e\",,,,0,1,,,,,,,",
+		csv:  "http://a.test/q,,,404,2,,,,,\"a, \"\"b\"\"\nc\r\nd\",,\"d,e\",,,,,,,0,1,,,,,,,",
 	},
 	{
 		name: "error",
 		rec:  store.Record{URL: "http://b.test/", Depth: 3, Parent: "http://a.test/", Attempts: 3, Error: "fetch http://b.test/: timeout"},
 		json: `{"url":"http://b.test/","depth":3,"parent":"http://a.test/","duration_ms":0,"attempts":3,"error":"fetch http://b.test/: timeout"}`,
-		csv:  `http://b.test/,,,,3,http://a.test/,,,,,,,,,,0,3,fetch http://b.test/: timeout,,,,,,`,
+		csv:  `http://b.test/,,,,3,http://a.test/,,,,,,,,,,,,,0,3,fetch http://b.test/: timeout,,,,,,`,
 	},
 	{
 		name: "skipped",
 		rec:  store.Record{URL: "http://c.test/private", Depth: 1, Skipped: "robots"},
 		json: `{"url":"http://c.test/private","depth":1,"skipped":"robots"}`,
-		csv:  `http://c.test/private,,,,1,,,,,,,,,,,,,,robots,,,,,`,
+		csv:  `http://c.test/private,,,,1,,,,,,,,,,,,,,,,,robots,,,,,`,
 	},
 	{
 		name: "skipped with request fields",
 		rec: store.Record{URL: "http://c.test/private", Depth: 1, Status: 200, FetchedAt: fetchedAt,
 			DurationMS: 5, Attempts: 1, Skipped: "robots"},
 		json: `{"url":"http://c.test/private","depth":1,"skipped":"robots"}`,
-		csv:  `http://c.test/private,,,,1,,,,,,,,,,,,,,robots,,,,,`,
+		csv:  `http://c.test/private,,,,1,,,,,,,,,,,,,,,,,robots,,,,,`,
 	},
 	{
 		name: "redirect",
@@ -87,7 +87,7 @@ var sinkCases = []struct {
 			FetchedAt: fetchedAt, DurationMS: 4, Attempts: 1},
 		json: `{"url":"http://a.test/old","location":"http://a.test/new","status":301,"depth":1,"parent":"http://a.test/",` +
 			`"fetched_at":"2025-03-04T05:06:07.890Z","duration_ms":4,"attempts":1}`,
-		csv: `http://a.test/old,,http://a.test/new,301,1,http://a.test/,,,,,,,,,2025-03-04T05:06:07.890Z,4,1,,,,,,,`,
+		csv: `http://a.test/old,,http://a.test/new,301,1,http://a.test/,,,,,,,,,,,,2025-03-04T05:06:07.890Z,4,1,,,,,,,`,
 	},
 	{
 		name: "asset",
@@ -95,19 +95,19 @@ var sinkCases = []struct {
 			Attempts: 1, Kind: parse.KindAsset},
 		json: `{"url":"http://a.test/s.css","status":200,"depth":1,"parent":"http://a.test/","content_type":"text/css",` +
 			`"duration_ms":0,"attempts":1,"kind":"asset"}`,
-		csv: `http://a.test/s.css,,,200,1,http://a.test/,text/css,,,,,,,,,0,1,,,asset,,,,`,
+		csv: `http://a.test/s.css,,,200,1,http://a.test/,text/css,,,,,,,,,,,,0,1,,,asset,,,,`,
 	},
 	{
 		name: "skipped form",
 		rec:  store.Record{URL: "http://a.test/search", Depth: 1, Skipped: "robots", Kind: parse.KindForm},
 		json: `{"url":"http://a.test/search","depth":1,"skipped":"robots","kind":"form"}`,
-		csv:  `http://a.test/search,,,,1,,,,,,,,,,,,,,robots,form,,,,`,
+		csv:  `http://a.test/search,,,,1,,,,,,,,,,,,,,,,,robots,form,,,,`,
 	},
 	{
 		name: "page kind is not written",
 		rec:  store.Record{URL: "http://a.test/p", Depth: 1, Skipped: "depth", Kind: parse.KindPage},
 		json: `{"url":"http://a.test/p","depth":1,"skipped":"depth"}`,
-		csv:  `http://a.test/p,,,,1,,,,,,,,,,,,,,depth,,,,,`,
+		csv:  `http://a.test/p,,,,1,,,,,,,,,,,,,,,,,depth,,,,,`,
 	},
 	{
 		name: "outlinks",
@@ -124,7 +124,7 @@ var sinkCases = []struct {
 			`{"url":"http://a.test/s.css","kind":"asset","source":"link[href]","nofollow":true},` +
 			`{"url":"http://a.test/q","kind":"form","source":"form[action]","method":"POST"},` +
 			`{"url":"http://a.test/\"q\"\n","kind":"sitemap","source":"","method":"GET","nofollow":true}],"data":1}`,
-		csv: `http://a.test/,,,200,0,,,,,,,,,4,,0,1,,,sitemap,"[` +
+		csv: `http://a.test/,,,200,0,,,,,,,,,4,,,,,0,1,,,sitemap,"[` +
 			`{""url"":""http://a.test/a?x=1&y=<2>"",""kind"":""page"",""source"":""a[href]""},` +
 			`{""url"":""http://a.test/s.css"",""kind"":""asset"",""source"":""link[href]"",""nofollow"":true},` +
 			`{""url"":""http://a.test/q"",""kind"":""form"",""source"":""form[action]"",""method"":""POST""},` +
@@ -136,17 +136,17 @@ var sinkCases = []struct {
 			WARCFile: "crawl-00001.warc.gz", WARCOffset: 123456, Data: "d"},
 		json: `{"url":"http://a.test/w","status":200,"depth":0,"duration_ms":0,"attempts":1,` +
 			`"outlinks":[{"url":"http://a.test/","kind":"page","source":""}],"warc_file":"crawl-00001.warc.gz","warc_offset":123456,"data":"d"}`,
-		csv: `http://a.test/w,,,200,0,,,,,,,,,,,0,1,,,,"[{""url"":""http://a.test/"",""kind"":""page"",""source"":""""}]",crawl-00001.warc.gz,123456,"""d"""`,
+		csv: `http://a.test/w,,,200,0,,,,,,,,,,,,,,0,1,,,,"[{""url"":""http://a.test/"",""kind"":""page"",""source"":""""}]",crawl-00001.warc.gz,123456,"""d"""`,
 	},
 	{
 		name: "archived at offset 0",
 		rec:  store.Record{URL: "http://a.test/w", Depth: 1, Skipped: "robots", WARCFile: "c.warc.gz"},
 		json: `{"url":"http://a.test/w","depth":1,"skipped":"robots","warc_file":"c.warc.gz","warc_offset":0}`,
-		csv:  `http://a.test/w,,,,1,,,,,,,,,,,,,,robots,,,c.warc.gz,0,`,
+		csv:  `http://a.test/w,,,,1,,,,,,,,,,,,,,,,,robots,,,c.warc.gz,0,`,
 	},
 }
 
-const csvHeader = "url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,fetched_at,duration_ms,attempts,error,skipped,kind,outlinks,warc_file,warc_offset,data"
+const csvHeader = "url,final_url,location,status,depth,parent,content_type,bytes,truncated,title,canonical,description,lang,links,rendered,render_requests,render_clicks,fetched_at,duration_ms,attempts,error,skipped,kind,outlinks,warc_file,warc_offset,data"
 
 func TestJSONL(t *testing.T) {
 	for _, tc := range sinkCases {
@@ -276,8 +276,8 @@ func TestCSVFormulaInjection(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, want := range [][]string{
-		{"'=u", "'+f", "'-l", "200", "1", "'@p", "'\tc", "5", "", "'\rt", "'=c", "'+d", "'-x", "", "", "0", "1", "'=e", "", "", "", "", "", "'-1"},
-		{"u", "", "", "", "-1", "", "", "", "", "", "", "", "", "", "", "", "", "", "'-s", "", "", "", "", `"=1+2"`},
+		{"'=u", "'+f", "'-l", "200", "1", "'@p", "'\tc", "5", "", "'\rt", "'=c", "'+d", "'-x", "", "", "", "", "", "0", "1", "'=e", "", "", "", "", "", "'-1"},
+		{"u", "", "", "", "-1", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "'-s", "", "", "", "", `"=1+2"`},
 	} {
 		if got := rows[i+1]; !slices.Equal(got, want) {
 			t.Errorf("row %d = %q, want %q", i+1, got, want)
@@ -296,7 +296,7 @@ func TestSinkEncodeError(t *testing.T) {
 	}{
 		{"JSONL", "store: jsonl: ", `{"url":"http://b.test/","depth":0,"skipped":"robots"}` + "\n",
 			func(w io.Writer) sink { return store.NewJSONL(w) }},
-		{"CSV", "store: csv: ", csvHeader + "\nhttp://b.test/,,,,0,,,,,,,,,,,,,,robots,,,,,\n",
+		{"CSV", "store: csv: ", csvHeader + "\nhttp://b.test/,,,,0,,,,,,,,,,,,,,,,,robots,,,,,\n",
 			func(w io.Writer) sink { return store.NewCSV(w) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
