@@ -322,9 +322,9 @@ type Config struct {
 	//
 	// A page is fetched as without it: its status, headers, robots.txt,
 	// politeness and record are the same. Then a 200 text/html answer to a
-	// page link over http is loaded in a browser tab (HTTPS pages are not
-	// rendered: see render.Proxy), and its links are those of the served
-	// HTML, of the rendered DOM (through the same parser), of the requests
+	// page link, over http or https, is loaded in a browser tab, and its
+	// links are those of the served HTML, of the rendered DOM (through
+	// the same parser), of the requests
 	// the page made (frames as pages; XHR and fetch, scripts, images and
 	// the like as assets; another method than GET as a form link with its
 	// method, recorded and never requested) and of the navigations that clicking
@@ -344,10 +344,15 @@ type Config struct {
 	// MaxBody, Timeout, cookies and OnRequest apply), archived with
 	// Archive and counted in Stats (BrowserRequests, BrowserCached,
 	// BrowserRefused). What is refused never leaves the machine, nor do
-	// requests other than GET and HEAD, WebSockets and tunnels. The page's
-	// own document is not fetched again: the browser gets the crawl's
-	// answer, and a resource asked for again (pages are reloaded between
-	// clicks) is answered from memory.
+	// requests other than GET and HEAD, and WebSockets. The browser's
+	// https requests are no exception: the proxy ends its CONNECT tunnels
+	// itself, with certificates of its own that only this browser accepts
+	// (by their key), and hands each request inside to the same rules;
+	// the crawl's Fetcher makes the real TLS connection and checks the
+	// server's certificate as for pages. The page's own document is not
+	// fetched again: the browser gets the crawl's answer, and a resource
+	// asked for again (pages are reloaded between clicks) is answered
+	// from memory.
 	//
 	// One browser runs per Run, started at the first page to render and
 	// stopped when Run ends; Run fails at once if none is found

@@ -131,17 +131,20 @@ func (s *renderState) renderer(ctx context.Context) (*render.Renderer, error) {
 	var rr *render.Renderer
 	if err == nil {
 		rr, err = render.New(ctx, render.Options{
-			Browser:     s.cfg.Browser,
-			ProxyURL:    proxy.URL(),
-			Tabs:        s.cfg.Tabs,
-			TabPages:    s.cfg.TabPages,
-			PageTimeout: s.cfg.PageTimeout,
-			IdleQuiet:   s.cfg.IdleQuiet,
-			IdleMax:     s.cfg.IdleMax,
-			EvalTimeout: s.cfg.EvalTimeout,
-			Clicks:      s.cfg.Clicks,
-			Script:      s.cfg.Script,
-			Logf:        s.cfg.Logf,
+			Browser:  s.cfg.Browser,
+			ProxyURL: proxy.URL(),
+			// The browser accepts the proxy's certificates, which end
+			// its https tunnels; the gate's Fetcher checks the servers'.
+			ProxyCertSPKI: proxy.CertSPKI(),
+			Tabs:          s.cfg.Tabs,
+			TabPages:      s.cfg.TabPages,
+			PageTimeout:   s.cfg.PageTimeout,
+			IdleQuiet:     s.cfg.IdleQuiet,
+			IdleMax:       s.cfg.IdleMax,
+			EvalTimeout:   s.cfg.EvalTimeout,
+			Clicks:        s.cfg.Clicks,
+			Script:        s.cfg.Script,
+			Logf:          s.cfg.Logf,
 		})
 		if err != nil {
 			proxy.Close()
@@ -180,12 +183,19 @@ func (s *renderState) close() {
 }
 
 // wants reports whether the page of l, fetched as resp, is rendered: a 200
-// text/html answer to a page (or form) link, over http (the proxy does not
-// see inside HTTPS: see render.Proxy).
+// text/html answer to a page (or form) link, over http or https (the
+// proxy ends the browser's https tunnels itself, and so sees every request
+// inside: see render.Proxy).
 func (s *renderState) wants(l store.Lease, resp *fetch.Response) bool {
 	return s != nil && resp.Status == http.StatusOK && len(resp.Body) > 0 &&
 		(l.Kind == parse.KindPage || l.Kind == parse.KindForm) &&
-		mediaType(resp.ContentType) == "text/html" && strings.HasPrefix(resp.FinalURL, "http://")
+		mediaType(resp.ContentType) == "text/html" &&
+		(hasPrefixFold(resp.FinalURL, "http://") || hasPrefixFold(resp.FinalURL, "https://"))
+}
+
+// hasPrefixFold reports whether s begins with prefix, ignoring ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // fetchPage fetches l's URL for handle. With rendering, the request takes

@@ -45,12 +45,14 @@ var browserPaths = []string{
 // FindBrowser looks for chromium-headless-shell, then for chromium, in
 // their usual places and on PATH, skipping shell scripts that wrap them. The
 // error when nothing is found wraps ErrNoBrowser, whose text says how to
-// install a browser.
+// install a browser. A path that is given is used as it is, or looked up
+// on PATH when it has no slash; when it is not found, the error wraps
+// ErrNoBrowser too.
 func FindBrowser(path string) (string, error) {
 	if path != "" {
 		p, err := exec.LookPath(path)
 		if err != nil {
-			return "", fmt.Errorf("render: browser %s: %w", path, err)
+			return "", fmt.Errorf("render: browser %s: %w: %w", path, err, ErrNoBrowser)
 		}
 		return p, nil
 	}
@@ -130,6 +132,12 @@ func allocatorOptions(exec string, o Options) []chromedp.ExecAllocatorOption {
 			chromedp.Flag("proxy-bypass-list", "<-loopback>"),
 			chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE "+u.Hostname()),
 		)
+		if o.ProxyCertSPKI != "" {
+			// The proxy's certificates, by their one key. Chromium
+			// honours this only with --user-data-dir, which chromedp
+			// always passes (a temporary directory).
+			opts = append(opts, chromedp.Flag("ignore-certificate-errors-spki-list", o.ProxyCertSPKI))
+		}
 	case o.LoopbackOnly:
 		opts = append(opts,
 			chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost"))

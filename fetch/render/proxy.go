@@ -21,8 +21,10 @@ import (
 // own headers of these names are dropped, so a page cannot forge them.
 const (
 	// HeaderRefused is set, to the reason, on the answer to a request the
-	// proxy did not send: refused by the Gate (403), a CONNECT or a
-	// WebSocket upgrade (403), a method other than GET and HEAD (204).
+	// proxy did not send: refused by the Gate (403), a WebSocket upgrade
+	// (403), a request inside a tunnel for another host than the tunnel's
+	// (403), a method other than GET and HEAD (204), a request that is
+	// not a proxy request (400).
 	HeaderRefused = "X-Trawl-Refused"
 	// HeaderError is set, to the error, on the 502 answering a request the
 	// Gate let through but could not complete (DNS, timeout, reset, ...).
@@ -43,17 +45,27 @@ var (
 	// HEAD (POST from a form, fetch or sendBeacon; PUT, DELETE, ...): it
 	// is recorded as discovered and never sent. It wraps ErrRefused.
 	ErrNotSent = fmt.Errorf("%w: methods other than GET and HEAD are recorded, never sent", ErrRefused)
-	// ErrTunnel is the error of a CONNECT request (HTTPS, and WebSocket,
-	// which Chromium tunnels through an HTTP proxy): refused, since trawl
-	// could not see the requests inside the tunnel. It wraps ErrRefused.
-	ErrTunnel = fmt.Errorf("%w: CONNECT tunnels are not allowed", ErrRefused)
+	// ErrTunnel is the error of a CONNECT tunnel that does not carry TLS,
+	// typically a ws:// WebSocket, which Chromium tunnels in plain HTTP
+	// through an HTTP proxy: the proxy ends HTTPS tunnels itself to see
+	// every request inside (see Proxy), and closes any other tunnel after
+	// its first byte, relaying nothing. It wraps ErrRefused.
+	ErrTunnel = fmt.Errorf("%w: CONNECT tunnels carry TLS only", ErrRefused)
+	// ErrTunnelHost is the error of a request read inside a CONNECT
+	// tunnel whose Host (or absolute URL) names another host or port than
+	// the tunnel's: refused (403), so that a tunnel opened to one host
+	// cannot carry requests for another. It wraps ErrRefused.
+	ErrTunnelHost = fmt.Errorf("%w: request for another host than its tunnel's", ErrRefused)
 	// ErrWebSocket is the error of a WebSocket upgrade sent as a plain
 	// HTTP request. It wraps ErrRefused.
 	ErrWebSocket = fmt.Errorf("%w: WebSocket upgrades are not allowed", ErrRefused)
-	// ErrNotProxyRequest is the error of a request that is not in absolute
-	// form ("GET http://host/path"), so not a proxy request, or whose
-	// scheme is not http. It wraps ErrRefused.
-	ErrNotProxyRequest = fmt.Errorf("%w: not an absolute http:// proxy request", ErrRefused)
+	// ErrNotProxyRequest is the error of a request that is not a proxy
+	// request: outside a tunnel, one that is not in absolute form with an
+	// http URL ("GET http://host/path"; https goes through CONNECT);
+	// inside a CONNECT tunnel, one that is neither in origin form ("GET
+	// /path") nor absolute with an https URL; and a CONNECT whose
+	// authority is not "host:port". It wraps ErrRefused.
+	ErrNotProxyRequest = fmt.Errorf("%w: not an absolute http:// proxy request nor an https request in a tunnel", ErrRefused)
 )
 
 // Gate is the crawl's side of the [Proxy]: it applies the crawl's rules to
@@ -89,10 +101,17 @@ type Gate interface {
 }
 
 // GateRequest is a request of the browser that the proxy hands to a Gate:
-// always a GET or a HEAD of an absolute http URL.
+// always a GET or a HEAD of an absolute http or https URL (https for the
+// requests read inside a CONNECT tunnel, which the proxy ends itself: the
+// Gate's client makes its own TLS connection to the server, and checks the
+// server's certificate).
 type GateRequest struct {
-	Method string   // GET or HEAD
-	URL    *url.URL // absolute http URL, as the browser asked for it
+	Method string // GET or HEAD
+	// URL is the absolute URL the browser asked for: as sent for a plain
+	// proxy request; for a request inside a tunnel, https:// with the
+	// tunnel's host and port (without :443) and the request's path and
+	// query.
+	URL *url.URL
 	// Header holds the browser's request headers, without hop-by-hop and
 	// proxy headers. A Gate picks what it forwards (see FetcherGate).
 	Header http.Header
@@ -109,9 +128,10 @@ type GateRequest struct {
 // not sent, and Err, which wraps ErrRefused, says why.
 type ProxyEntry struct {
 	Method string // as the browser sent it: GET, POST, CONNECT, ...
-	// URL is the absolute URL asked for; for a CONNECT, the authority
-	// "host:port" of the request line; for a request that is not a proxy
-	// request, its request target as sent.
+	// URL is the absolute URL asked for (https:// for a request inside a
+	// tunnel); for a CONNECT, the authority "host:port" of the request
+	// line; for a request that is not a proxy request, its request target
+	// as sent.
 	URL string
 	// Kind is a best guess from the request's headers: "document",
 	// "image", "style", "script", "font", ... (the Sec-Fetch-Dest a
@@ -150,20 +170,41 @@ type ProxyEntry struct {
 //     preflight (OPTIONS with Access-Control-Request-Method) is answered
 //     as if the server allowed everything, so that the browser goes on to
 //     send the request it precedes, which is recorded in turn.
-//   - CONNECT: refused with 403 (the browser reports a tunnel failure).
-//     So HTTPS pages do not render through this proxy: a tunnel would
-//     carry requests trawl cannot see, and so could not check against
-//     robots.txt, limit, count or archive one by one. Rendering HTTPS
-//     needs the proxy to terminate TLS with a certificate authority of
-//     its own that the browser trusts; that is not done. Chromium also
-//     tunnels WebSockets (ws:// too) through CONNECT, so they are refused
-//     here as well.
-//   - A WebSocket upgrade sent as a plain request: refused with 403.
-//   - A request that is not in absolute form (the proxy asked as a
-//     server) or not http://: refused with "400 Bad Request".
+//   - CONNECT host:port (how a browser asks for https, on any port): the
+//     proxy relays no bytes and dials nothing. It answers "200 Connection
+//     established" and ends the tunnel itself: it speaks TLS to the
+//     browser with a certificate for the name the browser asks for (its
+//     SNI, or the CONNECT host; an IP address as an IP SAN), signed by
+//     a certificate authority the proxy made in memory (CACert; every
+//     certificate has the one key of CertSPKI, which Options.ProxyCertSPKI
+//     tells the browser to accept), offering HTTP/1.1 only. Each request
+//     read from the tunnel is then handled as a plain proxy request is,
+//     as said here, with the URL https://host[:port]/path of the
+//     tunnel's authority: the Gate decides about each, and its client
+//     connects to the server and checks the server's certificate. A
+//     request whose Host is not the tunnel's host and port is refused
+//     (403, ErrTunnelHost), so a tunnel to an allowed host cannot reach
+//     another. A tunnel whose first byte is not a TLS handshake (Chromium
+//     tunnels ws:// WebSockets through CONNECT, in plain HTTP) is closed
+//     (ErrTunnel). The CONNECT is not checked by the Gate (its requests
+//     are): a tunnel to a host out of scope is ended like any other, and
+//     each request inside it is refused.
+//   - A WebSocket upgrade sent as a plain request, or inside a tunnel
+//     (wss://): refused with 403.
+//   - A request that is neither in absolute form with an http:// URL (the
+//     proxy asked as a server, or https:// outside a tunnel) nor read
+//     inside a tunnel: refused with "400 Bad Request".
 //
 // Every request is recorded once through Gate.Record (but for those that
-// arrive while Close runs, answered 503 and not recorded). Responses are relayed
+// arrive while Close runs, answered 503 and not recorded), those inside
+// tunnels with their https URL. A CONNECT is recorded once too, with Kind
+// "tunnel" and the authority as URL, when its setup ends (so possibly
+// after its first requests): Allowed with Status 200 and no Err once the
+// TLS handshake is done (whatever the requests inside then become);
+// Allowed with an Err when the browser left, or the handshake failed (the
+// browser refusing the certificate, say); not Allowed, with ErrTunnel,
+// when it did not carry TLS (Status 200 all the same: the browser got
+// it before the proxy could tell). Responses are relayed
 // with their status and headers, without hop-by-hop headers, Alt-Svc and
 // the wire's Content-Encoding and Content-Length (the body is the Gate's
 // decoded one, with its own Content-Length); HeaderTruncated marks a body
@@ -172,8 +213,11 @@ type ProxyEntry struct {
 // Point Chromium at URL with --proxy-server, and add --proxy-bypass-list
 // "<-loopback>" (Chromium sends loopback addresses direct otherwise) and
 // resolver rules so that the browser resolves nothing itself (the proxy
-// needs no name resolution from the browser: the Gate's client resolves).
-// The proxy listens on loopback only, and speaks HTTP/1.1.
+// needs no name resolution from the browser: the Gate's client resolves),
+// and --ignore-certificate-errors-spki-list with CertSPKI so that it
+// accepts the proxy's certificates in its tunnels: Options.ProxyURL and
+// Options.ProxyCertSPKI do all that. The proxy listens on loopback only,
+// and speaks HTTP/1.1, in the clear and inside tunnels.
 //
 // Create a Proxy with NewProxy and Close it when done. Its methods are
 // safe for concurrent use.
@@ -181,8 +225,14 @@ type Proxy struct {
 	gate   Gate
 	srv    *http.Server
 	url    string
-	stop   context.CancelFunc // cancels the base context of every request
-	served chan struct{}      // closed when Serve has returned
+	ctx    context.Context    // the base context of every request and tunnel setup
+	stop   context.CancelFunc // cancels ctx
+	served chan struct{}      // closed when srv's Serve has returned
+
+	ca      *tunnelCA
+	tunnels *connListener // hands the tunnels' TLS connections to tsrv
+	tsrv    *http.Server  // serves the requests read inside tunnels
+	tserved chan struct{} // closed when tsrv's Serve has returned
 
 	mu       sync.Mutex
 	closed   bool           // requires mu
@@ -205,28 +255,45 @@ func NewProxy(g Gate) (*Proxy, error) {
 	if g == nil {
 		return nil, errors.New("render: NewProxy: nil Gate")
 	}
+	ca, err := newTunnelCA()
+	if err != nil {
+		return nil, fmt.Errorf("render: proxy certificate authority: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("render: proxy listen: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Proxy{
-		gate:   g,
-		url:    "http://" + ln.Addr().String(),
-		stop:   cancel,
-		served: make(chan struct{}),
+		gate:    g,
+		url:     "http://" + ln.Addr().String(),
+		ctx:     ctx,
+		stop:    cancel,
+		served:  make(chan struct{}),
+		ca:      ca,
+		tunnels: newConnListener(ln.Addr()),
+		tserved: make(chan struct{}),
 	}
-	p.srv = &http.Server{
-		Handler:           http.HandlerFunc(p.serve),
-		ReadHeaderTimeout: proxyReadHeader,
-		IdleTimeout:       proxyIdleTimeout,
-		MaxHeaderBytes:    proxyMaxHeader,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          log.New(io.Discard, "", 0), // library code never prints
+	newServer := func() *http.Server {
+		return &http.Server{
+			Handler:           http.HandlerFunc(p.serve),
+			ReadHeaderTimeout: proxyReadHeader,
+			IdleTimeout:       proxyIdleTimeout,
+			MaxHeaderBytes:    proxyMaxHeader,
+			BaseContext:       func(net.Listener) context.Context { return ctx },
+			ErrorLog:          log.New(io.Discard, "", 0), // library code never prints
+		}
 	}
+	p.srv = newServer()
+	p.tsrv = newServer()
+	p.tsrv.ConnContext = tunnelContext
 	go func() {
 		defer close(p.served)
 		_ = p.srv.Serve(ln) // ends with ErrServerClosed on Close
+	}()
+	go func() {
+		defer close(p.tserved)
+		_ = p.tsrv.Serve(p.tunnels) // ends with ErrServerClosed on Close
 	}()
 	return p, nil
 }
@@ -236,17 +303,20 @@ func NewProxy(g Gate) (*Proxy, error) {
 func (p *Proxy) URL() string { return p.url }
 
 // Close stops the proxy: it stops accepting connections, closes those
-// open, cancels the context of the requests in flight (so a Gate waiting
-// for a host's turn returns) and waits until every handler has returned,
-// Gate calls included. It is safe to call more than once.
+// open, tunnels included, cancels the context of the requests in flight
+// (so a Gate waiting for a host's turn returns) and waits until every
+// handler has returned, Gate calls included. It is safe to call more than
+// once.
 func (p *Proxy) Close() error {
 	p.once.Do(func() {
 		p.mu.Lock()
 		p.closed = true
 		p.mu.Unlock()
-		p.stop()
+		p.stop() // ends the tunnels being set up
 		_ = p.srv.Close()
+		_ = p.tsrv.Close() // closes p.tunnels, and the tunnels handed over
 		<-p.served
+		<-p.tserved
 		p.handlers.Wait()
 	})
 	return nil
@@ -278,17 +348,30 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 // handle answers r and returns its entry.
 func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) ProxyEntry {
 	e := ProxyEntry{Method: r.Method, URL: r.RequestURI, Kind: requestKind(r)}
+	t := tunnelOf(r)
 	if r.Method == http.MethodConnect {
 		e.URL, e.Kind = r.Host, "tunnel"
-		return refuse(w, e, http.StatusForbidden, ErrTunnel)
+		if t != nil { // a tunnel in a tunnel
+			return refuse(w, e, http.StatusBadRequest, ErrNotProxyRequest)
+		}
+		return p.connect(w, r, e)
 	}
-	u := r.URL
-	if !u.IsAbs() || u.Host == "" || !strings.EqualFold(u.Scheme, "http") {
-		return refuse(w, e, http.StatusBadRequest, ErrNotProxyRequest)
+	var u *url.URL
+	if t != nil {
+		var status int
+		var err error
+		if u, status, err = t.requestURL(r); err != nil {
+			return refuse(w, e, status, err)
+		}
+	} else {
+		u = r.URL
+		if !u.IsAbs() || u.Host == "" || !strings.EqualFold(u.Scheme, "http") {
+			return refuse(w, e, http.StatusBadRequest, ErrNotProxyRequest)
+		}
+		u = new(url.URL)
+		*u = *r.URL
+		u.User = nil // never sent on, never recorded
 	}
-	u = new(url.URL)
-	*u = *r.URL
-	u.User = nil // never sent on, never recorded
 	e.URL = u.String()
 	if isWebSocket(r.Header) {
 		e.Kind = "websocket"

@@ -3,6 +3,8 @@ package render_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -438,34 +440,80 @@ func rawExchange(t *testing.T, proxyURL, request string) *http.Response {
 	return resp
 }
 
+// TestProxyConnectRefused: a CONNECT gets its tunnel, which the proxy ends
+// itself; what it carries is refused unless the gate allows it: the https
+// requests for an off-scope host inside are refused, and a tunnel that
+// does not carry TLS (Chromium's ws:// WebSockets) is closed. Nothing
+// reaches a server.
 func TestProxyConnectRefused(t *testing.T) {
 	e := newProxyEnv(t, siteHandler(nil, nil), fetch.Config{}, nil)
-	for _, target := range []string{inHost + ":443", inHost + ":80", offHost + ":443"} {
-		resp := rawExchange(t, e.proxy.URL(), "CONNECT "+target+" HTTP/1.1\r\nHost: "+target+"\r\n\r\n")
-		if resp.StatusCode != http.StatusForbidden || resp.Header.Get(render.HeaderRefused) == "" {
-			t.Errorf("CONNECT %s: got status %d, header %v; want 403 with %s", target, resp.StatusCode, resp.Header, render.HeaderRefused)
-		}
+	pool := x509.NewCertPool()
+	pool.AddCert(e.proxy.CACert())
+	e.browser.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: pool}
+
+	// As a client sees it: an https URL through the proxy is answered by
+	// the proxy, and the gate refuses it.
+	resp, body := e.get(t, "https://"+offHost+"/page")
+	if resp.StatusCode != http.StatusForbidden || len(body) != 0 || resp.Header.Get(render.HeaderRefused) == "" {
+		t.Errorf("GET https://%s/page through the proxy: got status %d, header %v; want 403 with %s", offHost, resp.StatusCode, resp.Header, render.HeaderRefused)
 	}
-	// As a client sees it: an https URL through the proxy fails.
-	if resp, err := e.browser.Get("https://" + inHost + "/page"); err == nil {
-		resp.Body.Close()
-		t.Errorf("GET https://%s/page through the proxy: got status %d, want a tunnel error", inHost, resp.StatusCode)
+	// A tunnel that carries plain HTTP, as a ws:// WebSocket: closed.
+	c, br := tunnelTo(t, e.proxy.URL(), inHost+":80")
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: "+inHost+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	if b, err := io.ReadAll(br); len(b) != 0 || isTimeout(err) {
+		t.Errorf("a tunnel carrying plain HTTP: read %q, %v; want it closed", b, err)
 	}
 	if got := pathsOf(e.site); len(got) != 0 {
 		t.Errorf("site received %v, want nothing", got)
 	}
 	e.checkSinkUntouched(t)
-	got := e.Entries()
-	if len(got) != 4 {
-		t.Fatalf("got %d entries, want 4", len(got))
-	}
+	got := waitEntries(t, e, 3)
+	var tunnels, refusedTunnels, refused int
 	for _, pe := range got {
-		if pe.Method != "CONNECT" || pe.Kind != "tunnel" || pe.Allowed || !errors.Is(pe.Err, render.ErrTunnel) {
-			t.Errorf("entry: got %+v, want a refused CONNECT tunnel", pe)
+		switch {
+		case pe.Method == "CONNECT" && pe.Allowed:
+			tunnels++
+			if pe.URL != offHost+":443" || pe.Kind != "tunnel" || pe.Status != 200 || pe.Err != nil {
+				t.Errorf("entry: got %+v, want the tunnel to %s:443", pe, offHost)
+			}
+		case pe.Method == "CONNECT":
+			refusedTunnels++
+			if pe.URL != inHost+":80" || pe.Kind != "tunnel" || !errors.Is(pe.Err, render.ErrTunnel) {
+				t.Errorf("entry: got %+v, want a refused CONNECT tunnel to %s:80 (ErrTunnel)", pe, inHost)
+			}
+		default:
+			refused++
+			if pe.URL != "https://"+offHost+"/page" || pe.Allowed || !errors.Is(pe.Err, render.ErrRefused) {
+				t.Errorf("entry: got %+v, want GET https://%s/page refused", pe, offHost)
+			}
 		}
 	}
-	if got[0].URL != inHost+":443" {
-		t.Errorf("entry URL: got %q, want the authority %s:443", got[0].URL, inHost)
+	if tunnels != 1 || refusedTunnels != 1 || refused != 1 {
+		t.Errorf("entries %+v: want a tunnel, a refused tunnel and a refused request", got)
+	}
+}
+
+// isTimeout reports whether err is a timeout (a connection left open).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// waitEntries waits until e has recorded n entries (a tunnel's is recorded
+// once its handler returned, after the client saw it end) and returns
+// them.
+func waitEntries(t *testing.T, e *proxyEnv, n int) []render.ProxyEntry {
+	t.Helper()
+	deadline := time.Now().Add(proxyTimeout)
+	for {
+		got := e.Entries()
+		if len(got) >= n || time.Now().After(deadline) {
+			if len(got) != n {
+				t.Fatalf("got %d entries %+v, want %d", len(got), got, n)
+			}
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

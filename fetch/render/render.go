@@ -22,7 +22,13 @@
 // With Options.ProxyURL the browser's only route out is that proxy: it
 // resolves no host name itself (resolver rules map every name to "not
 // found" except the proxy's host) and sends every request, loopback
-// included, to the proxy, which applies the crawl's rules. Without a proxy,
+// included, to the proxy, which applies the crawl's rules. A [Proxy] sees
+// https requests too: it ends the browser's CONNECT tunnels itself, with
+// certificates of its own that the browser accepts by their key
+// (Options.ProxyCertSPKI, from Proxy.CertSPKI), and hands each request
+// inside to its Gate, whose client makes the real TLS connection and
+// checks the server's certificate. WebSockets are refused, ws:// and
+// wss:// alike. Without a proxy,
 // Options.LoopbackOnly makes the browser reach nothing but loopback, for
 // tests. The flags that stop Chromium's own background traffic (updates,
 // sync, metrics, safe browsing, ...) are always set.
@@ -114,6 +120,17 @@ type Options struct {
 	// means no proxy: the browser connects by itself, to anything unless
 	// LoopbackOnly is set.
 	ProxyURL string
+	// ProxyCertSPKI, with ProxyURL, is the base64 SHA-256 hash of the
+	// SubjectPublicKeyInfo of the key of the certificates the proxy shows
+	// in the CONNECT tunnels it ends itself (Proxy.CertSPKI): the browser
+	// accepts the certificates with that key, whoever signed them and
+	// whatever their names and dates, and no other certificate error
+	// (--ignore-certificate-errors-spki-list). So https pages render
+	// through a Proxy. This trusts nothing else: the browser's every
+	// connection is to the proxy, whose client checks the servers' own
+	// certificates. Empty means the browser checks certificates as usual,
+	// so that https pages fail to load through a Proxy.
+	ProxyCertSPKI string
 	// LoopbackOnly, without ProxyURL, makes the browser resolve no host
 	// name and reach nothing but 127.0.0.1 and localhost. For tests on
 	// local servers. Implied by ProxyURL.
