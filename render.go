@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"io/fs"
+	"os/exec"
 
 	"github.com/spf13/pflag"
 
@@ -26,7 +27,7 @@ const installHint = `install one with "apt-get install chromium-headless-shell" 
 
 // addRenderFlags defines the flags of rendering on fs.
 func addRenderFlags(fs *pflag.FlagSet, o *renderOptions) {
-	fs.BoolVar(&o.on, "render", false, "also load each HTML page (over http) in headless Chromium and follow the links its JavaScript makes: the rendered DOM's, the requests it sends and where clicking its buttons and click handlers leads (non-GET requests are recorded, never sent). Every request of the browser goes through the crawl's scope, robots.txt, --per-host, --rate and --max-body. Needs chromium-headless-shell or Chromium")
+	fs.BoolVar(&o.on, "render", false, "also load each HTML page in headless Chromium and follow the links its JavaScript makes: the rendered DOM's, the requests it sends and where clicking its buttons and click handlers leads (non-GET requests are recorded, never sent). Every request of the browser goes through the crawl's scope, robots.txt, --per-host, --rate and --max-body. Needs chromium-headless-shell or Chromium")
 	fs.StringVar(&o.cfg.Browser, "chrome-path", "", "with --render: the Chromium binary `PATH` (default: chromium-headless-shell, else chromium)")
 	fs.IntVar(&o.cfg.Tabs, "render-tabs", render.DefaultTabs(), "with --render: pages rendered at once, each in a tab of one browser (0 = 2 × cores)")
 	fs.DurationVar(&o.cfg.PageTimeout, "render-timeout", render.DefaultPageTimeout, "with --render: limit for rendering one page: loading, waiting and clicking (-1s = no limit)")
@@ -70,8 +71,10 @@ func checkBrowser(w io.Writer, cfg *crawler.Config) int {
 		return exitFailure
 	}
 	why := err.Error()
-	if i := strings.LastIndex(why, ": "); i >= 0 {
-		why = why[i+2:] // "render: browser X: exec: "X": stat X: no such file" says "no such file"
+	if e := (*exec.Error)(nil); errors.As(err, &e) {
+		why = e.Err.Error() // "executable file not found in $PATH", "no such file or directory"
+	} else if e := (*fs.PathError)(nil); errors.As(err, &e) {
+		why = e.Err.Error()
 	}
 	fmt.Fprintf(w, "trawl: --chrome-path %s: not a browser to run (%s); %s\n", cfg.Render.Browser, why, installHint)
 	return exitUsage

@@ -12,6 +12,7 @@ import (
 	"trawl/crawler"
 	"trawl/fetch/render"
 	"trawl/fixtures"
+	"trawl/internal/browsertest"
 )
 
 // TestRenderFlags: --render and its flags fill crawler.Config.Render one to
@@ -80,16 +81,19 @@ func TestRenderMissingBrowser(t *testing.T) {
 	}
 }
 
+// TestRenderCommand, the test that starts a browser, runs inside a
+// loopback-only network namespace where one can be made (see
+// trawl/internal/browsertest).
+var _ = browsertest.Register("^TestRenderCommand$")
+
+// TestRenderFenced runs TestRenderCommand inside the fence.
+func TestRenderFenced(t *testing.T) { browsertest.RunFenced(t) }
+
 // TestRenderCommand crawls the JS fixture site with --render: the pages'
 // records say rendered, the targets found through JavaScript are
 // recorded, and the summary says what the browser did.
 func TestRenderCommand(t *testing.T) {
-	if _, err := render.FindBrowser(""); err != nil {
-		if os.Getenv("TRAWL_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("TRAWL_REQUIRE_BROWSER=1: %v", err)
-		}
-		t.Skipf("no browser: %v", err)
-	}
+	browsertest.Require(t, render.FindBrowser)
 	site := fixtures.JSSite{}
 	srv := fixtures.NewServer(site.Handler())
 	defer srv.Close()

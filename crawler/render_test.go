@@ -22,20 +22,26 @@ import (
 	"trawl/fetch"
 	"trawl/fetch/render"
 	"trawl/fixtures"
+	"trawl/internal/browsertest"
+	"trawl/internal/proctree"
 	"trawl/parse"
 	"trawl/store"
 )
 
+// The tests that start a browser are named TestRender*, and run inside a
+// loopback-only network namespace where one can be made (see
+// trawl/internal/browsertest).
+var _ = browsertest.Register("^TestRender")
+
+// TestRenderFenced runs the browser tests inside the fence.
+func TestRenderFenced(t *testing.T) { browsertest.RunFenced(t) }
+
 // requireBrowser skips a test that needs a browser when none is installed,
-// unless TRAWL_REQUIRE_BROWSER=1 (as .ci/run sets) makes that a failure.
+// unless TRAWL_REQUIRE_BROWSER=1 (as .ci/run sets) makes that a failure,
+// and outside the fence when TestRenderFenced runs it inside.
 func requireBrowser(t *testing.T) {
 	t.Helper()
-	if _, err := render.FindBrowser(""); err != nil {
-		if os.Getenv("TRAWL_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("TRAWL_REQUIRE_BROWSER=1: %v", err)
-		}
-		t.Skipf("no browser: %v", err)
-	}
+	browsertest.Require(t, render.FindBrowser)
 }
 
 // renderCrawl runs a crawl with cfg, bounded in time.
@@ -397,36 +403,28 @@ func TestRenderArchive(t *testing.T) {
 	}
 }
 
-// browserPIDs returns the processes this test process started whose
-// command line names a Chromium: the browser of a Renderer.
-func browserPIDs(t *testing.T) []int {
+// chromiumPIDs returns the processes descending from this test process
+// whose command line names a Chromium and, if typ is not empty, holds
+// "--type=" + typ (a renderer, a zygote, ...); with typ empty, only those
+// without "--type=": the browsers themselves.
+func chromiumPIDs(t *testing.T, typ string) []int {
 	t.Helper()
-	dirs, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	me := os.Getpid()
 	var out []int
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
+	for _, pid := range proctree.Descendants(os.Getpid()) {
+		cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		// Chromium's helpers rewrite their command line as one string with
+		// spaces: split on both.
+		cmd = append(bytes.ReplaceAll(cmd, []byte{0}, []byte{' '}), ' ')
+		if !bytes.Contains(cmd, []byte("chrom")) && !bytes.Contains(cmd, []byte("headless")) {
 			continue
 		}
-		stat, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
-		rest := string(stat[bytes.LastIndexByte(stat, ')')+1:])
-		var state string
-		var ppid int
-		if _, err := fmt.Sscan(rest, &state, &ppid); err != nil || ppid != me {
-			continue
-		}
-		cmd, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
-		if bytes.Contains(cmd, []byte("chrom")) || bytes.Contains(cmd, []byte("headless")) {
+		hasType := bytes.Contains(cmd, []byte("--type="))
+		if (typ == "" && !hasType) || (typ != "" && bytes.Contains(cmd, []byte("--type="+typ+" "))) {
 			out = append(out, pid)
 		}
+	}
+	if len(out) == 0 && len(proctree.Descendants(os.Getpid())) == 0 {
+		t.Skip("no process tree to read (/proc)")
 	}
 	return out
 }
@@ -451,7 +449,7 @@ func TestRenderBrowserKilled(t *testing.T) {
 		Render:       &crawler.RenderConfig{Tabs: 2, Clicks: -1},
 		OnPage: func(ctx context.Context, p *crawler.Page) error {
 			if pages.Add(1) == 8 {
-				for _, pid := range browserPIDs(t) {
+				for _, pid := range chromiumPIDs(t, "") {
 					if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
 						killed.Store(true)
 					}
@@ -473,6 +471,61 @@ func TestRenderBrowserKilled(t *testing.T) {
 	t.Logf("%d rendered, %d render failures, %d retries, errors %v", stats.Rendered, stats.RenderFailures, stats.Retries, stats.ErrorKinds)
 	if stats.Rendered < 25 {
 		t.Errorf("%d pages rendered, want nearly all 30 after the browser restarted", stats.Rendered)
+	}
+}
+
+// TestRenderRendererKilled kills the browser's renderer processes (the
+// tabs' pages) twice in the middle of a crawl: the tabs whose renderer died
+// are replaced, the pages whose render failed are tried again, and every
+// URL still ends in exactly one record.
+func TestRenderRendererKilled(t *testing.T) {
+	requireBrowser(t)
+	bench := fixtures.JSBench{Pages: 30, Links: 3}
+	srv := fixtures.NewServer(bench.Handler())
+	defer srv.Close()
+	sink := &records{}
+	var pages, killed atomic.Int32
+	stats := renderCrawl(t, crawler.Config{
+		Resolve:      srv.Resolve(fixtures.JSBenchHost),
+		Rate:         -1,
+		NoSitemaps:   true,
+		RetryBackoff: -1,
+		Sink:         sink,
+		Render:       &crawler.RenderConfig{Tabs: 2, Clicks: -1},
+		OnPage: func(ctx context.Context, p *crawler.Page) error {
+			if n := pages.Add(1); n == 6 || n == 14 {
+				for _, pid := range chromiumPIDs(t, "renderer") {
+					if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+						killed.Add(1)
+					}
+				}
+			}
+			return nil
+		},
+	}, bench.Seeds()...)
+	if killed.Load() == 0 {
+		t.Fatal("no renderer process found to kill")
+	}
+	byKey := sink.byKey(t) // fails on a second record for a URL
+	for i := range 30 {
+		rec, ok := byKey[key(t, bench.URL(i))]
+		if !ok || rec.Status != 200 {
+			t.Errorf("page %d: record %+v (%v), want fetched", i, rec, ok)
+		}
+		if ok && !rec.Rendered && rec.Error == "" {
+			t.Errorf("page %d: neither rendered nor an error: %+v", i, rec)
+		}
+		if ok && rec.Error != "" {
+			t.Logf("page %d: %s", i, rec.Error)
+		}
+	}
+	t.Logf("%d renderers killed; %d rendered, %d render failures, %d retries, errors %v", killed.Load(), stats.Rendered, stats.RenderFailures, stats.Retries, stats.ErrorKinds)
+	// A page whose renderer died is tried again (twice at most, as two
+	// kills can hit it, within the default 2 retries), so every page is
+	// rendered in the end: a navigation the crash aborted counts as the
+	// crash, not as the page's failure.
+	if stats.Rendered != 30 || stats.ErrorKinds["render"] != 0 {
+		t.Errorf("%d pages rendered, %d render errors: want all 30 rendered once their tabs were replaced", stats.Rendered, stats.ErrorKinds["render"])
 	}
 }
 

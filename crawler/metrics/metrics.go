@@ -117,6 +117,8 @@ var (
 	linksDesc         = desc("links_found_total", "Links found in responses, by kind.", "kind")
 	notFollowedDesc   = desc("links_not_followed_total", "Links not followed and not recorded, by reason: out-of-scope, nofollow or max-links.", "reason")
 	duplicatesDesc    = desc("duplicates_total", "Links and redirects to URLs already seen.")
+	renderedDesc      = desc("renders_total", "Pages loaded in the browser (rendering on), by outcome: rendered, or failed (the URL was tried again or recorded with an error of kind render).", "outcome")
+	browserDesc       = desc("browser_requests_total", "Requests of the browser (rendering on) by outcome: sent to a server, cached (answered from memory) or refused (never left the machine).", "outcome")
 
 	frontierURLsDesc  = desc("frontier_urls", "URLs in the frontier, by state: queued or in_flight.", "state")
 	frontierHostsDesc = desc("frontier_hosts", "Hosts with URLs queued or in flight.")
@@ -135,7 +137,7 @@ var (
 
 var allDescs = []*prometheus.Desc{
 	recordsDesc, pagesDesc, skippedDesc, errorsDesc, bytesDesc, retriesDesc,
-	robotsFetchesDesc, robotsHitsDesc, linksDesc, notFollowedDesc, duplicatesDesc,
+	robotsFetchesDesc, robotsHitsDesc, linksDesc, notFollowedDesc, duplicatesDesc, renderedDesc, browserDesc,
 	frontierURLsDesc, frontierHostsDesc, pausedDesc, delayedDesc, unreachableDesc, throttledDesc, throttleMaxDesc, startDesc,
 	fetchDesc, ttfbDesc, checkpointDesc, flushDesc,
 }
@@ -186,6 +188,11 @@ func (col *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(notFollowedDesc, s.NoFollow, "nofollow")
 	counter(notFollowedDesc, s.LinksDropped, "max-links")
 	counter(duplicatesDesc, s.Duplicates)
+	counter(renderedDesc, s.Rendered, "rendered")
+	counter(renderedDesc, s.RenderFailures, "failed")
+	counter(browserDesc, s.BrowserRequests, "sent")
+	counter(browserDesc, s.BrowserCached, "cached")
+	counter(browserDesc, s.BrowserRefused, "refused")
 
 	gauge(frontierURLsDesc, float64(s.Queued), "queued")
 	gauge(frontierURLsDesc, float64(s.InFlight), "in_flight")

@@ -21,7 +21,9 @@ import (
 
 	"trawl/crawler"
 	"trawl/crawler/metrics"
+	"trawl/fetch/render"
 	"trawl/fixtures"
+	"trawl/internal/browsertest"
 	"trawl/store"
 	"trawl/store/disk"
 )
@@ -370,5 +372,62 @@ func TestCheckpointMetrics(t *testing.T) {
 		if h.GetSampleCount() < least || h.GetSampleSum() <= 0 {
 			t.Errorf("%s: got count %d, sum %v, want at least %d and more than 0", name, h.GetSampleCount(), h.GetSampleSum(), least)
 		}
+	}
+}
+
+// The test that starts a browser runs inside a loopback-only network
+// namespace where one can be made (see trawl/internal/browsertest).
+var _ = browsertest.Register("^TestRenderMetrics$")
+
+// TestRenderFenced runs TestRenderMetrics inside the fence.
+func TestRenderFenced(t *testing.T) { browsertest.RunFenced(t) }
+
+// TestRenderMetrics checks the rendering metrics against Stats after a
+// crawl of the JS fixture's containment page, whose browser requests are
+// served, answered from memory and refused.
+func TestRenderMetrics(t *testing.T) {
+	browsertest.Require(t, render.FindBrowser)
+	defer goleak.VerifyNone(t)
+	site := fixtures.JSSite{}
+	srv := fixtures.NewServer(site.Handler())
+	defer srv.Close()
+	c, err := crawler.New(crawler.Config{
+		Resolve:    srv.Resolve(fixtures.JSHost),
+		Rate:       -1,
+		NoSitemaps: true,
+		MaxPages:   3,
+		Sink:       &records{},
+		Render:     &crawler.RenderConfig{Tabs: 1, IdleMax: 2 * time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := scrape(t, metrics.Handler(c))
+	for _, name := range []string{"trawl_renders_total", "trawl_browser_requests_total"} {
+		for label, v := range values(t, before, name, "outcome") {
+			if v != 0 {
+				t.Errorf("%s{outcome=%q} = %v before the crawl, want 0", name, label, v)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stats, err := c.Run(ctx, site.ContainSeed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Rendered == 0 || stats.BrowserRefused == 0 || stats.BrowserRequests+stats.BrowserCached == 0 {
+		t.Fatalf("stats %+v: want pages rendered and browser requests sent or cached and refused", stats)
+	}
+	after := scrape(t, metrics.Handler(c))
+	if got, want := values(t, after, "trawl_renders_total", "outcome"), map[string]float64{
+		"rendered": float64(stats.Rendered), "failed": float64(stats.RenderFailures),
+	}; !maps.Equal(got, want) {
+		t.Errorf("trawl_renders_total: got %v, want %v", got, want)
+	}
+	if got, want := values(t, after, "trawl_browser_requests_total", "outcome"), map[string]float64{
+		"sent": float64(stats.BrowserRequests), "cached": float64(stats.BrowserCached), "refused": float64(stats.BrowserRefused),
+	}; !maps.Equal(got, want) {
+		t.Errorf("trawl_browser_requests_total: got %v, want %v", got, want)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"trawl/internal/browsertest"
 )
 
 // TestMain fails the run if a goroutine (of the Renderer or of chromedp)
@@ -22,18 +24,21 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// Every test of the package runs inside the fence, where one can be made
+// (see trawl/internal/browsertest): most start a browser, and the others
+// are quick.
+var _ = browsertest.Register(".")
+
+// TestFenced runs the package's tests inside a loopback-only network
+// namespace, where nothing can leave the machine whatever the browser does.
+func TestFenced(t *testing.T) { browsertest.RunFenced(t) }
+
 // requireBrowser returns the browser to test with, or skips the test when
-// there is none, unless TRAWL_REQUIRE_BROWSER=1 makes that a failure.
+// there is none, unless TRAWL_REQUIRE_BROWSER=1 makes that a failure, and
+// outside the fence when TestFenced runs it inside (browsertest.Require).
 func requireBrowser(tb testing.TB) string {
 	tb.Helper()
-	p, err := FindBrowser("")
-	if err != nil {
-		if os.Getenv("TRAWL_REQUIRE_BROWSER") == "1" {
-			tb.Fatalf("TRAWL_REQUIRE_BROWSER=1: %v", err)
-		}
-		tb.Skipf("no browser: %v", err)
-	}
-	return p
+	return browsertest.Require(tb, FindBrowser)
 }
 
 // newRenderer starts a Renderer that reaches nothing but loopback, closed

@@ -249,7 +249,44 @@ func (r *Renderer) renderOn(ctx context.Context, t *tab, rawURL, script string, 
 	bctx, cancel := context.WithTimeout(context.Background(), r.evalTimeout())
 	defer cancel()
 	_, berr := cdp.Call(bctx, t.target, page.Navigate, page.NavigateParams{URL: "about:blank"})
+	if err != nil && t.crashedSoon(ctx, err) {
+		// A renderer that died during the navigation aborted it
+		// (net::ERR_ABORTED) before its crash event came: the tab, not
+		// the page, failed.
+		return nil, false, ErrCrashed
+	}
 	return res, berr == nil, err
+}
+
+// crashGrace is how long a navigation aborted for no reason the page gave
+// waits for the crash event of its tab's renderer.
+const crashGrace = 250 * time.Millisecond
+
+// crashedSoon reports whether t's renderer crashed, waiting up to
+// crashGrace for its event after a navigation that nerr, a navigation
+// error, says was aborted.
+func (t *tab) crashedSoon(ctx context.Context, err error) bool {
+	if t.crashed.Load() {
+		return true
+	}
+	var nerr *navError
+	if !errors.As(err, &nerr) || !strings.Contains(nerr.text, "ERR_ABORTED") {
+		return false
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(crashGrace)
+	for time.Now().Before(deadline) {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return false
+		}
+		if t.crashed.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // goneCause is why a tab's context ended: the Renderer was closed, or the

@@ -285,8 +285,8 @@ func TestClose(t *testing.T) {
 }
 
 func TestFindBrowser(t *testing.T) {
-	if _, err := FindBrowser("/nonexistent/chromium"); err == nil {
-		t.Error("a missing explicit path was accepted")
+	if _, err := FindBrowser("/nonexistent/chromium"); !errors.Is(err, ErrNoBrowser) {
+		t.Errorf("a missing explicit path: %v, want an error wrapping ErrNoBrowser", err)
 	}
 	saved := browserPaths
 	browserPaths = []string{"/nonexistent/chromium-headless-shell"}
