@@ -1,18 +1,17 @@
 package render
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"trawl/internal/proctree"
 )
 
 // benchPages is the number of pages of the benchmark site.
@@ -69,7 +68,7 @@ func BenchmarkRender(b *testing.B) {
 				r.mu.Lock()
 				pid := r.cur.pid
 				r.mu.Unlock()
-				b.ReportMetric(float64(treePSS(pid))/(1<<20), "PSS-MiB")
+				b.ReportMetric(float64(proctree.PSS(pid))/(1<<20), "PSS-MiB")
 			})
 		}
 	}
@@ -122,53 +121,4 @@ func BenchmarkStart(b *testing.B) {
 	}
 	b.ReportMetric(float64(starting.Milliseconds())/float64(b.N), "start-ms")
 	b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "first-page-ms")
-}
-
-// treePSS returns the proportional set size, in bytes, of the process pid
-// and its descendants (Linux; zero elsewhere).
-func treePSS(pid int) int64 {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	parent := make(map[int]int)
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
-		if i := bytes.LastIndexByte(stat, ')'); i > 0 {
-			if f := strings.Fields(string(stat[i+1:])); len(f) > 1 {
-				parent[p], _ = strconv.Atoi(f[1])
-			}
-		}
-	}
-	var total int64
-	for p := range parent {
-		q := p
-		for q != pid && q > 1 {
-			q = parent[q]
-		}
-		if q != pid {
-			continue
-		}
-		f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", p))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "Pss:" {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				total += kb << 10
-			}
-		}
-		f.Close()
-	}
-	return total
 }
