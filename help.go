@@ -52,7 +52,7 @@ buttons leads; their records say "rendered". The browser reaches nothing
 but through trawl, whose rules (scope, robots.txt, --per-host, --rate,
 --max-body, the address guard) hold for each of its requests, together
 with the page fetches; what they refuse, and any request but GET or HEAD,
-never leaves. Pages over https are fetched but not rendered.
+never leaves (https included: trawl ends the browser's TLS itself).
 
 With --redis URL --crawl NAME, any number of trawl processes, on any
 machines, crawl as one: the queue, the URLs seen, the per-host limits
