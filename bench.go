@@ -170,6 +170,8 @@ func parseBenchArgs(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.BoolVar(&o.State, "state", false, "keep the crawl's state on disk as --state does, records to a JSONL file, and compare with the same crawl in memory")
 	fs.BoolVar(&o.WARC, "warc", false, "archive every request and response as --warc does, to a temporary directory, and compare with the same crawl without it")
 	fs.IntVar(&o.WARCGzipLevel, "warc-gzip-level", 1, "with --warc: the gzip `LEVEL` of the records, as for a crawl")
+	fs.BoolVar(&o.JSONL, "jsonl", false, "write the records to a JSON Lines file, as -o out.jsonl does (in a temporary directory), instead of only counting them")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the measured crawl's CPU profile to `FILE`, for go tool pprof")
 	fs.BoolVar(&o.Baselines, "baselines", true, "also measure the bare net/http loop and the parse-only pass (--baselines=false to skip; not with --redis)")
 	fs.StringVar(&bo.redis, "redis", "", "crawl with --workers trawl processes sharing one crawl on the Redis server at `URL` (redis://HOST:PORT/DB)")
 	fs.IntVar(&bo.workers, "workers", 1, "with --redis: the number of worker processes")

@@ -38,6 +38,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"trawl/crawler"
+	"trawl/crawler/bench"
 	"trawl/fetch"
 	"trawl/parse"
 	"trawl/store"
@@ -72,6 +73,7 @@ type options struct {
 	warcOpts   store.WARCOptions
 	log        logOptions    // --log, --log-format, -v (logs.go)
 	metrics    string        // --metrics: the address of /metrics (metrics.go)
+	cpuprofile string        // --cpuprofile: the crawl's CPU profile (hidden)
 	config     configOptions // --config, --print-config (config.go)
 	redis      redisOptions  // --redis, --crawl, --worker (redis.go)
 	render     renderOptions // --render, --chrome-path, --render-* (render.go)
@@ -204,6 +206,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		out.discard()
 		return exitUsage
 	}
+	stopProfile, err := startProfile(opts.cpuprofile)
+	if err != nil {
+		fmt.Fprintf(stderr, "trawl: %v\n", err)
+		out.discard()
+		return exitFailure
+	}
 	ms.serve(c)
 
 	ctx, stop := context.WithCancel(context.Background())
@@ -220,6 +228,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stats, runErr := c.Run(ctx, opts.seeds...)
 	stopBg()
 	bg.Wait()
+	if err := stopProfile(); err != nil {
+		fmt.Fprintf(stderr, "trawl: %v\n", err)
+	}
 
 	return finish(stderr, opts, out, sink, archive, watch, stats, runErr, sig.Load())
 }
@@ -347,6 +358,8 @@ func newFlagSet(demo bool) (*pflag.FlagSet, *flagValues) {
 	v.resolve = fs.StringArray("resolve", nil, "connect to `HOST:PORT:ADDR` instead of resolving HOST, like curl (repeatable); turns the environment's proxy off")
 	addLogFlags(fs, &opts.log)
 	addMetricsFlag(fs, &opts.metrics)
+	fs.StringVar(&opts.cpuprofile, "cpuprofile", "", "write the crawl's CPU profile to `FILE`, for go tool pprof")
+	fs.MarkHidden("cpuprofile") // for developers: see BENCHMARKS.md
 	fs.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress line, no summary and no logs on stderr (a --log file is still written)")
 	fs.BoolVar(&opts.version, "version", false, "print the version and exit")
 	fs.BoolP("help", "h", false, "show this help")
@@ -689,4 +702,22 @@ func signalNumber(s os.Signal) int32 {
 		return int32(n)
 	}
 	return int32(syscall.SIGINT)
+}
+
+// startProfile starts the CPU profile of --cpuprofile to path, if set, and
+// returns the function that stops it and closes its file.
+func startProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	stopCPU, err := bench.StartCPUProfile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() error {
+		if err := stopCPU(); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		return nil
+	}, nil
 }

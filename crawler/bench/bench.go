@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,15 @@ type Options struct {
 	WARC bool `json:"warc"`
 	// WARCGzipLevel is the archive's store.WARCOptions.GzipLevel.
 	WARCGzipLevel int `json:"warc_gzip_level,omitempty"`
+	// JSONL writes the records to a JSON Lines file (a store.File in a
+	// temporary directory under $TMPDIR, removed afterwards), as -o
+	// out.jsonl does, instead of only counting them. State implies it.
+	JSONL bool `json:"jsonl,omitempty"`
+	// CPUProfile, if set, is the file to which the measured crawl's CPU
+	// profile is written (runtime/pprof), for "go tool pprof": the crawl
+	// only, not the site in the same process, the comparison crawls or
+	// the baselines.
+	CPUProfile string `json:"cpuprofile,omitempty"`
 
 	dupPage int // test hook: page dupPage-1 counts every hit twice; 0 means none
 }
@@ -304,7 +314,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	if o.State {
 		mem := &Result{Options: o, SiteAddr: res.SiteAddr}
-		if err := crawl(ctx, o, mem, ctl, cnt, false); err != nil {
+		mem.Options.CPUProfile = "" // the measured crawl's only
+		if err := crawl(ctx, mem.Options, mem, ctl, cnt, false); err != nil {
 			return nil, err
 		}
 		if !mem.Verify.OK {
@@ -314,7 +325,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.WARC {
 		plain := &Result{Options: o, SiteAddr: res.SiteAddr}
-		plain.Options.WARC = false
+		plain.Options.WARC, plain.Options.CPUProfile = false, ""
 		if err := crawl(ctx, plain.Options, plain, ctl, cnt, false); err != nil {
 			return nil, err
 		}
@@ -386,7 +397,7 @@ func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counte
 			return nil
 		}),
 	}
-	if o.State {
+	if o.State || o.JSONL {
 		dir, err := os.MkdirTemp("", "trawl-bench-")
 		if err != nil {
 			return fmt.Errorf("bench: %w", err)
@@ -432,11 +443,20 @@ func crawl(ctx context.Context, o Options, res *Result, ctl control, cnt *counte
 	res.PeakRSSReset = resetPeakRSS()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
+	stopProfile := func() error { return nil }
+	if o.CPUProfile != "" {
+		if stopProfile, err = StartCPUProfile(o.CPUProfile); err != nil {
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+	}
 	cpu0 := cpuTime()
 	start := time.Now()
 	stats, err := c.Run(ctx, site.Root())
 	res.Elapsed = time.Since(start)
 	res.CPU = cpuTime() - cpu0
+	if perr := stopProfile(); perr != nil && err == nil {
+		err = perr
+	}
 	runtime.ReadMemStats(&m1)
 	res.PeakRSS = peakRSS()
 	if err != nil {
@@ -545,4 +565,25 @@ func (r *Result) WriteText(w io.Writer) {
 			bl.name, bl.b.PagesPerSec, bl.b.CPUPer1000, bl.b.Ratio*100, bl.b.Ratio)
 	}
 	_, _ = io.WriteString(w, b.String())
+}
+
+// StartCPUProfile starts a CPU profile (runtime/pprof) to the file path,
+// created or truncated, and returns the function that stops it and closes
+// the file. The command line's --cpuprofile uses it too.
+func StartCPUProfile(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return err
+		}
+		return nil
+	}, nil
 }
