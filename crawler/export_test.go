@@ -1,9 +1,19 @@
 package crawler
 
-// ScopeKeyForTest exposes scopeKey to the external tests.
+import "sync"
+
+// ScopeKeyForTest exposes scopeKey to the external tests: that of one
+// run per Scope, so that its cache of domains serves from the second call
+// for a host on.
 func ScopeKeyForTest(s Scope, host string) string {
-	return (&run{cfg: Config{Scope: s}}).scopeKey(host)
+	r, ok := scopeRuns.Load(s)
+	if !ok {
+		r, _ = scopeRuns.LoadOrStore(s, &run{cfg: Config{Scope: s}})
+	}
+	return r.(*run).scopeKey(host)
 }
+
+var scopeRuns sync.Map // Scope -> *run
 
 // SetMaxPendingForTest sets the most a Flusher may hold between
 // checkpoints and returns a function that restores it.

@@ -63,7 +63,8 @@ type run struct {
 	interval time.Duration // the frontier's spacing of a host's requests unless raised
 
 	scopeMu    sync.Mutex
-	scopeAdded []string // scope keys seed redirects added, in order; kept in the state
+	scopeAdded []string    // scope keys seed redirects added, in order; kept in the state
+	domains    domainCache // registrable domains of hosts, for ScopeDomain
 
 	met      metHosts      // hosts met, for their sitemaps, without robots.txt
 	capped   cappedDelays  // hosts whose robots.txt Crawl-delay was capped
@@ -134,16 +135,47 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 }
 
 // scopeKey returns the key a host is scoped by: the host itself, or for
-// ScopeDomain its registrable domain (eTLD+1). It does not allocate.
+// ScopeDomain its registrable domain (eTLD+1).
 func (r *run) scopeKey(host string) string {
 	if r.cfg.Scope != ScopeDomain {
 		return host
 	}
-	h := hostname(host)
-	if d, err := publicsuffix.EffectiveTLDPlusOne(h); err == nil {
+	return r.domains.get(host)
+}
+
+// domainCache remembers the registrable domains of the hosts seen: a
+// crawl asks for the domain of the same few hosts over and over, once per
+// link, and the public suffix lookup was a good part of a link's cost. It holds at most
+// maxDomains hosts and starts again empty when full. It is safe for
+// concurrent use; the zero value is ready.
+type domainCache struct {
+	mu sync.RWMutex
+	m  map[string]string // host -> scope key; requires mu
+}
+
+// maxDomains bounds a domainCache.
+const maxDomains = 1 << 14
+
+// get returns host's registrable domain (eTLD+1), or for an IP address,
+// localhost or a bare public suffix, its host name.
+func (c *domainCache) get(host string) string {
+	c.mu.RLock()
+	d, ok := c.m[host]
+	c.mu.RUnlock()
+	if ok {
 		return d
 	}
-	return h // an IP address, localhost, a bare TLD: itself
+	d = hostname(host)
+	if etld1, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
+		d = etld1
+	} // else an IP address, localhost, a bare TLD: itself
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxDomains {
+		c.m = make(map[string]string)
+	}
+	c.m[host] = d
+	c.mu.Unlock()
+	return d
 }
 
 func (r *run) inScope(host string) bool {
