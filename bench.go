@@ -88,13 +88,19 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	res, err := bench.Run(ctx, bo.o)
 	if err != nil {
-		fmt.Fprintf(stderr, "trawl bench: %v\n", err)
-		if ctx.Err() != nil {
-			return exitInterrupted
-		}
-		return exitFailure
+		return benchFailed(ctx, stderr, err)
 	}
 	return printBench(res, res.Verify, bo.json, stdout, stderr)
+}
+
+// benchFailed reports a bench that failed, and returns its exit code:
+// interrupted when ctx ended (Ctrl-C), else failure.
+func benchFailed(ctx context.Context, stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "trawl bench: %v\n", err)
+	if ctx.Err() != nil {
+		return exitInterrupted
+	}
+	return exitFailure
 }
 
 // runBenchWorkers is "trawl bench --redis URL --workers N", with its
@@ -115,11 +121,7 @@ func runBenchWorkers(ctx context.Context, bo *benchOptions, stdout, stderr io.Wr
 		},
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "trawl bench: %v\n", err)
-		if ctx.Err() != nil {
-			return exitInterrupted
-		}
-		return exitFailure
+		return benchFailed(ctx, stderr, err)
 	}
 	return printBench(res, res.Verify, bo.json, stdout, stderr)
 }

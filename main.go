@@ -221,7 +221,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var bg sync.WaitGroup
 	bgCtx, stopBg := context.WithCancel(ctx)
 	if !opts.quiet && isTerminal(stderr) {
-		bg.Go(func() { showProgress(bgCtx, c, stderr) })
+		bg.Go(func() { showProgress(bgCtx, stderr, c, progressLine) })
 	}
 	bg.Go(func() { flushLoop(bgCtx, sink, flushEvery) })
 

@@ -362,7 +362,11 @@ func runRedis(opts *options, ms *metricsServer, stdout, stderr io.Writer) int {
 	var bg sync.WaitGroup
 	bgCtx, stopBg := context.WithCancel(ctx)
 	if !opts.quiet && isTerminal(stderr) {
-		bg.Go(func() { showRedisProgress(bgCtx, c, ro.crawl, stderr) })
+		bg.Go(func() {
+			// This worker's pages and errors, then the crawl's queue, all
+			// workers together.
+			showProgress(bgCtx, stderr, c, func(s crawler.Stats, now time.Time) string { return redisProgressLine(s, ro.crawl, now) })
+		})
 	}
 	stats, runErr := c.Run(ctx, opts.seeds...)
 	stopBg()
@@ -441,26 +445,6 @@ func explainRedisRefusal(w io.Writer, err error, opts *options, client *redisCli
 	}
 	fmt.Fprintf(w, "trawl: %s\n", cleanError(err))
 	return exitFailure
-}
-
-// showRedisProgress is showProgress for a worker: this worker's pages and
-// errors, then the crawl's queue, all workers together.
-func showRedisProgress(ctx context.Context, c *crawler.Crawler, crawl string, w io.Writer) {
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fmt.Fprint(w, "\r\033[K")
-			return
-		case now := <-t.C:
-			line := redisProgressLine(c.Stats(), crawl, now)
-			if width := terminalWidth(w); width > 1 && len(line) >= width {
-				line = line[:width-1]
-			}
-			fmt.Fprintf(w, "\r\033[K%s", line)
-		}
-	}
 }
 
 // redisProgressLine is the status line of a worker, e.g.

@@ -34,9 +34,9 @@ func terminalWidth(w io.Writer) int {
 	return width
 }
 
-// showProgress redraws one status line on w until ctx ends, then clears
-// it.
-func showProgress(ctx context.Context, c *crawler.Crawler, w io.Writer) {
+// showProgress redraws one status line, line of c's Stats at now, on w
+// every 250 ms until ctx ends, then clears it.
+func showProgress(ctx context.Context, w io.Writer, c *crawler.Crawler, line func(crawler.Stats, time.Time) string) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -45,11 +45,11 @@ func showProgress(ctx context.Context, c *crawler.Crawler, w io.Writer) {
 			fmt.Fprint(w, "\r\033[K")
 			return
 		case now := <-t.C:
-			line := progressLine(c.Stats(), now)
-			if width := terminalWidth(w); width > 1 && len(line) >= width {
-				line = line[:width-1] // a wrapped line cannot be redrawn
+			l := line(c.Stats(), now)
+			if width := terminalWidth(w); width > 1 && len(l) >= width {
+				l = l[:width-1] // a wrapped line cannot be redrawn
 			}
-			fmt.Fprintf(w, "\r\033[K%s", line)
+			fmt.Fprintf(w, "\r\033[K%s", l)
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"trawl/crawler"
 	"trawl/fixtures"
-	"trawl/parse"
 )
 
 // httpsURL returns u, an http:// URL of a fixture, as https://.
@@ -49,34 +48,7 @@ func TestRenderHTTPS(t *testing.T) {
 	if n := srv.MaxInFlight(fixtures.JSHost); n != 1 {
 		t.Errorf("%d requests in flight at once, want 1 (PerHost), the browser's included", n)
 	}
-	for _, tg := range site.Targets() {
-		pageURL, target := httpsURL(site.URL(tg.Page)), httpsURL(site.URL(tg.Path))
-		page := byKey[key(t, pageURL)]
-		if page.Status != 200 {
-			t.Fatalf("%s: page %s got record %+v, want fetched", tg.Name, pageURL, page)
-		}
-		if !page.Rendered {
-			t.Errorf("%s: page %s not rendered: record %+v", tg.Name, pageURL, page)
-		}
-		link, linked := outLink(page, target)
-		rec, recorded := byKey[key(t, target)]
-		switch {
-		case tg.Method == http.MethodPost:
-			if !linked || link.Kind != parse.KindForm || link.Method != http.MethodPost {
-				t.Errorf("%s: out-links of %s %+v: want %s as a POST form link", tg.Name, pageURL, page.OutLinks, target)
-			}
-			if recorded {
-				t.Errorf("%s: a POST target was recorded: %+v", tg.Name, rec)
-			}
-		default:
-			if !linked {
-				t.Errorf("%s: %s has no out-link to %s (via %s); out-links %+v", tg.Name, pageURL, target, tg.Via, page.OutLinks)
-			}
-			if !recorded || rec.Status != 200 || rec.Parent != pageURL {
-				t.Errorf("%s: target record %+v, want fetched with parent %s", tg.Name, rec, pageURL)
-			}
-		}
-	}
+	checkTargets(t, site, byKey, reqs, true, httpsURL)
 	// The fetch page's script asked for the API over https, through the
 	// browser's tunnel and the crawl's client.
 	api := 0

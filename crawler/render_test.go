@@ -2,6 +2,7 @@ package crawler_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -112,44 +113,7 @@ func TestRenderDiscoversJSTargets(t *testing.T) {
 				t.Errorf("%d requests in flight at once, want 1 (PerHost), the browser's included", n)
 			}
 
-			for _, tg := range site.Targets() {
-				target := site.URL(tg.Path)
-				page := byKey[key(t, site.URL(tg.Page))]
-				if page.Status != 200 {
-					t.Fatalf("%s: page %s got record %+v, want fetched", tg.Name, tg.Page, page)
-				}
-				if page.Rendered != rendered {
-					t.Errorf("%s: page record says rendered %v, want %v", tg.Name, page.Rendered, rendered)
-				}
-				link, linked := outLink(page, target)
-				rec, recorded := byKey[key(t, target)]
-				asked := 0
-				for _, r := range reqs {
-					if r.Path == tg.Path {
-						asked++
-					}
-				}
-				switch {
-				case !rendered:
-					if linked || recorded || asked > 0 {
-						t.Errorf("%s: found without rendering (out-link %v, record %v, %d requests): the fixture proves nothing", tg.Name, linked, recorded, asked)
-					}
-				case tg.Method == http.MethodPost:
-					if !linked || link.Kind != parse.KindForm || link.Method != http.MethodPost {
-						t.Errorf("%s: out-links of %s %+v: want %s as a POST form link", tg.Name, tg.Page, page.OutLinks, target)
-					}
-					if recorded || asked > 0 {
-						t.Errorf("%s: a POST target was recorded (%v) or requested %d times; want neither", tg.Name, recorded, asked)
-					}
-				default:
-					if !linked {
-						t.Errorf("%s: %s has no out-link to %s (via %s); out-links %+v", tg.Name, tg.Page, target, tg.Via, page.OutLinks)
-					}
-					if !recorded || rec.Status != 200 || rec.Parent != site.URL(tg.Page) {
-						t.Errorf("%s: target record %+v, want fetched with parent %s", tg.Name, rec, site.URL(tg.Page))
-					}
-				}
-			}
+			checkTargets(t, site, byKey, reqs, rendered, func(u string) string { return u })
 			for _, r := range reqs {
 				if r.Method != http.MethodGet {
 					t.Errorf("the site got %s %s: only GET leaves", r.Method, r.Path)
@@ -166,6 +130,55 @@ func TestRenderDiscoversJSTargets(t *testing.T) {
 				t.Errorf("stats count browser work without rendering: %+v", stats)
 			}
 		})
+	}
+}
+
+// checkTargets checks the records of a crawl of site (byKey, with
+// RecordLinks) and the requests its server got (reqs) against each of the
+// site's targets: without rendering, none is found or asked for; with
+// it, each page was rendered and links to its target, a POST target as a
+// form link that is neither recorded nor asked for, any other one fetched
+// with the page as its parent. urlOf turns a site URL into the one crawled
+// (its https form, for a site served over TLS).
+func checkTargets(t *testing.T, site fixtures.JSSite, byKey map[string]store.Record, reqs []fixtures.Request, rendered bool, urlOf func(string) string) {
+	t.Helper()
+	for _, tg := range site.Targets() {
+		pageURL, target := urlOf(site.URL(tg.Page)), urlOf(site.URL(tg.Path))
+		page := byKey[key(t, pageURL)]
+		if page.Status != 200 {
+			t.Fatalf("%s: page %s got record %+v, want fetched", tg.Name, pageURL, page)
+		}
+		if page.Rendered != rendered {
+			t.Errorf("%s: page record says rendered %v, want %v", tg.Name, page.Rendered, rendered)
+		}
+		link, linked := outLink(page, target)
+		rec, recorded := byKey[key(t, target)]
+		asked := 0
+		for _, r := range reqs {
+			if r.Path == tg.Path {
+				asked++
+			}
+		}
+		switch {
+		case !rendered:
+			if linked || recorded || asked > 0 {
+				t.Errorf("%s: found without rendering (out-link %v, record %v, %d requests): the fixture proves nothing", tg.Name, linked, recorded, asked)
+			}
+		case tg.Method == http.MethodPost:
+			if !linked || link.Kind != parse.KindForm || link.Method != http.MethodPost {
+				t.Errorf("%s: out-links of %s %+v: want %s as a POST form link", tg.Name, pageURL, page.OutLinks, target)
+			}
+			if recorded || asked > 0 {
+				t.Errorf("%s: a POST target was recorded (%v) or requested %d times; want neither", tg.Name, recorded, asked)
+			}
+		default:
+			if !linked {
+				t.Errorf("%s: %s has no out-link to %s (via %s); out-links %+v", tg.Name, pageURL, target, tg.Via, page.OutLinks)
+			}
+			if !recorded || rec.Status != 200 || rec.Parent != pageURL {
+				t.Errorf("%s: target record %+v, want fetched with parent %s", tg.Name, rec, pageURL)
+			}
+		}
 	}
 }
 
@@ -429,57 +442,14 @@ func chromiumPIDs(t *testing.T, typ string) []int {
 	return out
 }
 
-// TestRenderBrowserKilled kills the browser in the middle of a crawl: the
-// crawl goes on with a new one, the pages whose render failed are tried
-// again, and every URL still ends in exactly one record.
-func TestRenderBrowserKilled(t *testing.T) {
-	requireBrowser(t)
-	bench := fixtures.JSBench{Pages: 30, Links: 3}
-	srv := fixtures.NewServer(bench.Handler())
-	defer srv.Close()
-	sink := &records{}
-	var pages atomic.Int32
-	var killed atomic.Bool
-	stats := renderCrawl(t, crawler.Config{
-		Resolve:      srv.Resolve(fixtures.JSBenchHost),
-		Rate:         -1,
-		NoSitemaps:   true,
-		RetryBackoff: -1,
-		Sink:         sink,
-		Render:       &crawler.RenderConfig{Tabs: 2, Clicks: -1},
-		OnPage: func(ctx context.Context, p *crawler.Page) error {
-			if pages.Add(1) == 8 {
-				for _, pid := range chromiumPIDs(t, "") {
-					if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
-						killed.Store(true)
-					}
-				}
-			}
-			return nil
-		},
-	}, bench.Seeds()...)
-	if !killed.Load() {
-		t.Fatal("no browser process found to kill")
-	}
-	byKey := sink.byKey(t) // fails on a second record for a URL
-	for i := range 30 {
-		rec, ok := byKey[key(t, bench.URL(i))]
-		if !ok || rec.Status != 200 {
-			t.Errorf("page %d: record %+v (%v), want fetched", i, rec, ok)
-		}
-	}
-	t.Logf("%d rendered, %d render failures, %d retries, errors %v", stats.Rendered, stats.RenderFailures, stats.Retries, stats.ErrorKinds)
-	if stats.Rendered < 25 {
-		t.Errorf("%d pages rendered, want nearly all 30 after the browser restarted", stats.Rendered)
-	}
-}
-
-// TestRenderRendererKilled kills the browser's renderer processes (the
-// tabs' pages) twice in the middle of a crawl: the tabs whose renderer died
-// are replaced, the pages whose render failed are tried again, and every
-// URL still ends in exactly one record.
-func TestRenderRendererKilled(t *testing.T) {
-	requireBrowser(t)
+// crawlKilling crawls a 30-page JS site with two tabs and no back-off,
+// and SIGKILLs the Chromium processes of type typ ("" for the browser
+// itself, "renderer" for the tabs' pages; see chromiumPIDs) when the
+// OnPage hook has seen each count of pages in at. It fails the test when
+// nothing was killed, when a URL has a second record (byKey) and when a
+// page has no fetched record; it returns the crawl's Stats.
+func crawlKilling(t *testing.T, typ string, at ...int32) crawler.Stats {
+	t.Helper()
 	bench := fixtures.JSBench{Pages: 30, Links: 3}
 	srv := fixtures.NewServer(bench.Handler())
 	defer srv.Close()
@@ -493,8 +463,8 @@ func TestRenderRendererKilled(t *testing.T) {
 		Sink:         sink,
 		Render:       &crawler.RenderConfig{Tabs: 2, Clicks: -1},
 		OnPage: func(ctx context.Context, p *crawler.Page) error {
-			if n := pages.Add(1); n == 6 || n == 14 {
-				for _, pid := range chromiumPIDs(t, "renderer") {
+			if slices.Contains(at, pages.Add(1)) {
+				for _, pid := range chromiumPIDs(t, typ) {
 					if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
 						killed.Add(1)
 					}
@@ -504,7 +474,7 @@ func TestRenderRendererKilled(t *testing.T) {
 		},
 	}, bench.Seeds()...)
 	if killed.Load() == 0 {
-		t.Fatal("no renderer process found to kill")
+		t.Fatalf("no %q process found to kill", cmp.Or(typ, "browser"))
 	}
 	byKey := sink.byKey(t) // fails on a second record for a URL
 	for i := range 30 {
@@ -519,7 +489,28 @@ func TestRenderRendererKilled(t *testing.T) {
 			t.Logf("page %d: %s", i, rec.Error)
 		}
 	}
-	t.Logf("%d renderers killed; %d rendered, %d render failures, %d retries, errors %v", killed.Load(), stats.Rendered, stats.RenderFailures, stats.Retries, stats.ErrorKinds)
+	t.Logf("%d killed; %d rendered, %d render failures, %d retries, errors %v", killed.Load(), stats.Rendered, stats.RenderFailures, stats.Retries, stats.ErrorKinds)
+	return stats
+}
+
+// TestRenderBrowserKilled kills the browser in the middle of a crawl: the
+// crawl goes on with a new one, the pages whose render failed are tried
+// again, and every URL still ends in exactly one record.
+func TestRenderBrowserKilled(t *testing.T) {
+	requireBrowser(t)
+	stats := crawlKilling(t, "", 8)
+	if stats.Rendered < 25 {
+		t.Errorf("%d pages rendered, want nearly all 30 after the browser restarted", stats.Rendered)
+	}
+}
+
+// TestRenderRendererKilled kills the browser's renderer processes (the
+// tabs' pages) twice in the middle of a crawl: the tabs whose renderer died
+// are replaced, the pages whose render failed are tried again, and every
+// URL still ends in exactly one record.
+func TestRenderRendererKilled(t *testing.T) {
+	requireBrowser(t)
+	stats := crawlKilling(t, "renderer", 6, 14)
 	// A page whose renderer died is tried again (twice at most, as two
 	// kills can hit it, within the default 2 retries), so every page is
 	// rendered in the end: a navigation the crash aborted counts as the

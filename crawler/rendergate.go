@@ -156,19 +156,10 @@ func (g *gate) Do(ctx context.Context, req *render.GateRequest) (*fetch.Response
 	if err != nil {
 		return nil, err
 	}
-	var hdr http.Header
-	for _, k := range []string{"Accept", "Accept-Language", "Referer"} {
-		if vs := req.Header.Values(k); len(vs) > 0 {
-			if hdr == nil {
-				hdr = make(http.Header, 3)
-			}
-			hdr[k] = append([]string(nil), vs...)
-		}
-	}
 	resp, err := r.fetcher.Fetch(ctx, fetch.Request{
 		URL:           u.String(),
 		Method:        req.Method,
-		Header:        hdr,
+		Header:        req.Forwarded(),
 		CheckRedirect: func(context.Context, *url.URL) error { return errLeftToBrowser },
 	})
 	done()

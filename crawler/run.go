@@ -145,9 +145,9 @@ func (r *run) scopeKey(host string) string {
 
 // domainCache remembers the registrable domains of the hosts seen: a
 // crawl asks for the domain of the same few hosts over and over, once per
-// link, and the public suffix lookup was a good part of a link's cost. It holds at most
-// maxDomains hosts and starts again empty when full. It is safe for
-// concurrent use; the zero value is ready.
+// link, and the public suffix lookup was a good part of a link's cost. It
+// holds at most maxDomains hosts and starts again empty when full. It is
+// safe for concurrent use; the zero value is ready.
 type domainCache struct {
 	mu sync.RWMutex
 	m  map[string]string // host -> scope key; requires mu

@@ -249,12 +249,6 @@ func (r *Renderer) renderOn(ctx context.Context, t *tab, rawURL, script string, 
 	bctx, cancel := context.WithTimeout(context.Background(), r.evalTimeout())
 	defer cancel()
 	_, berr := cdp.Call(bctx, t.target, page.Navigate, page.NavigateParams{URL: "about:blank"})
-	if err != nil && t.crashedSoon(ctx, err) {
-		// A renderer that died during the navigation aborted it
-		// (net::ERR_ABORTED) before its crash event came: the tab, not
-		// the page, failed.
-		return nil, false, ErrCrashed
-	}
 	return res, berr == nil, err
 }
 
@@ -334,7 +328,10 @@ func (j *job) classify(ctx, jctx context.Context, err error) error {
 		return j.r.goneCause()
 	default:
 	}
-	if j.t.crashed.Load() {
+	if j.t.crashedSoon(ctx, err) {
+		// A renderer that died during a navigation aborts it
+		// (net::ERR_ABORTED) before its crash event comes: the tab, not
+		// the page, failed.
 		return ErrCrashed
 	}
 	return err

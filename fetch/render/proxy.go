@@ -120,6 +120,27 @@ type GateRequest struct {
 	Kind string
 }
 
+// forwarded are the browser's request headers a Gate sends on: what the
+// page asks for and from where. The rest (User-Agent, cookies, encodings)
+// is the crawl's client's own.
+var forwarded = []string{"Accept", "Accept-Language", "Referer"}
+
+// Forwarded returns a copy of the headers of r that a Gate forwards with
+// the request (Accept, Accept-Language, Referer), or nil if it has none.
+// FetcherGate and the crawler's gate send these.
+func (r *GateRequest) Forwarded() http.Header {
+	var h http.Header
+	for _, k := range forwarded {
+		if vs := r.Header.Values(k); len(vs) > 0 {
+			if h == nil {
+				h = make(http.Header, len(forwarded))
+			}
+			h[k] = append([]string(nil), vs...)
+		}
+	}
+	return h
+}
+
 // ProxyEntry is what the proxy records about one request it received.
 //
 // Allowed with a nil Err: the request was sent and its response relayed.
@@ -661,19 +682,10 @@ func (g *FetcherGate) Do(ctx context.Context, req *GateRequest) (*fetch.Response
 		return nil, fmt.Errorf("render: waiting for a slot of %s: %w", req.URL.Host, err)
 	}
 	defer release()
-	var hdr http.Header
-	for _, k := range []string{"Accept", "Accept-Language", "Referer"} {
-		if vs := req.Header.Values(k); len(vs) > 0 {
-			if hdr == nil {
-				hdr = make(http.Header, 3)
-			}
-			hdr[k] = append([]string(nil), vs...)
-		}
-	}
 	return g.Fetch(ctx, fetch.Request{
 		URL:           req.URL.String(),
 		Method:        req.Method,
-		Header:        hdr,
+		Header:        req.Forwarded(),
 		CheckRedirect: func(context.Context, *url.URL) error { return errRedirect },
 	})
 }

@@ -57,25 +57,15 @@ func (r *Renderer) acquire(ctx context.Context) (*tab, error) {
 			return nil, ErrClosed
 		}
 		b := r.cur
-		if b != nil && b.ctx.Err() != nil {
-			// Dead, and the supervisor has not noticed yet: it will soon.
-			changed := r.changed
+		if b == nil && !r.starting {
+			err := r.downErr
 			r.mu.Unlock()
-			select {
-			case <-changed:
-				continue
-			case <-ctx.Done():
-				<-r.slots
-				return nil, ctx.Err()
-			}
+			<-r.slots
+			return nil, fmt.Errorf("%w: %w", ErrBrowserDown, err)
 		}
-		if b == nil {
-			if !r.starting {
-				err := r.downErr
-				r.mu.Unlock()
-				<-r.slots
-				return nil, fmt.Errorf("%w: %w", ErrBrowserDown, err)
-			}
+		if b == nil || b.ctx.Err() != nil {
+			// Starting, or dead and the supervisor has not noticed yet
+			// (it will soon): wait for the change.
 			changed := r.changed
 			r.mu.Unlock()
 			select {
