@@ -31,7 +31,9 @@ func addRenderFlags(fs *pflag.FlagSet, o *renderOptions) {
 	fs.StringVar(&o.cfg.Browser, "chrome-path", "", "with --render: the Chromium binary `PATH` (default: chromium-headless-shell, else chromium)")
 	fs.IntVar(&o.cfg.Tabs, "render-tabs", render.DefaultTabs(), "with --render: pages rendered at once, each in a tab of one browser (0 = 2 × cores)")
 	fs.DurationVar(&o.cfg.PageTimeout, "render-timeout", render.DefaultPageTimeout, "with --render: limit for rendering one page: loading, waiting and clicking (-1s = no limit)")
-	fs.DurationVar(&o.cfg.IdleMax, "render-idle", render.DefaultIdleMax, "with --render: longest wait for a page's network to be quiet for "+render.DefaultIdleQuiet.String()+", after it loads and after each click (-1s = no wait)")
+	fs.DurationVar(&o.cfg.IdleMax, "render-idle", render.DefaultIdleMax, "with --render: longest wait for a page's network to be quiet (--render-quiet), after it loads and after each click (-1s = no wait)")
+	fs.DurationVar(&o.cfg.IdleQuiet, "render-quiet", render.DefaultIdleQuiet, "with --render: how long a page's network must be quiet (no request in flight, no short timer pending) for the page to be done loading (-1s = not at all)")
+	fs.DurationVar(&o.cfg.EvalTimeout, "render-eval-timeout", render.DefaultEvalTimeout, "with --render: limit for each evaluation in a page (reading its DOM, each click); a page that does not answer in time fails as hung and its tab is replaced (-1s = --render-timeout alone)")
 	fs.IntVar(&o.cfg.Clicks, "render-clicks", render.DefaultClicks, "with --render: interactive elements clicked per page, each from a fresh state, to find where they lead (-1 = none)")
 }
 

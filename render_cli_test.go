@@ -19,11 +19,12 @@ import (
 // one; without --render they are ignored; bad values are usage errors.
 func TestRenderFlags(t *testing.T) {
 	opts, err := parseArgs([]string{"--render", "--chrome-path", "/opt/chrome", "--render-tabs", "3", "--render-timeout", "10s",
-		"--render-idle", "200ms", "--render-clicks", "-1", "http://x.test/"}, io.Discard)
+		"--render-idle", "200ms", "--render-quiet", "50ms", "--render-eval-timeout", "3s", "--render-clicks", "-1", "http://x.test/"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := crawler.RenderConfig{Browser: "/opt/chrome", Tabs: 3, PageTimeout: 10 * time.Second, IdleMax: 200 * time.Millisecond, Clicks: -1}
+	want := crawler.RenderConfig{Browser: "/opt/chrome", Tabs: 3, PageTimeout: 10 * time.Second, IdleMax: 200 * time.Millisecond,
+		IdleQuiet: 50 * time.Millisecond, EvalTimeout: 3 * time.Second, Clicks: -1}
 	if got := opts.cfg.Render; got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("Render %+v, want %+v", got, want)
 	}
@@ -35,7 +36,8 @@ func TestRenderFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = crawler.RenderConfig{Tabs: render.DefaultTabs(), PageTimeout: render.DefaultPageTimeout, IdleMax: render.DefaultIdleMax, Clicks: render.DefaultClicks}
+	want = crawler.RenderConfig{Tabs: render.DefaultTabs(), PageTimeout: render.DefaultPageTimeout, IdleMax: render.DefaultIdleMax,
+		IdleQuiet: render.DefaultIdleQuiet, EvalTimeout: render.DefaultEvalTimeout, Clicks: render.DefaultClicks}
 	if got := opts.cfg.Render; got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("defaults: Render %+v, want %+v", got, want)
 	}
