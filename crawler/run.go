@@ -72,6 +72,10 @@ type run struct {
 	auto     *autoThrottle // Config.AutoThrottle; nil without it
 	rend     *renderState  // Config.Render; nil without it
 	stopped  atomic.Pointer[string]
+	// releaseBodies tells that a page's body is not needed once its URL is
+	// handled: no hook or renderer can keep it, and the fetcher is the
+	// crawl's own, whose buffers fetch.Response.Release gives back.
+	releaseBodies bool
 
 	counters counters
 	started  time.Time
@@ -117,6 +121,7 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	r := &run{cfg: cfg, fetcher: f, frontier: fr, sink: cfg.Sink, started: time.Now(), interval: rateInterval(cfg.Rate), auto: newAutoThrottle(cfg)}
 	r.hosts.init(cfg.MaxHostFailures)
 	r.rend = newRenderState(r)
+	r.releaseBodies = cfg.Fetcher == nil && cfg.WrapFetcher == nil && cfg.OnResponse == nil && cfg.OnPage == nil && cfg.Render == nil
 	if r.sink == nil {
 		r.sink = SinkFunc(func(context.Context, store.Record) error { return nil })
 	}
@@ -515,6 +520,11 @@ func (r *run) handle(ctx context.Context, l store.Lease) error {
 		r.hostFailed(ctx, l, err, false)
 		r.adaptSpacing(ctx, l, time.Since(sent), 0, err)
 		return r.failed(ctx, l, rec, err, false)
+	}
+	if r.releaseBodies {
+		// Nothing keeps the body past this call: the parsers copy what
+		// they take from it.
+		defer resp.Release()
 	}
 	r.hosts.answered(l.Host)
 	r.adaptSpacing(ctx, l, cmp.Or(resp.TTFB, resp.Duration), resp.Status, nil)

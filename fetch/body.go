@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/andybalholm/brotli"
+
+	"trawl/internal/bufpool"
 )
 
 // decodeError is a failure of a decoder while the raw body read cleanly.
@@ -157,10 +159,14 @@ const maxPrealloc = 16 << 20
 // a *tooManyEncodings, with nothing read. A body captured for
 // Config.Capture (captureBody) without content coding gets the body
 // returned as its payload instead of a copy of what was read.
-func readBody(resp *http.Response, maxBody int64) (body []byte, truncated bool, err error) {
+//
+// buf, when not nil, is the bufpool buffer body lives in, for
+// Response.Release to give back. A body shared with a capture is not
+// pooled: the capture's owner keeps it.
+func readBody(resp *http.Response, maxBody int64) (body []byte, buf *[]byte, truncated bool, err error) {
 	encs, n := encodings(resp.Header)
 	if n > maxEncodings {
-		return nil, false, &tooManyEncodings{n: n}
+		return nil, nil, false, &tooManyEncodings{n: n}
 	}
 	// A body captured for Config.Capture without content coding is its
 	// own payload: the capture shares it rather than keeping a copy.
@@ -176,23 +182,35 @@ func readBody(resp *http.Response, maxBody int64) (body []byte, truncated bool, 
 	for i := len(encs) - 1; i >= 0; i-- {
 		dec, release, derr := decoder(encs[i], r)
 		if derr != nil {
-			return nil, false, classify(raw, encs[i], derr)
+			return nil, nil, false, classify(raw, encs[i], derr)
 		}
 		defer release()
 		r = dec
 	}
 
 	limit := maxBody + 1
+	size := int64(16 << 10) // a first guess for a body of unknown size
 	if cl := resp.ContentLength; cl >= 0 && len(encs) == 0 {
 		// Known size: read straight into a buffer of that size (+1 to
 		// see whether more follows), trusting the server's word for at
 		// most maxPrealloc bytes.
-		body, err = readInto(make([]byte, 0, min(cl, maxBody, maxPrealloc)+1), io.LimitReader(r, limit), limit)
+		size = min(cl, maxBody, maxPrealloc) + 1
+	}
+	if cb == nil {
+		buf, err = readInto(bufpool.Get(int(min(size, limit))), io.LimitReader(r, limit), limit, true)
+		body = *buf
+	} else if resp.ContentLength >= 0 && len(encs) == 0 {
+		b := make([]byte, 0, size)
+		_, err = readInto(&b, io.LimitReader(r, limit), limit, false)
+		body = b
 	} else {
 		body, err = readPooled(io.LimitReader(r, limit), limit)
 	}
 	if err != nil {
-		return nil, false, classify(raw, strings.Join(encs, ","), err)
+		if buf != nil {
+			bufpool.Put(buf)
+		}
+		return nil, nil, false, classify(raw, strings.Join(encs, ","), err)
 	}
 	if int64(len(body)) > maxBody {
 		body, truncated = body[:maxBody], true
@@ -202,7 +220,7 @@ func readBody(resp *http.Response, maxBody int64) (body []byte, truncated bool, 
 	if cb != nil {
 		cb.setPayload(body, truncated)
 	}
-	return body, truncated, nil
+	return body, buf, truncated, nil
 }
 
 // classify decides whose failure err is: the wire's (returned as the wire's
@@ -218,29 +236,43 @@ func classify(raw *rawReader, enc string, err error) error {
 	return &decodeError{enc: enc, err: err}
 }
 
-// readInto reads r to EOF appending to b, growing it by doubling but never
-// beyond limit bytes of capacity, so a huge body costs at most about 2*limit
-// bytes of allocation.
-func readInto(b []byte, r io.Reader, limit int64) ([]byte, error) {
-	if cap(b) == 0 {
-		b = make([]byte, 0, 512)
+// readInto reads r to EOF appending to *bp, growing it by doubling but
+// never beyond limit bytes of capacity, so a huge body costs at most about
+// 2*limit bytes of allocation. It returns the buffer read into: bp, or the
+// one it grew into. With pooled, *bp is a bufpool buffer, and so is the
+// buffer returned; one outgrown goes back to the pool.
+func readInto(bp *[]byte, r io.Reader, limit int64, pooled bool) (*[]byte, error) {
+	if cap(*bp) == 0 {
+		*bp = make([]byte, 0, 512)
 	}
 	for {
+		b := *bp
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
+		*bp = b
 		if err == io.EOF {
-			return b, nil
+			return bp, nil
 		}
 		if err != nil {
-			return b, err
+			return bp, err
 		}
 		if int64(len(b)) >= limit {
-			return b, nil
+			return bp, nil
 		}
 		if len(b) == cap(b) {
-			nb := make([]byte, len(b), min(2*int64(cap(b)), limit))
-			copy(nb, b)
-			b = nb
+			size := min(2*int64(cap(b)), limit)
+			var nbp *[]byte
+			if pooled {
+				nbp = bufpool.Get(int(size))
+			} else {
+				nb := make([]byte, 0, size)
+				nbp = &nb
+			}
+			*nbp = append((*nbp)[:0], b...)
+			if pooled {
+				bufpool.Put(bp)
+			}
+			bp = nbp
 		}
 	}
 }
@@ -256,7 +288,9 @@ const maxScratch = 1 << 20
 // allocation of its own size.
 func readPooled(r io.Reader, limit int64) ([]byte, error) {
 	bp := scratch.Get().(*[]byte)
-	b, err := readInto((*bp)[:0], r, limit)
+	*bp = (*bp)[:0]
+	bp, err := readInto(bp, r, limit, false)
+	b := *bp
 	var out []byte
 	if len(b) > 0 {
 		out = make([]byte, len(b))

@@ -367,7 +367,7 @@ func TestReadBodyPayload(t *testing.T) {
 				ContentLength: -1,
 				Body:          &captureBody{ReadCloser: io.NopCloser(wire), ex: ex, size: -1, keep: true},
 			}
-			body, truncated, err := readBody(resp, tc.maxBody)
+			body, _, truncated, err := readBody(resp, tc.maxBody)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+
+	"trawl/internal/urlpath"
 )
 
 var (
@@ -248,6 +250,17 @@ func redactURL(rawURL string) string {
 		return rawURL
 	}
 	return rawURL[:i+2] + "xxxxx" + rawURL[i+2+at:]
+}
+
+// finalURL is urlString(u) for the URL of a fetch's last request, which
+// was asked for as rawURL: rawURL itself when that is what u.String()
+// would give (no redirect, and rawURL in the form url.URL.String writes),
+// which spares building the string again for most fetches.
+func finalURL(rawURL string, u *url.URL) string {
+	if urlpath.StringIs(u, rawURL) {
+		return rawURL
+	}
+	return urlString(u)
 }
 
 // urlString is u.String() with the password hidden.

@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
+
+	"trawl/internal/bufpool"
 )
 
 // DefaultUserAgent is the User-Agent sent when Config.UserAgent is empty. Its
@@ -413,6 +415,25 @@ type Response struct {
 	// exchanged, redirect hops first and this Response last; nil unless
 	// Config.Capture is set.
 	Exchanges []*Exchange
+
+	buf *[]byte // the pooled buffer Body lives in, for Release
+}
+
+// Release gives the memory of Body back to the Client, for a later fetch
+// to read a body into, and sets Body to nil. Call it once nothing uses
+// Body, nor any slice of it, any longer: its bytes will be overwritten.
+// Releasing is optional (a Response never released is garbage-collected
+// as usual); a crawl that reads each body once and keeps none of it saves
+// an allocation of the body's size per page by it. Release does nothing
+// for a Response the Client did not make, one released before, or one
+// whose body Config.Capture shares with its Exchanges. It is not safe to
+// call concurrently with any other use of the Response.
+func (r *Response) Release() {
+	if r.buf == nil {
+		return
+	}
+	bufpool.Put(r.buf)
+	r.buf, r.Body = nil, nil
 }
 
 // Fetch does one request of req.URL: a GET, or a HEAD if req.Method says
@@ -540,7 +561,7 @@ func (c *Client) fetch(ctx context.Context, req Request, maxRedirects int, maxBo
 
 	out := &Response{
 		URL:         redactURL(rawURL),
-		FinalURL:    urlString(resp.Request.URL),
+		FinalURL:    finalURL(rawURL, resp.Request.URL),
 		Redirects:   st.hops,
 		Status:      resp.StatusCode,
 		Header:      resp.Header,
@@ -563,7 +584,7 @@ func (c *Client) fetch(ctx context.Context, req Request, maxRedirects int, maxBo
 		out.Duration = time.Since(start)
 		return out, nil
 	}
-	out.Body, out.Truncated, err = readBody(resp, maxBody)
+	out.Body, out.buf, out.Truncated, err = readBody(resp, maxBody)
 	if err != nil {
 		var fe *Error
 		var tm *tooManyEncodings

@@ -16,7 +16,10 @@
 // Every function is safe for concurrent use; none keeps its arguments.
 package urlpath
 
-import "net/url"
+import (
+	"net/url"
+	"strings"
+)
 
 // Escaped returns u's path in escaped form: u.RawPath when it is a
 // consistent encoding of u.Path (even one url.URL.EscapedPath would refuse,
@@ -235,4 +238,56 @@ func RemoveDotSegments(p []byte) []byte {
 		w = 1
 	}
 	return p[:w]
+}
+
+// StringIs reports whether u.String() == s, without building u.String().
+// It may report false when they are equal, and does so unless u has a
+// scheme and a host and no userinfo, opaque part, raw path or fragment,
+// and its host and path hold only characters that url.URL.String never
+// escapes there (letters, digits, "-._~", and ':' in the host, '/' in
+// the path). u.String() is then the scheme, "://", the host, the path
+// and, if ForceQuery is set or RawQuery is not empty, '?' and RawQuery as
+// they are. Most URLs a crawl meets are of that form, and u.String() costs
+// an allocation and a pass of escaping.
+func StringIs(u *url.URL, s string) bool {
+	if u.Scheme == "" || u.Host == "" || u.User != nil || u.Opaque != "" || u.RawPath != "" ||
+		u.Fragment != "" || u.RawFragment != "" || u.OmitHost ||
+		u.Path != "" && u.Path[0] != '/' {
+		return false
+	}
+	n := len(u.Scheme) + len("://") + len(u.Host) + len(u.Path)
+	query := u.ForceQuery || u.RawQuery != ""
+	if query {
+		n += 1 + len(u.RawQuery)
+	}
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(u.Host); i++ {
+		if c := u.Host[i]; !IsUnreserved(c) && c != ':' {
+			return false
+		}
+	}
+	for i := 0; i < len(u.Path); i++ {
+		if c := u.Path[i]; !IsUnreserved(c) && c != '/' {
+			return false
+		}
+	}
+	s, ok := strings.CutPrefix(s, u.Scheme)
+	if !ok {
+		return false
+	}
+	if s, ok = strings.CutPrefix(s, "://"); !ok {
+		return false
+	}
+	if s, ok = strings.CutPrefix(s, u.Host); !ok {
+		return false
+	}
+	if s, ok = strings.CutPrefix(s, u.Path); !ok {
+		return false
+	}
+	if query {
+		return len(s) > 0 && s[0] == '?' && s[1:] == u.RawQuery
+	}
+	return s == ""
 }

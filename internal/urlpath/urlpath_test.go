@@ -199,3 +199,33 @@ func FuzzAppendPathQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStringIs checks that StringIs never says yes wrongly, and says yes
+// for the URLs of the form it promises to recognize.
+func FuzzStringIs(f *testing.F) {
+	for _, s := range []string{"http://a.test/p/1", "https://a.test:8080/x?y=1&z", "http://a.test/?", "http://a.test",
+		"HTTP://a.test/", "http://A.test/", "http://a.test/a b", "http://a.test/%41", "http://a.test/#f", "http://u@a.test/",
+		"http://a.test/é", "http://[::1]:80/", "mailto:x@y", "/p", "//a.test/p", "http://a.test/p?q#", "http://a.test:/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := url.Parse(s)
+		if err != nil {
+			return
+		}
+		want := u.String() == s
+		if got := StringIs(u, s); got && !want {
+			t.Errorf("StringIs(%q) is true, but String gives %q", s, u.String())
+		}
+		simple := u.Scheme != "" && u.Host != "" && u.User == nil && u.Fragment == "" && u.RawPath == ""
+		for _, c := range []byte(u.Host) {
+			simple = simple && (IsUnreserved(c) || c == ':')
+		}
+		for _, c := range []byte(u.Path) {
+			simple = simple && (IsUnreserved(c) || c == '/')
+		}
+		if want && simple && (u.Path == "" || u.Path[0] == '/') && !StringIs(u, s) {
+			t.Errorf("StringIs(%q) is false, but String gives it back", s)
+		}
+	})
+}
