@@ -15,6 +15,8 @@ import (
 	"golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
+
+	"trawl/internal/urlpath"
 )
 
 // Link is one out-link found on a page.
@@ -383,12 +385,14 @@ func links(base, page *url.URL, refs []ref) []Link {
 	if self != "" && *base == *page && isSelfPath(page) {
 		l.page = page
 	}
+	l.origin, l.hostStart = fastOrigin(base)
 	// seen maps each key, and each href already handled (pages repeat
 	// links), to the index of its Link in out, or to -1 when it was left
 	// out. Hrefs and keys share the map safely: an href that equals a key
 	// is an absolute URL in normal form, which resolves to that very key
 	// whatever the base.
-	seen := make(map[string]int, 2*len(refs)) // not in l: it stays off the heap
+	seen := seenPool.Get().(map[string]int)
+	defer putSeen(seen)
 	for i := range refs {
 		r := &refs[i]
 		if !r.guess {
@@ -402,12 +406,33 @@ func links(base, page *url.URL, refs []ref) []Link {
 	return l.out
 }
 
+// seenPool holds links' seen maps, cleared, so that a page's map reuses
+// the memory of an earlier page's instead of allocating its own. The map
+// holds strings of the page (its hrefs and keys) only while links runs.
+var seenPool = sync.Pool{New: func() any { return make(map[string]int, 64) }}
+
+// maxPooledSeen is the most entries a seen map may have had to go back to
+// seenPool: a map does not shrink, and one grown on a page of thousands of
+// links would make clearing it cost as much for every later page.
+const maxPooledSeen = 256
+
+// putSeen clears seen and returns it to seenPool, unless it grew large.
+func putSeen(seen map[string]int) {
+	if len(seen) > maxPooledSeen {
+		return
+	}
+	clear(seen)
+	seenPool.Put(seen)
+}
+
 // linker is the state of links.
 type linker struct {
-	base *url.URL
-	self string
-	page *url.URL // the page, if isSelf may look at it
-	out  []Link
+	base      *url.URL
+	self      string
+	page      *url.URL // the page, if isSelf may look at it
+	origin    string   // the base's scheme, "://" and host, if fastKey may use it (see fastOrigin)
+	hostStart int      // where the host key starts in origin
+	out       []Link
 }
 
 // isSelfPath reports whether the page URL u, which is also the base, is one
@@ -478,6 +503,22 @@ func (l *linker) link(seen map[string]int, r *ref) int {
 	if l.page != nil && isSelf(l.page, r.href) {
 		return -1
 	}
+	// Most hrefs take the fast path, which builds the key on the stack
+	// and allocates it only when it is new. The Link's strings are that
+	// copy, not parts of href: a page's hrefs share one buffer (see
+	// tokenPass.addRef), which a Link kept in a crawl's frontier must not
+	// hold on to.
+	var buf [128]byte
+	if k, n, hs, he, ok := l.fastKey(buf[:0], r.href); ok {
+		if string(k) == l.self {
+			return -1
+		}
+		if j, dup := seen[string(k)]; dup {
+			return j
+		}
+		key := string(k)
+		return l.push(seen, r, key[:n], key, key[hs:he])
+	}
 	u, ok := resolve(l.base, r.href)
 	if !ok {
 		return -1
@@ -490,67 +531,134 @@ func (l *linker) link(seen map[string]int, r *ref) int {
 	if j, dup := seen[key]; dup {
 		return j
 	}
-	i := len(l.out)
-	seen[key] = i
 	url := key
 	if !stringIs(u, key) {
 		url = u.String()
 	}
+	return l.push(seen, r, url, key, host)
+}
+
+// push adds the Link of r with a key not seen before, and returns its
+// index in l.out.
+func (l *linker) push(seen map[string]int, r *ref, url, key, host string) int {
+	i := len(l.out)
+	seen[key] = i
 	l.out = append(l.out, Link{URL: url, Key: key, Host: host, NoFollow: true,
 		Kind: r.kind, Source: sourceName(r.src, r.nest), Method: methodNames[r.method]})
 	return i
 }
 
-// stringIs reports whether u.String() == s, without building u.String(),
-// for a URL without fragment. It may report false when they are equal,
-// and does so unless u has a scheme and a host and no userinfo, opaque
-// part, raw path or fragment, and its host and path hold only characters
-// that url.URL.String never escapes there (letters, digits, "-._~", and
-// ':' in the host, '/' in the path). u.String() is then the scheme, "://",
-// the host, the path and, if ForceQuery is set or RawQuery is not empty,
-// '?' and RawQuery as they are.
-func stringIs(u *url.URL, s string) bool {
-	if u.Scheme == "" || u.Host == "" || u.User != nil || u.Opaque != "" || u.RawPath != "" ||
-		u.Fragment != "" || u.RawFragment != "" || u.OmitHost ||
-		u.Path != "" && u.Path[0] != '/' {
-		return false
+// fastOrigin returns the origin that fastKey puts before an absolute path,
+// and where the host key starts in it: the base's scheme, "://" and host
+// as written, provided that they are already the start of the key
+// Normalize gives every URL with that scheme and host, and that
+// url.URL.String writes them as they are (see stringIs). It returns ""
+// otherwise (a base with userinfo, an upper-case host, a default port,
+// ...), and link then resolves absolute paths the slow way. It costs one
+// Normalize per page, not per link.
+func fastOrigin(base *url.URL) (origin string, hostStart int) {
+	if base == nil || base.Scheme != "http" && base.Scheme != "https" ||
+		base.Host == "" || base.User != nil || base.Opaque != "" {
+		return "", 0
 	}
-	n := len(u.Scheme) + len("://") + len(u.Host) + len(u.Path)
-	query := u.ForceQuery || u.RawQuery != ""
-	if query {
-		n += 1 + len(u.RawQuery)
-	}
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(u.Host); i++ {
-		if c := u.Host[i]; !isUnreserved(c) && c != ':' {
-			return false
+	for i := 0; i < len(base.Host); i++ {
+		if c := base.Host[i]; !isUnreserved(c) && c != ':' {
+			return "", 0
 		}
 	}
-	for i := 0; i < len(u.Path); i++ {
-		if c := u.Path[i]; !isUnreserved(c) && c != '/' {
-			return false
-		}
+	key, host, err := Normalize(&url.URL{Scheme: base.Scheme, Host: base.Host})
+	if err != nil || host != base.Host {
+		return "", 0
 	}
-	s, ok := strings.CutPrefix(s, u.Scheme)
-	if !ok {
-		return false
-	}
-	if s, ok = strings.CutPrefix(s, "://"); !ok {
-		return false
-	}
-	if s, ok = strings.CutPrefix(s, u.Host); !ok {
-		return false
-	}
-	if s, ok = strings.CutPrefix(s, u.Path); !ok {
-		return false
-	}
-	if query {
-		return len(s) > 0 && s[0] == '?' && s[1:] == u.RawQuery
-	}
-	return s == ""
+	// The key is the scheme, "://", the host key and '/'.
+	return key[:len(key)-1], len(base.Scheme) + len("://")
 }
+
+// fastKey appends to dst the key of href as link's slow path makes it
+// (resolve, then Normalize), without parsing href, and returns it with
+// the length of the URL at its start (the URL is the key, or the key
+// without its final '/' when href has an empty path) and the bounds of
+// the host key in it. It knows two shapes of href, those most pages hold:
+//
+//   - an absolute URL in normal form: "http://" or "https://", a host of
+//     lower-case letters, digits and "-._" that Normalize keeps as it is
+//     (validASCIIHost, no port), and an empty path or one of unreserved
+//     characters and '/' without dot segments. url.Parse then gives this
+//     scheme, host and path, which resolve keeps, Normalize copies (adding
+//     '/' for the empty path) and url.URL.String writes as they are;
+//   - an absolute path of the same form, when the base has an origin (see
+//     fastOrigin). resolve then gives the base's scheme, host and
+//     userinfo (which it has not) with this path.
+//
+// Either may end in a fragment of printable ASCII without '%' or space,
+// which url.Parse accepts and link drops. For anything else (a query, a
+// '%', upper case, a port, whitespace that resolve would remove, ...)
+// ok is false, and link takes the slow path: fastKey may miss, but never
+// gives another answer.
+func (l *linker) fastKey(dst []byte, href string) (key []byte, urlLen, hostStart, hostEnd int, ok bool) {
+	var rest string
+	switch {
+	case len(href) > 0 && href[0] == '/' && (len(href) == 1 || href[1] != '/'):
+		if l.origin == "" {
+			return nil, 0, 0, 0, false
+		}
+		dst = append(dst, l.origin...)
+		hostStart, hostEnd = l.hostStart, len(l.origin)
+		rest = href
+	case strings.HasPrefix(href, "http://") || strings.HasPrefix(href, "https://"):
+		hostStart = strings.IndexByte(href, ':') + len("://")
+		hostEnd = hostStart
+		for hostEnd < len(href) && isHostByte(href[hostEnd]) {
+			hostEnd++
+		}
+		if !validASCIIHost(href[hostStart:hostEnd]) {
+			return nil, 0, 0, 0, false
+		}
+		dst = append(dst, href[:hostEnd]...)
+		rest = href[hostEnd:]
+	default:
+		return nil, 0, 0, 0, false
+	}
+	n := 0
+	for n < len(rest) && (isUnreserved(rest[n]) || rest[n] == '/') {
+		n++
+	}
+	path := rest[:n]
+	if n < len(rest) && (rest[n] != '#' || !isFastFragment(rest[n+1:])) {
+		return nil, 0, 0, 0, false
+	}
+	if path == "" {
+		// Only an absolute URL gets here: an absolute path starts with '/'.
+		dst = append(dst, '/')
+		return dst, len(dst) - 1, hostStart, hostEnd, true
+	}
+	if path[0] != '/' || hasDotSegment(path) {
+		return nil, 0, 0, 0, false
+	}
+	dst = append(dst, path...)
+	return dst, len(dst), hostStart, hostEnd, true
+}
+
+// isHostByte reports whether c may be in a host that fastKey accepts.
+func isHostByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_'
+}
+
+// isFastFragment reports whether fastKey accepts the fragment f (after its
+// '#'): printable ASCII other than space and '%'. url.Parse rejects only
+// control characters and bad percent-escapes in a fragment.
+func isFastFragment(f string) bool {
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c <= ' ' || c >= 0x7f || c == '%' {
+			return false
+		}
+	}
+	return true
+}
+
+// stringIs reports whether u.String() == s without building it (see
+// urlpath.StringIs, which fetch shares).
+func stringIs(u *url.URL, s string) bool { return urlpath.StringIs(u, s) }
 
 // resolve cleans href (trims ASCII whitespace, removes tabs and newlines as
 // browsers do), parses it once and resolves it against base. It reports false
