@@ -23,7 +23,9 @@ import (
 // default; every backend passes the suite in trawl/store/storetest.
 type Frontier interface {
 	// Push queues the entries whose keys were never seen, marking them
-	// seen in the same atomic step, and reports how many were new.
+	// seen in the same atomic step, and reports how many were new. It
+	// must not keep the slice entries after it returns: the crawl reuses
+	// it.
 	Push(ctx context.Context, entries []store.Entry) (added int, err error)
 	// MarkSeen marks a key seen without queueing it and reports whether
 	// it was new.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"hash/maphash"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -131,7 +132,13 @@ func (r *run) found(ctx context.Context, l store.Lease, rec *result, links []par
 		return nil
 	}
 	parent := cmp.Or(rec.FinalURL, rec.URL)
-	entries := make([]store.Entry, 0, len(links))
+	ep := entryPool.Get().(*[]store.Entry)
+	defer func() {
+		clear(*ep) // drop the strings
+		*ep = (*ep)[:0]
+		entryPool.Put(ep)
+	}()
+	entries := slices.Grow((*ep)[:0], len(links))
 	for _, ln := range links {
 		if int(ln.Kind) < len(r.counters.links) {
 			r.counters.links[ln.Kind].Add(1)
@@ -145,8 +152,14 @@ func (r *run) found(ctx context.Context, l store.Lease, rec *result, links []par
 		}
 		entries = append(entries, store.Entry{URL: ln.URL, Key: ln.Key, Host: ln.Host, Depth: depth, Parent: parent, Kind: ln.Kind})
 	}
+	*ep = entries
 	return r.consider(ctx, entries, false)
 }
+
+// entryPool holds the slices found builds a page's entries in: the
+// frontier does not keep them (see Frontier.Push), and a page's links
+// would otherwise cost an allocation of a few KB per page.
+var entryPool = sync.Pool{New: func() any { return new([]store.Entry) }}
 
 // keepLinks puts links into rec when the crawl records them.
 func (r *run) keepLinks(rec *result, links []parse.Link) {
