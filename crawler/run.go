@@ -715,8 +715,9 @@ func (r *run) redirect(ctx context.Context, l store.Lease, rec *result, resp *fe
 // not filtered by Include and Exclude.
 func (r *run) consider(ctx context.Context, entries []store.Entry, seedChain bool) error {
 	n := 0
+	var scope scopeMemo
 	for _, e := range entries {
-		if !r.inScope(e.Host) {
+		if !scope.in(r, e.Host) {
 			if !seedChain {
 				r.counters.outOfScope.Add(1)
 				continue
@@ -751,6 +752,31 @@ func (r *run) consider(ctx context.Context, entries []store.Entry, seedChain boo
 		n++
 	}
 	return r.admit(ctx, entries[:n])
+}
+
+// scopeMemo remembers the scope of the last few hosts asked about: a
+// page's links name a few hosts many times over, and a scope lookup costs
+// two map lookups and a lock. The zero value is ready; it is meant to live
+// for one call of consider, so that scope widened meanwhile is seen by the
+// next.
+type scopeMemo struct {
+	n     int       // hosts asked about; the last len(hosts) are kept
+	hosts [4]string // ring of hosts
+	ins   [4]bool   // whether hosts[i] is in scope
+}
+
+// in reports r.inScope(host), from memory if host was asked about.
+func (m *scopeMemo) in(r *run, host string) bool {
+	for i := range min(m.n, len(m.hosts)) {
+		if m.hosts[i] == host {
+			return m.ins[i]
+		}
+	}
+	in := r.inScope(host)
+	i := m.n % len(m.hosts)
+	m.hosts[i], m.ins[i] = host, in
+	m.n++
+	return in
 }
 
 // push pushes entries into the frontier outside the MaxPages budget.

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -21,11 +22,33 @@ import (
 // golang.org/x/net/publicsuffix, so that a site cannot set cookies for a
 // whole public suffix (such as "co.uk"). It is safe for concurrent use.
 func NewJar() http.CookieJar {
-	jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	j, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
 	if err != nil {
 		panic("fetch: " + err.Error()) // cookiejar.New never fails
 	}
-	return jar
+	return &jar{Jar: j}
+}
+
+// jar is a cookiejar.Jar that skips its lookup while it was never given a
+// cookie: for each request, the lookup costs a public suffix lookup, two
+// address parses and a lock, and most sites a crawl visits set no cookie.
+type jar struct {
+	*cookiejar.Jar
+	given atomic.Bool // SetCookies was called with a cookie
+}
+
+func (j *jar) SetCookies(u *url.URL, cookies []*http.Cookie) {
+	if len(cookies) > 0 {
+		j.given.Store(true) // before they are in: a Cookies call that sees false could not have seen them
+	}
+	j.Jar.SetCookies(u, cookies)
+}
+
+func (j *jar) Cookies(u *url.URL) []*http.Cookie {
+	if !j.given.Load() {
+		return nil
+	}
+	return j.Jar.Cookies(u)
 }
 
 // defaultAccept is the Accept header the client sends unless told
