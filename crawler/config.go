@@ -423,7 +423,10 @@ type Config struct {
 	// status and content type, before the URL's record is written; the
 	// decoded body is in Response.Body. Returning ErrStop ends the crawl
 	// after this URL, its record kept; another error stops the crawl and
-	// is returned by Run. It is called from many goroutines at once.
+	// is returned by Run. It is called from many goroutines at once. The
+	// hook may keep resp and its Body: without OnResponse and OnPage (and
+	// with the default Fetcher, no renderer) the crawl gives each body's
+	// buffer back for reuse once its URL is handled (fetch.Response.Release).
 	OnResponse func(ctx context.Context, resp *fetch.Response) error
 	// OnError, if set, is called for every fetch attempt that got no
 	// response (a retry follows or the URL is recorded as failed), with

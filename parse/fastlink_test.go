@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"trawl/internal/urlpath"
 )
 
 // fastLinkSeeds are (base, href) pairs for FuzzLinkFastPath: the shapes
@@ -142,7 +144,7 @@ var fastLinkSeeds = [][2]string{
 }
 
 // slowLink is what link did for href before fastKey: resolve against base,
-// Normalize, then stringIs or String. ok is false when link leaves href
+// Normalize, then urlpath.StringIs or String. ok is false when link leaves href
 // out.
 func slowLink(base *url.URL, href string) (u, key, host string, ok bool) {
 	v, ok := resolve(base, href)
@@ -155,7 +157,7 @@ func slowLink(base *url.URL, href string) (u, key, host string, ok bool) {
 		return "", "", "", false
 	}
 	u = key
-	if !stringIs(v, key) {
+	if !urlpath.StringIs(v, key) {
 		u = v.String()
 	}
 	return u, key, host, true

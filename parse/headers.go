@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"trawl/internal/urlpath"
 )
 
 // Headers finds the links in the headers of a response with status
@@ -376,7 +378,7 @@ func (s *uniqueLinks) add(href string, k Kind, source, method string) bool {
 					i = len(s.out)
 					s.seen[key] = i
 					l := Link{URL: key, Key: key, Host: host, Kind: k, Source: source, Method: method}
-					if !stringIs(u, key) {
+					if !urlpath.StringIs(u, key) {
 						l.URL = u.String()
 					}
 					s.out = append(s.out, l)

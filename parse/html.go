@@ -532,7 +532,7 @@ func (l *linker) link(seen map[string]int, r *ref) int {
 		return j
 	}
 	url := key
-	if !stringIs(u, key) {
+	if !urlpath.StringIs(u, key) {
 		url = u.String()
 	}
 	return l.push(seen, r, url, key, host)
@@ -552,7 +552,7 @@ func (l *linker) push(seen map[string]int, r *ref, url, key, host string) int {
 // and where the host key starts in it: the base's scheme, "://" and host
 // as written, provided that they are already the start of the key
 // Normalize gives every URL with that scheme and host, and that
-// url.URL.String writes them as they are (see stringIs). It returns ""
+// url.URL.String writes them as they are (see urlpath.StringIs). It returns ""
 // otherwise (a base with userinfo, an upper-case host, a default port,
 // ...), and link then resolves absolute paths the slow way. It costs one
 // Normalize per page, not per link.
@@ -655,10 +655,6 @@ func isFastFragment(f string) bool {
 	}
 	return true
 }
-
-// stringIs reports whether u.String() == s without building it (see
-// urlpath.StringIs, which fetch shares).
-func stringIs(u *url.URL, s string) bool { return urlpath.StringIs(u, s) }
 
 // resolve cleans href (trims ASCII whitespace, removes tabs and newlines as
 // browsers do), parses it once and resolves it against base. It reports false

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"trawl/internal/urlpath"
 )
 
 var resolveSeeds = [][2]string{
@@ -27,7 +29,7 @@ var resolveSeeds = [][2]string{
 	{"mailto:x@y", "/p"},
 }
 
-// checkStringIs checks stringIs on what resolve makes of href: it may only
+// checkStringIs checks urlpath.StringIs on what resolve makes of href: it may only
 // report true for u.String() itself.
 func checkStringIs(base *url.URL, href string) string {
 	u, ok := resolve(base, href)
@@ -41,14 +43,14 @@ func checkStringIs(base *url.URL, href string) string {
 		cands = append(cands, key)
 	}
 	for _, s := range cands {
-		if s != want && stringIs(u, s) {
-			return fmt.Sprintf("stringIs(%q resolved against %q, %q) = true, but String() is %q", href, base, s, want)
+		if s != want && urlpath.StringIs(u, s) {
+			return fmt.Sprintf("urlpath.StringIs(%q resolved against %q, %q) = true, but String() is %q", href, base, s, want)
 		}
 	}
 	return ""
 }
 
-// TestStringIs: stringIs recognizes the usual links in normal form.
+// TestStringIs: urlpath.StringIs recognizes the usual links in normal form.
 func TestStringIs(t *testing.T) {
 	base := mustURL(t, "http://example.com/dir/page.html")
 	for _, tc := range []struct {
@@ -69,8 +71,8 @@ func TestStringIs(t *testing.T) {
 		if !ok {
 			t.Fatalf("resolve(%q) failed", tc.href)
 		}
-		if got := stringIs(u, u.String()); got != tc.want {
-			t.Errorf("stringIs(%q, String()) = %v, want %v", tc.href, got, tc.want)
+		if got := urlpath.StringIs(u, u.String()); got != tc.want {
+			t.Errorf("urlpath.StringIs(%q, String()) = %v, want %v", tc.href, got, tc.want)
 		}
 		if msg := checkStringIs(base, tc.href); msg != "" {
 			t.Error(msg)

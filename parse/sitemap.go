@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/html/charset"
+
+	"trawl/internal/urlpath"
 )
 
 // The sitemaps protocol's limits on one file (sitemaps.org): a sitemap
@@ -504,7 +506,7 @@ func (s *sitemapScan) add(base *url.URL, href string, kind Kind, source string) 
 	}
 	s.seen[key] = len(s.links)
 	l := Link{URL: key, Key: key, Host: host, Kind: kind, Source: source}
-	if !stringIs(u, key) {
+	if !urlpath.StringIs(u, key) {
 		l.URL = u.String()
 	}
 	s.links = append(s.links, l)
