@@ -237,10 +237,12 @@ func classify(raw *rawReader, enc string, err error) error {
 }
 
 // readInto reads r to EOF appending to *bp, growing it by doubling but
-// never beyond limit bytes of capacity, so a huge body costs at most about
-// 2*limit bytes of allocation. It returns the buffer read into: bp, or the
-// one it grew into. With pooled, *bp is a bufpool buffer, and so is the
-// buffer returned; one outgrown goes back to the pool.
+// never asking for more than limit bytes of capacity, so a huge body costs
+// at most about 2*limit bytes of allocation (4*limit when pooled: a pooled
+// buffer may be up to twice what was asked, its size class). It returns
+// the buffer read into: bp, or the one it grew into. With pooled, *bp is a
+// bufpool buffer, and so is the buffer returned; one outgrown goes back to
+// the pool.
 func readInto(bp *[]byte, r io.Reader, limit int64, pooled bool) (*[]byte, error) {
 	if cap(*bp) == 0 {
 		*bp = make([]byte, 0, 512)
