@@ -133,12 +133,7 @@ func (r *run) found(ctx context.Context, l store.Lease, rec *result, links []par
 	}
 	parent := cmp.Or(rec.FinalURL, rec.URL)
 	ep := entryPool.Get().(*[]store.Entry)
-	defer func() {
-		clear(*ep) // drop the strings
-		*ep = (*ep)[:0]
-		entryPool.Put(ep)
-	}()
-	entries := slices.Grow((*ep)[:0], len(links))
+	entries := slices.Grow(*ep, len(links))
 	for _, ln := range links {
 		if int(ln.Kind) < len(r.counters.links) {
 			r.counters.links[ln.Kind].Add(1)
@@ -152,8 +147,11 @@ func (r *run) found(ctx context.Context, l store.Lease, rec *result, links []par
 		}
 		entries = append(entries, store.Entry{URL: ln.URL, Key: ln.Key, Host: ln.Host, Depth: depth, Parent: parent, Kind: ln.Kind})
 	}
-	*ep = entries
-	return r.consider(ctx, entries, false)
+	err := r.consider(ctx, entries, false)
+	clear(entries) // drop the strings
+	*ep = entries[:0]
+	entryPool.Put(ep)
+	return err
 }
 
 // entryPool holds the slices found builds a page's entries in: the

@@ -41,21 +41,12 @@ func TestRenderHTTPS(t *testing.T) {
 	tr.CloseIdleConnections()
 	srv.Close()
 	reqs := srv.Requests()
-	byKey := sink.byKey(t)
-	if err := fixtures.CheckNoDuplicates(reqs); err != nil {
-		t.Error(err)
-	}
-	if n := srv.MaxInFlight(fixtures.JSHost); n != 1 {
-		t.Errorf("%d requests in flight at once, want 1 (PerHost), the browser's included", n)
-	}
-	checkTargets(t, site, byKey, reqs, true, httpsURL)
+	checkSiteLog(t, srv, reqs)
+	checkTargets(t, site, sink.byKey(t), reqs, true, httpsURL)
 	// The fetch page's script asked for the API over https, through the
 	// browser's tunnel and the crawl's client.
 	api := 0
 	for _, r := range reqs {
-		if r.Method != http.MethodGet {
-			t.Errorf("the site got %s %s: only GET leaves", r.Method, r.Path)
-		}
 		if r.Path == fixtures.JSAPIPath {
 			api++
 		}
@@ -63,12 +54,7 @@ func TestRenderHTTPS(t *testing.T) {
 	if api != 1 {
 		t.Errorf("the site got %s %d times, want once (the browser's fetch)", fixtures.JSAPIPath, api)
 	}
-	if stats.Rendered == 0 || stats.BrowserRequests == 0 || stats.BrowserCached == 0 {
-		t.Errorf("stats: %d rendered, %d browser requests, %d from memory: want each > 0", stats.Rendered, stats.BrowserRequests, stats.BrowserCached)
-	}
-	if stats.RenderFailures != 0 || stats.Errors != 0 {
-		t.Errorf("stats: %d render failures, %d errors (%v), want none", stats.RenderFailures, stats.Errors, stats.ErrorKinds)
-	}
+	checkRenderStats(t, stats)
 }
 
 // TestRenderHTTPSContainment renders the containment page over HTTPS:

@@ -105,27 +105,10 @@ func TestRenderDiscoversJSTargets(t *testing.T) {
 			stats := renderCrawl(t, cfg, site.Seeds()...)
 			srv.Close()
 			reqs := srv.Requests()
-			byKey := sink.byKey(t)
-			if err := fixtures.CheckNoDuplicates(reqs); err != nil {
-				t.Error(err)
-			}
-			if n := srv.MaxInFlight(fixtures.JSHost); n != 1 {
-				t.Errorf("%d requests in flight at once, want 1 (PerHost), the browser's included", n)
-			}
-
-			checkTargets(t, site, byKey, reqs, rendered, func(u string) string { return u })
-			for _, r := range reqs {
-				if r.Method != http.MethodGet {
-					t.Errorf("the site got %s %s: only GET leaves", r.Method, r.Path)
-				}
-			}
+			checkSiteLog(t, srv, reqs)
+			checkTargets(t, site, sink.byKey(t), reqs, rendered, func(u string) string { return u })
 			if rendered {
-				if stats.Rendered == 0 || stats.BrowserRequests == 0 || stats.BrowserCached == 0 {
-					t.Errorf("stats: %d rendered, %d browser requests, %d from memory: want each > 0", stats.Rendered, stats.BrowserRequests, stats.BrowserCached)
-				}
-				if stats.RenderFailures != 0 || stats.Errors != 0 {
-					t.Errorf("stats: %d render failures, %d errors (%v), want none", stats.RenderFailures, stats.Errors, stats.ErrorKinds)
-				}
+				checkRenderStats(t, stats)
 			} else if stats.Rendered+stats.BrowserRequests+stats.BrowserCached+stats.BrowserRefused != 0 {
 				t.Errorf("stats count browser work without rendering: %+v", stats)
 			}
@@ -140,6 +123,37 @@ func TestRenderDiscoversJSTargets(t *testing.T) {
 // form link that is neither recorded nor asked for, any other one fetched
 // with the page as its parent. urlOf turns a site URL into the one crawled
 // (its https form, for a site served over TLS).
+// checkSiteLog checks the JS site's log after a crawl with PerHost 1: no
+// URL requested twice, one request at a time (the browser's included),
+// and nothing but GET.
+func checkSiteLog(t *testing.T, srv *fixtures.Server, reqs []fixtures.Request) {
+	t.Helper()
+	if err := fixtures.CheckNoDuplicates(reqs); err != nil {
+		t.Error(err)
+	}
+	if n := srv.MaxInFlight(fixtures.JSHost); n != 1 {
+		t.Errorf("%d requests in flight at once, want 1 (PerHost), the browser's included", n)
+	}
+	for _, r := range reqs {
+		if r.Method != http.MethodGet {
+			t.Errorf("the site got %s %s: only GET leaves", r.Method, r.Path)
+		}
+	}
+}
+
+// checkRenderStats checks the stats of a crawl of the JS site that
+// rendered its pages: some rendered, some browser requests sent and some
+// answered from memory, and no failure.
+func checkRenderStats(t *testing.T, stats crawler.Stats) {
+	t.Helper()
+	if stats.Rendered == 0 || stats.BrowserRequests == 0 || stats.BrowserCached == 0 {
+		t.Errorf("stats: %d rendered, %d browser requests, %d from memory: want each > 0", stats.Rendered, stats.BrowserRequests, stats.BrowserCached)
+	}
+	if stats.RenderFailures != 0 || stats.Errors != 0 {
+		t.Errorf("stats: %d render failures, %d errors (%v), want none", stats.RenderFailures, stats.Errors, stats.ErrorKinds)
+	}
+}
+
 func checkTargets(t *testing.T, site fixtures.JSSite, byKey map[string]store.Record, reqs []fixtures.Request, rendered bool, urlOf func(string) string) {
 	t.Helper()
 	for _, tg := range site.Targets() {

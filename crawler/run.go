@@ -66,16 +66,13 @@ type run struct {
 	scopeAdded []string    // scope keys seed redirects added, in order; kept in the state
 	domains    domainCache // registrable domains of hosts, for ScopeDomain
 
-	met      metHosts      // hosts met, for their sitemaps, without robots.txt
-	capped   cappedDelays  // hosts whose robots.txt Crawl-delay was capped
-	throttle throttle      // what politeness held back
-	auto     *autoThrottle // Config.AutoThrottle; nil without it
-	rend     *renderState  // Config.Render; nil without it
-	stopped  atomic.Pointer[string]
-	// releaseBodies tells that a page's body is not needed once its URL is
-	// handled: no hook or renderer can keep it, and the fetcher is the
-	// crawl's own, whose buffers fetch.Response.Release gives back.
-	releaseBodies bool
+	met           metHosts      // hosts met, for their sitemaps, without robots.txt
+	capped        cappedDelays  // hosts whose robots.txt Crawl-delay was capped
+	throttle      throttle      // what politeness held back
+	auto          *autoThrottle // Config.AutoThrottle; nil without it
+	rend          *renderState  // Config.Render; nil without it
+	stopped       atomic.Pointer[string]
+	releaseBodies bool // see releasesBodies
 
 	counters counters
 	started  time.Time
@@ -121,7 +118,7 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 	r := &run{cfg: cfg, fetcher: f, frontier: fr, sink: cfg.Sink, started: time.Now(), interval: rateInterval(cfg.Rate), auto: newAutoThrottle(cfg)}
 	r.hosts.init(cfg.MaxHostFailures)
 	r.rend = newRenderState(r)
-	r.releaseBodies = cfg.Fetcher == nil && cfg.WrapFetcher == nil && cfg.OnResponse == nil && cfg.OnPage == nil && cfg.Render == nil
+	r.releaseBodies = releasesBodies(cfg)
 	if r.sink == nil {
 		r.sink = SinkFunc(func(context.Context, store.Record) error { return nil })
 	}
@@ -137,6 +134,14 @@ func newRun(cfg Config, f Fetcher, fr Frontier) *run {
 		r.syncArchive, _ = cfg.Archive.(SyncArchive)
 	}
 	return r
+}
+
+// releasesBodies reports whether a crawl configured by cfg needs no page's
+// body once its URL is handled: no hook or renderer can keep it, and the
+// fetcher is the crawl's own, whose buffers fetch.Response.Release gives
+// back for later fetches.
+func releasesBodies(cfg Config) bool {
+	return cfg.Fetcher == nil && cfg.WrapFetcher == nil && cfg.OnResponse == nil && cfg.OnPage == nil && cfg.Render == nil
 }
 
 // scopeKey returns the key a host is scoped by: the host itself, or for

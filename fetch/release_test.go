@@ -81,5 +81,9 @@ func TestRelease(t *testing.T) {
 			}
 		}
 	}
-	(&Response{Body: []byte("x")}).Release() // a Response the Client did not make
+	foreign := &Response{Body: []byte("x")} // a Response the Client did not make
+	foreign.Release()
+	if string(foreign.Body) != "x" {
+		t.Errorf("Release changed the body of a Response the Client did not make: %q", foreign.Body)
+	}
 }
